@@ -1,0 +1,1 @@
+//! Test-only support: see Cargo.toml description.

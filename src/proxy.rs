@@ -1,0 +1,409 @@
+//! Which proxy a target is reached through, and why: `--proxy`, then the environment (with
+//! `NO_PROXY`), then direct, which is what transparent interception looks like. Later sources
+//! (OS settings, PAC, WPAD) slot in as further [`ProxySource`] variants between environment and
+//! direct, so the report always names where the choice came from.
+
+use crate::target::Target;
+use ipnet::IpNet;
+use percent_encoding::percent_decode_str;
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyScheme {
+    Http,
+    /// TLS to the proxy itself, then CONNECT inside it.
+    Https,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({:?}, <redacted>)", self.user)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyEndpoint {
+    pub scheme: ProxyScheme,
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ProxyUrlError {
+    #[error("proxy URL {0:?} could not be parsed: {1}")]
+    Parse(String, String),
+    #[error("proxy URL {0:?}: scheme {1:?} is not supported (use http:// or https://; SOCKS is not supported)")]
+    Scheme(String, String),
+    #[error("proxy URL {0:?} has no host")]
+    NoHost(String),
+    #[error("proxy URL {0:?}: credentials are not valid UTF-8 after percent-decoding")]
+    Credentials(String),
+}
+
+impl ProxyEndpoint {
+    /// Accepts what curl accepts in `HTTPS_PROXY`: a URL, or `host:port` meaning `http://`.
+    /// A missing port is 1080 for http (as curl assumes) and 443 for https.
+    pub fn parse(input: &str) -> Result<ProxyEndpoint, ProxyUrlError> {
+        let trimmed = input.trim();
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_string()
+        } else {
+            format!("http://{trimmed}")
+        };
+        let redacted = redact_url_text(trimmed);
+        let url = url::Url::parse(&with_scheme)
+            .map_err(|e| ProxyUrlError::Parse(redacted.clone(), e.to_string()))?;
+        let scheme = match url.scheme() {
+            "http" => ProxyScheme::Http,
+            "https" => ProxyScheme::Https,
+            other => return Err(ProxyUrlError::Scheme(redacted, other.to_string())),
+        };
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => return Err(ProxyUrlError::NoHost(redacted)),
+        };
+        let port = url.port().unwrap_or(match scheme {
+            ProxyScheme::Http => 1080,
+            ProxyScheme::Https => 443,
+        });
+        let credentials = if url.username().is_empty() && url.password().is_none() {
+            None
+        } else {
+            let decode = |s: &str| {
+                percent_decode_str(s)
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| ProxyUrlError::Credentials(redacted.clone()))
+            };
+            Some(Credentials {
+                user: decode(url.username())?,
+                password: decode(url.password().unwrap_or(""))?,
+            })
+        };
+        Ok(ProxyEndpoint {
+            scheme,
+            host,
+            port,
+            credentials,
+        })
+    }
+
+    /// The URL as it may be shown or written anywhere: the password never appears.
+    pub fn display_url(&self) -> String {
+        let scheme = match self.scheme {
+            ProxyScheme::Http => "http",
+            ProxyScheme::Https => "https",
+        };
+        let user = match &self.credentials {
+            Some(c) => format!(
+                "{}@",
+                percent_encoding::utf8_percent_encode(&c.user, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            None => String::new(),
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{scheme}://{user}{host}:{}", self.port)
+    }
+
+    /// The target-shaped address of the proxy, for connecting to it.
+    pub fn address(&self) -> Target {
+        Target {
+            host: self.host.clone(),
+            port: self.port,
+        }
+    }
+}
+
+/// A URL's text with anything between `://` and `@` replaced, for error messages.
+fn redact_url_text(s: &str) -> String {
+    match (s.find("://"), s.rfind('@')) {
+        (Some(start), Some(at)) if at > start => format!("{}://***@{}", &s[..start], &s[at + 1..]),
+        (None, Some(at)) => format!("***@{}", &s[at + 1..]),
+        _ => s.to_string(),
+    }
+}
+
+/// Where the proxy decision came from; reported beside every target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxySource {
+    Flag,
+    Env(String),
+    /// `--no-proxy` given: connect directly.
+    NoProxyFlag,
+    /// A proxy was configured in `var` but `entry` of `NO_PROXY` exempts this target.
+    NoProxyEnv { var: String, entry: String },
+    /// No proxy configured anywhere: direct (transparent interception, or none).
+    None,
+}
+
+impl fmt::Display for ProxySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySource::Flag => f.write_str("flag"),
+            ProxySource::Env(var) => write!(f, "env:{var}"),
+            ProxySource::NoProxyFlag => f.write_str("no_proxy_flag"),
+            ProxySource::NoProxyEnv { var, .. } => write!(f, "no_proxy_env:{var}"),
+            ProxySource::None => f.write_str("none"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyChoice {
+    pub endpoint: Option<ProxyEndpoint>,
+    pub source: ProxySource,
+}
+
+impl ProxyChoice {
+    /// A sentence for the human report.
+    pub fn explain(&self) -> String {
+        match (&self.endpoint, &self.source) {
+            (Some(p), ProxySource::Flag) => format!("proxy {} (from --proxy)", p.display_url()),
+            (Some(p), ProxySource::Env(v)) => format!("proxy {} (from ${v})", p.display_url()),
+            (_, ProxySource::NoProxyFlag) => "direct (--no-proxy)".to_string(),
+            (_, ProxySource::NoProxyEnv { var, entry }) => {
+                format!("direct (${var} entry {entry:?} exempts this host)")
+            }
+            _ => "direct (no proxy configured)".to_string(),
+        }
+    }
+}
+
+/// The proxy configuration as given: explicit flags, and a snapshot of the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ProxySettings {
+    pub flag: Option<ProxyEndpoint>,
+    pub no_proxy_flag: bool,
+    /// (variable name, endpoint or the parse error) from the first of the proxy variables set.
+    pub env_proxy: Option<(String, Result<ProxyEndpoint, ProxyUrlError>)>,
+    pub no_proxy: Option<(String, String)>,
+}
+
+/// The environment variables consulted, in precedence order (as the issue and curl use them).
+pub const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+pub const NO_PROXY_VARS: &[&str] = &["NO_PROXY", "no_proxy"];
+
+impl ProxySettings {
+    /// Reads the variables through `get`, so tests pass a map instead of mutating the process.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> ProxySettings {
+        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let env_proxy = PROXY_VARS
+            .iter()
+            .find_map(|name| non_empty(name).map(|v| (name.to_string(), ProxyEndpoint::parse(&v))));
+        let no_proxy = NO_PROXY_VARS
+            .iter()
+            .find_map(|name| non_empty(name).map(|v| (name.to_string(), v)));
+        ProxySettings {
+            flag: None,
+            no_proxy_flag: false,
+            env_proxy,
+            no_proxy,
+        }
+    }
+
+    /// The proxy for `target`. An unparsable environment proxy is an error (the user's tools fail
+    /// on it too), not a silent fallback to direct.
+    pub fn choose(&self, target: &Target) -> Result<ProxyChoice, ProxyUrlError> {
+        if self.no_proxy_flag {
+            return Ok(ProxyChoice {
+                endpoint: None,
+                source: ProxySource::NoProxyFlag,
+            });
+        }
+        if let Some(p) = &self.flag {
+            return Ok(ProxyChoice {
+                endpoint: Some(p.clone()),
+                source: ProxySource::Flag,
+            });
+        }
+        if let Some((var, parsed)) = &self.env_proxy {
+            let endpoint = parsed.clone()?;
+            if let Some((np_var, list)) = &self.no_proxy {
+                if let Some(entry) = no_proxy_match(list, target) {
+                    return Ok(ProxyChoice {
+                        endpoint: None,
+                        source: ProxySource::NoProxyEnv {
+                            var: np_var.clone(),
+                            entry,
+                        },
+                    });
+                }
+            }
+            return Ok(ProxyChoice {
+                endpoint: Some(endpoint),
+                source: ProxySource::Env(var.clone()),
+            });
+        }
+        Ok(ProxyChoice {
+            endpoint: None,
+            source: ProxySource::None,
+        })
+    }
+}
+
+/// The `NO_PROXY` entry that exempts `target`, if any. Entries are separated by commas or
+/// white space; each is `*`, a domain (`example.com`, `.example.com`, `*.example.com`, matching
+/// the domain and its subdomains), an IP literal, or a CIDR block, optionally with `:port`.
+pub fn no_proxy_match(list: &str, target: &Target) -> Option<String> {
+    let host = target.host.trim_end_matches('.');
+    let host_ip: Option<IpAddr> = host.parse().ok();
+    for raw in list.split([',', ' ', '\t', '\n']) {
+        let entry = raw.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        if entry == "*" {
+            return Some(entry.to_string());
+        }
+        let (pattern, port) = split_entry_port(entry);
+        if port.is_some_and(|p| p != target.port) {
+            continue;
+        }
+        let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(ip) = host_ip {
+            if let Ok(net) = pattern.parse::<IpNet>() {
+                if net.contains(&ip) {
+                    return Some(entry.to_string());
+                }
+                continue;
+            }
+            if pattern.parse::<IpAddr>().is_ok_and(|p| p == ip) {
+                return Some(entry.to_string());
+            }
+            continue;
+        }
+        let domain = pattern
+            .strip_prefix("*.")
+            .or_else(|| pattern.strip_prefix('.'))
+            .unwrap_or(&pattern);
+        if domain.is_empty() {
+            continue;
+        }
+        if host == domain
+            || (host.len() > domain.len()
+                && host.ends_with(domain)
+                && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+        {
+            return Some(entry.to_string());
+        }
+    }
+    None
+}
+
+/// Splits `host:port`, `[v6]:port`; a bare IPv6 literal or CIDR keeps its colons.
+fn split_entry_port(entry: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        if let Some((h, tail)) = rest.split_once(']') {
+            return (h, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    if entry.matches(':').count() == 1 {
+        if let Some((h, p)) = entry.split_once(':') {
+            if let Ok(port) = p.parse() {
+                return (h, Some(port));
+            }
+        }
+    }
+    (entry, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn target(s: &str) -> Target {
+        Target::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parses_proxy_urls() {
+        let p = ProxyEndpoint::parse("http://alice:p%40ss%3Aw@proxy.corp:3128").unwrap();
+        assert_eq!(p.scheme, ProxyScheme::Http);
+        assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
+        let c = p.credentials.clone().unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("alice", "p@ss:w"));
+        assert_eq!(p.display_url(), "http://alice@proxy.corp:3128");
+        assert!(!format!("{p:?}").contains("p@ss"));
+
+        let p = ProxyEndpoint::parse("proxy.corp:8080").unwrap();
+        assert_eq!((p.scheme, p.port), (ProxyScheme::Http, 8080));
+        assert_eq!(ProxyEndpoint::parse("http://proxy").unwrap().port, 1080);
+        assert_eq!(ProxyEndpoint::parse("https://proxy").unwrap().port, 443);
+        let v6 = ProxyEndpoint::parse("http://[::1]:3128").unwrap();
+        assert_eq!(v6.host, "::1");
+        assert_eq!(v6.display_url(), "http://[::1]:3128");
+
+        let err = ProxyEndpoint::parse("socks5://bob:secret@h:1").unwrap_err();
+        assert!(matches!(err, ProxyUrlError::Scheme(..)));
+        assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn no_proxy_forms() {
+        let t = target("pypi.org");
+        assert!(no_proxy_match("*", &t).is_some());
+        assert_eq!(no_proxy_match("foo, pypi.org", &t).as_deref(), Some("pypi.org"));
+        assert!(no_proxy_match(".pypi.org", &t).is_some());
+        assert!(no_proxy_match("org", &t).is_some());
+        assert!(no_proxy_match("i.org", &t).is_none());
+        assert!(no_proxy_match("*.pypi.org", &target("files.pypi.org")).is_some());
+        assert!(no_proxy_match("PYPI.ORG.", &t).is_some());
+        assert!(no_proxy_match("pypi.org:8443", &t).is_none());
+        assert!(no_proxy_match("pypi.org:443", &t).is_some());
+        assert!(no_proxy_match("10.0.0.0/8", &target("10.1.2.3")).is_some());
+        assert!(no_proxy_match("10.0.0.0/8", &target("11.1.2.3")).is_none());
+        assert!(no_proxy_match("10.1.2.3", &target("10.1.2.3:8443")).is_some());
+        assert!(no_proxy_match("::1", &target("[::1]:443")).is_some());
+        assert!(no_proxy_match("[::1]:443", &target("[::1]:443")).is_some());
+        assert!(no_proxy_match("fd00::/8", &target("[fd12::1]")).is_some());
+        assert!(no_proxy_match("10.0.0.0/8", &target("ten.example")).is_none());
+        assert!(no_proxy_match("", &t).is_none());
+    }
+
+    #[test]
+    fn precedence() {
+        let env: HashMap<&str, &str> = [
+            ("https_proxy", "http://lower:1"),
+            ("HTTPS_PROXY", "http://upper:2"),
+            ("ALL_PROXY", "http://all:3"),
+            ("no_proxy", "internal.corp"),
+        ]
+        .into();
+        let mut s = ProxySettings::from_env(|k| env.get(k).map(|v| v.to_string()));
+        let c = s.choose(&target("pypi.org")).unwrap();
+        assert_eq!(c.endpoint.unwrap().host, "upper");
+        assert_eq!(c.source, ProxySource::Env("HTTPS_PROXY".into()));
+        let c = s.choose(&target("git.internal.corp")).unwrap();
+        assert!(c.endpoint.is_none());
+        assert_eq!(c.source.to_string(), "no_proxy_env:no_proxy");
+
+        s.flag = Some(ProxyEndpoint::parse("http://flag:9").unwrap());
+        let c = s.choose(&target("git.internal.corp")).unwrap();
+        assert_eq!(c.source, ProxySource::Flag);
+        s.no_proxy_flag = true;
+        assert_eq!(s.choose(&target("x.org")).unwrap().source, ProxySource::NoProxyFlag);
+
+        let empty = ProxySettings::from_env(|k| (k == "HTTPS_PROXY").then(|| "  ".to_string()));
+        assert_eq!(empty.choose(&target("x.org")).unwrap().source, ProxySource::None);
+
+        let bad = ProxySettings::from_env(|k| (k == "ALL_PROXY").then(|| "ftp://x".to_string()));
+        assert!(bad.choose(&target("x.org")).is_err());
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what the trust-proxy lab (tests/lab) and the demo need on Debian 12, as root.
+# Idempotent: re-running only re-checks. Non-interactive. Fails on any failure.
+set -euo pipefail
+
+LAB_PREFIX="${TPLAB_OPT:-/opt/trust-proxy-lab}"
+VENV="$LAB_PREFIX/venv"
+# mitmproxy 11.0.x is the last series that supports Python 3.11 (Debian 12's python3).
+MITMPROXY_VERSION="${MITMPROXY_VERSION:-11.0.2}"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: must run as root" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_PKGS=(
+  iproute2 iptables openssl curl ca-certificates p11-kit jq
+  python3 python3-venv python3-pip
+  squid-openssl   # squid built with OpenSSL: ssl-bump + security_file_certgen
+  apache2-utils   # htpasswd for the Basic-auth proxy
+  procps psmisc   # pgrep/fuser used by the lab's cleanup
+)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  apt-get update -q </dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+else
+  echo "install-deps: apt packages already installed: ${APT_PKGS[*]}"
+fi
+
+# The squid package starts a system squid on 3128 in the root namespace: the lab runs its own
+# squids inside namespaces and needs none of that.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet squid 2>/dev/null; then
+  echo "install-deps: stopping and disabling the system squid service"
+  systemctl disable --now squid >/dev/null 2>&1 || true
+fi
+if [ -x /etc/init.d/squid ] && pgrep -x squid >/dev/null 2>&1 && ! command -v systemctl >/dev/null 2>&1; then
+  /etc/init.d/squid stop >/dev/null 2>&1 || true
+fi
+
+for b in squid /usr/lib/squid/security_file_certgen /usr/lib/squid/basic_ncsa_auth htpasswd openssl ip iptables curl; do
+  command -v "$b" >/dev/null 2>&1 || [ -x "$b" ] || { echo "install-deps: $b missing after install" >&2; exit 1; }
+done
+echo "install-deps: $(squid -v | head -1)"
+squid -v | grep -q -- '--with-openssl' || { echo "install-deps: squid lacks OpenSSL (ssl-bump)" >&2; exit 1; }
+
+# mitmproxy from PyPI into a venv built on Debian's python3 (not any pyenv/shim python3).
+PY=/usr/bin/python3
+if [ ! -x "$VENV/bin/mitmdump" ] || ! "$VENV/bin/mitmdump" --version 2>/dev/null | grep -q "Mitmproxy: $MITMPROXY_VERSION"; then
+  echo "install-deps: creating $VENV with mitmproxy==$MITMPROXY_VERSION ($($PY --version))"
+  mkdir -p "$LAB_PREFIX"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip </dev/null
+  "$VENV/bin/pip" install -q --disable-pip-version-check "mitmproxy==$MITMPROXY_VERSION" </dev/null
+else
+  echo "install-deps: mitmproxy $MITMPROXY_VERSION already in $VENV"
+fi
+"$VENV/bin/mitmdump" --version | head -1
+
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+  echo "install-deps: warning: cargo not found (Rust is needed to build trust-proxy)" >&2
+fi
+echo "install-deps: done"

@@ -1,1 +1,253 @@
-pub fn placeholder() {}
+//! The operating system's trust store behind one interface.
+//!
+//! One file per OS (`linux.rs`, `macos.rs`, `windows.rs`); each keeps reading, adding and removing
+//! side by side so the three operations stay consistent about what "present" means.
+
+use std::io;
+use std::path::PathBuf;
+
+pub use rustls_pki_types::CertificateDer;
+
+#[cfg(unix)]
+pub mod fs_safe;
+
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(target_os = "macos")]
+pub mod macos;
+#[cfg(windows)]
+pub mod windows;
+
+/// Whose trust the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every user and service on the machine (needs root / administrator to change).
+    System,
+    /// The current user only, where the OS has such a store (macOS, Windows).
+    User,
+}
+
+/// What a write operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use]
+pub enum Change {
+    Added,
+    Removed,
+    /// Already in the requested state; nothing was written.
+    Unchanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("refusing to follow symlink {}", path.display())]
+    Symlink { path: PathBuf },
+    #[error("{} is owned by uid {uid}, expected root", path.display())]
+    NotRootOwned { path: PathBuf, uid: u32 },
+    #[error("{} is writable by group or others (mode {mode:o})", path.display())]
+    Writable { path: PathBuf, mode: u32 },
+    #[error("{} holds a different certificate; remove it first or choose another name", path.display())]
+    NameTaken { path: PathBuf },
+    #[error("invalid certificate name {0:?}: needs at least one of [A-Za-z0-9._-]")]
+    InvalidName(String),
+    #[error("no CA bundle found (looked in {})", display_paths(searched))]
+    NoBundle { searched: Vec<PathBuf> },
+    #[error(
+        "refresh tool {tool} not found for {family} (looked in {})",
+        display_paths(searched)
+    )]
+    RefreshToolMissing {
+        tool: String,
+        family: String,
+        searched: Vec<PathBuf>,
+    },
+    #[error("`{command}` failed: {detail}")]
+    Refresh { command: String, detail: String },
+    #[error("{what}: {source}")]
+    Os {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{what}: {message}")]
+    Platform { what: String, message: String },
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
+}
+
+pub trait TrustStore {
+    /// One line for humans, naming the store and where it lives.
+    fn describe(&self) -> String;
+    /// The roots the OS trusts for TLS, as the OS's own TLS stack sees them.
+    fn list(&self) -> Result<Vec<CertificateDer<'static>>, StoreError>;
+    fn contains(&self, cert: &CertificateDer<'_>) -> Result<bool, StoreError>;
+    /// `name` labels the entry (file name, friendly name); it is sanitised by the backend.
+    fn add(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError>;
+    fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError>;
+}
+
+/// The trust store of the running OS for `scope`.
+pub fn os_store(scope: Scope) -> Result<Box<dyn TrustStore>, StoreError> {
+    #[cfg(target_os = "linux")]
+    {
+        match scope {
+            Scope::System => Ok(Box::new(linux::LinuxStore::detect("/"))),
+            Scope::User => Err(StoreError::Unsupported(
+                "Linux has no per-user OS trust store; use the system scope".into(),
+            )),
+        }
+    }
+    #[cfg(target_os = "macos")]
+    {
+        Ok(Box::new(macos::MacStore::new(scope)))
+    }
+    #[cfg(windows)]
+    {
+        Ok(Box::new(windows::WindowsStore::new(scope)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    {
+        let _ = scope;
+        Err(StoreError::Unsupported(format!(
+            "no trust store backend for {}",
+            std::env::consts::OS
+        )))
+    }
+}
+
+/// The roots the OS itself trusts. Unlike rustls-native-certs this never consults
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR`: discover must compare against what the OS trusts, and those
+/// variables are exactly what a user may have pointed at a half-fixed bundle.
+pub fn os_roots() -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::LinuxStore::detect("/").list()
+    }
+    #[cfg(target_os = "macos")]
+    {
+        macos::MacStore::new(Scope::User).list()
+    }
+    #[cfg(windows)]
+    {
+        // CurrentUser\Root is the logical view that already includes LocalMachine\Root.
+        windows::WindowsStore::new(Scope::User).list()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    {
+        Err(StoreError::Unsupported(format!(
+            "no trust store backend for {}",
+            std::env::consts::OS
+        )))
+    }
+}
+
+/// Keeps `[A-Za-z0-9._-]`, maps anything else to `-`, and strips leading dots so the result can
+/// never be `..`, a hidden file, or contain a path separator.
+pub fn sanitize_name(name: &str) -> Result<String, StoreError> {
+    let mapped: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed: String = mapped.trim_start_matches('.').chars().take(100).collect();
+    if trimmed.chars().any(|c| c.is_ascii_alphanumeric()) {
+        Ok(trimmed)
+    } else {
+        Err(StoreError::InvalidName(name.to_owned()))
+    }
+}
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
+/// Windows identifies store entries by this thumbprint; serial numbers are not unique.
+pub fn sha1_thumbprint(bytes: &[u8]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out.copy_from_slice(
+        ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes).as_ref(),
+    );
+    out
+}
+
+pub fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// PEM `CERTIFICATE` blocks (or one raw DER certificate) in `data`; other block types are skipped.
+/// Each block is parsed on its own so one damaged entry does not hide the rest of a bundle.
+pub fn parse_certificates(data: &[u8]) -> Vec<CertificateDer<'static>> {
+    if data.len() > 1 && data[0] == 0x30 && (0x81..=0x84).contains(&data[1]) {
+        return vec![CertificateDer::from(data.to_vec())];
+    }
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    let starts = data
+        .windows(BEGIN.len())
+        .enumerate()
+        .filter(|(_, w)| *w == BEGIN)
+        .map(|(i, _)| i);
+    starts
+        .filter_map(|i| pem::parse(&data[i..]).ok())
+        .filter(|p| p.tag() == "CERTIFICATE")
+        .map(|p| CertificateDer::from(p.into_contents()))
+        .collect()
+}
+
+pub fn to_pem(cert: &CertificateDer<'_>) -> String {
+    let block = pem::Pem::new("CERTIFICATE", cert.as_ref().to_vec());
+    pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_keeps_safe_chars_only() {
+        assert_eq!(
+            sanitize_name("Corp Proxy/Root CA").ok(),
+            Some("Corp-Proxy-Root-CA".into())
+        );
+        assert_eq!(
+            sanitize_name("../../etc/passwd").ok(),
+            Some("-..-etc-passwd".into())
+        );
+        assert_eq!(sanitize_name("..hidden").ok(), Some("hidden".into()));
+        assert!(sanitize_name("..").is_err());
+        assert!(sanitize_name("///").is_err());
+        assert!(sanitize_name("").is_err());
+    }
+
+    #[test]
+    fn parse_skips_non_certificate_blocks() {
+        let ca = include_str!("../testdata/test-ca-a.pem");
+        let mixed =
+            format!("junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{ca}");
+        let certs = parse_certificates(mixed.as_bytes());
+        assert_eq!(certs.len(), 1);
+        assert_eq!(parse_certificates(to_pem(&certs[0]).as_bytes()), certs);
+        assert_eq!(parse_certificates(certs[0].as_ref()), certs);
+    }
+}

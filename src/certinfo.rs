@@ -207,6 +207,11 @@ impl Cert {
         self.not_after_unix
     }
 
+    /// Subject and SPKI without their outer DER header: the form webpki trust anchors keep.
+    pub fn anchor_identity(&self) -> (Vec<u8>, Vec<u8>) {
+        (der_value(&self.subject_raw), der_value(&self.spki_raw))
+    }
+
     pub fn has_ski(&self) -> bool {
         self.ski.is_some()
     }
@@ -367,6 +372,14 @@ fn ip_subtree(bytes: &[u8]) -> String {
             format!("{}/{}", std::net::Ipv6Addr::from(a), std::net::Ipv6Addr::from(m))
         }
         _ => plain_hex(bytes),
+    }
+}
+
+fn der_value(tlv: &[u8]) -> Vec<u8> {
+    use x509_parser::asn1_rs::Any;
+    match Any::from_der(tlv) {
+        Ok((_, any)) => any.data.to_vec(),
+        Err(_) => tlv.to_vec(),
     }
 }
 

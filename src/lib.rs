@@ -4,7 +4,13 @@
 //! plan -> apply -> verify).
 
 pub mod certinfo;
+pub mod chain;
 pub mod certload;
+pub mod classify;
 pub mod deadline;
+pub mod fetch;
+pub mod hints;
+pub mod probe;
 pub mod proxy;
 pub mod target;
+pub mod tunnel;

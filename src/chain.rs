@@ -1,0 +1,371 @@
+//! Chain analysis: is the presented chain public, and if not, which root issued it? Every link
+//! of the path is signature-verified. The issuer of each certificate is looked for in this order:
+//! the presented chain (deduplicated, any order), the OS trust store, AIA caIssuers, the user's
+//! `--ca-file`s, vendor hints. Proxies that send only the leaf, or leaf + intermediate without the
+//! root, are the normal case.
+
+use crate::certinfo::Cert;
+use crate::certload;
+use crate::classify::PublicRoots;
+use crate::deadline::Deadline;
+use crate::fetch::Fetcher;
+use crate::hints::{self, HintSource};
+use rustls::pki_types::CertificateDer;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// More links than this is not a real PKI.
+pub const MAX_PATH_LEN: usize = 8;
+/// Total AIA / vendor URL fetches for one path: enough for real PKIs, a loop cannot run away.
+pub const MAX_FETCHES: usize = 4;
+/// rustls already bounds the certificate message to 64 KiB; this bounds the work after it.
+pub const MAX_PRESENTED: usize = 50;
+
+/// How the root was found; the JSON `found_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    SelfSignedInChain,
+    OsStore,
+    Aia,
+    CaFile,
+    VendorHint,
+}
+
+/// Where one certificate of the path came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSource {
+    Presented,
+    OsStore,
+    Aia { url: String },
+    CaFile { path: PathBuf },
+    VendorHint { vendor: String, location: String },
+}
+
+impl LinkSource {
+    pub fn found_by(&self) -> FoundBy {
+        match self {
+            LinkSource::Presented => FoundBy::SelfSignedInChain,
+            LinkSource::OsStore => FoundBy::OsStore,
+            LinkSource::Aia { .. } => FoundBy::Aia,
+            LinkSource::CaFile { .. } => FoundBy::CaFile,
+            LinkSource::VendorHint { .. } => FoundBy::VendorHint,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            LinkSource::Presented => "sent by the server".to_string(),
+            LinkSource::OsStore => "from the OS trust store".to_string(),
+            LinkSource::Aia { url } => format!("fetched from AIA {url}"),
+            LinkSource::CaFile { path } => format!("from --ca-file {}", path.display()),
+            LinkSource::VendorHint { vendor, location } => {
+                format!("from the {vendor} hint {location}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub cert: Cert,
+    pub source: LinkSource,
+}
+
+/// A certificate given with `--ca-file`.
+#[derive(Debug, Clone)]
+pub struct CaFileCert {
+    pub path: PathBuf,
+    pub cert: Cert,
+}
+
+/// What path building may consult. `read_file` reads vendor hint files (injectable for tests).
+pub struct Sources<'a> {
+    pub public: &'a PublicRoots,
+    pub os_roots: &'a [Cert],
+    pub ca_files: &'a [CaFileCert],
+    pub fetcher: &'a dyn Fetcher,
+    pub read_file: &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+}
+
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// Verifies against the public roots: not intercepted.
+    Public,
+    /// Ends at a public root but does not verify (expired, wrong usage...): not interception,
+    /// and certainly not a root to install.
+    PublicButInvalid { reason: String },
+    Intercepted(Interception),
+}
+
+#[derive(Debug, Clone)]
+pub struct Interception {
+    /// Leaf first, each next one the issuer of the previous; the root last when found.
+    pub path: Vec<Link>,
+    pub root_found: bool,
+    /// When the root was not found: why the search stopped.
+    pub stop_reason: Option<String>,
+    /// Things seen on the way worth telling (failed fetches, unparsable extra certificates).
+    pub notes: Vec<String>,
+}
+
+impl Interception {
+    pub fn root(&self) -> Option<&Link> {
+        self.path.last().filter(|_| self.root_found)
+    }
+
+    pub fn top(&self) -> &Cert {
+        // The path always holds at least the leaf.
+        &self.path[self.path.len() - 1].cert
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The presented chain as sent (after parsing), duplicates kept, for the report.
+    pub presented: Vec<Cert>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("the server sent no certificate")]
+    Empty,
+    #[error("the server sent {0} certificates; more than {MAX_PRESENTED} is not a real chain")]
+    TooMany(usize),
+    #[error("the server's certificate is not usable: {0}")]
+    BadLeaf(String),
+}
+
+pub fn analyze(
+    presented_der: &[CertificateDer<'static>],
+    sources: &Sources<'_>,
+    deadline: Deadline,
+) -> Result<Analysis, ChainError> {
+    if presented_der.is_empty() {
+        return Err(ChainError::Empty);
+    }
+    if presented_der.len() > MAX_PRESENTED {
+        return Err(ChainError::TooMany(presented_der.len()));
+    }
+    let leaf = Cert::parse(presented_der[0].as_ref()).map_err(|e| ChainError::BadLeaf(e.to_string()))?;
+    let mut notes = Vec::new();
+    let mut presented = vec![leaf.clone()];
+    let mut pool: Vec<Cert> = Vec::new();
+    for (i, der) in presented_der.iter().enumerate().skip(1) {
+        match Cert::parse(der.as_ref()) {
+            Ok(c) => {
+                if !pool.contains(&c) && c != leaf {
+                    pool.push(c.clone());
+                }
+                presented.push(c);
+            }
+            Err(e) => notes.push(format!("certificate {i} of the chain was ignored: {e}")),
+        }
+    }
+
+    if sources.public.verify(presented_der).is_ok() {
+        return Ok(Analysis {
+            presented,
+            verdict: Verdict::Public,
+        });
+    }
+
+    let interception = build_path(leaf, &pool, sources, deadline, notes);
+    if let Some(root) = interception.root() {
+        if sources.public.is_public_root(&root.cert) {
+            let reason = sources
+                .public
+                .verify(presented_der)
+                .err()
+                .unwrap_or_default();
+            return Ok(Analysis {
+                presented,
+                verdict: Verdict::PublicButInvalid { reason },
+            });
+        }
+    }
+    Ok(Analysis {
+        presented,
+        verdict: Verdict::Intercepted(interception),
+    })
+}
+
+/// Whether `issuer` is `child`'s issuer: names and key ids chain, it may issue certificates, and
+/// the signature verifies.
+fn issues(issuer: &Cert, child: &Cert) -> bool {
+    let may_issue = issuer.info.is_ca || issuer.info.version == 1;
+    may_issue && child.names_issuer(issuer) && child.is_signed_by(issuer)
+}
+
+fn build_path(
+    leaf: Cert,
+    pool: &[Cert],
+    sources: &Sources<'_>,
+    deadline: Deadline,
+    mut notes: Vec<String>,
+) -> Interception {
+    let mut path = vec![Link {
+        cert: leaf,
+        source: LinkSource::Presented,
+    }];
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut fetched_urls: HashSet<String> = HashSet::new();
+    let mut fetches = 0usize;
+
+    let stop = |path: Vec<Link>, notes: Vec<String>, reason: String| Interception {
+        path,
+        root_found: false,
+        stop_reason: Some(reason),
+        notes,
+    };
+
+    loop {
+        let current = path[path.len() - 1].cert.clone();
+        seen.insert(current.sha256().to_string());
+        if current.is_self_signed() {
+            if current.info.is_ca || current.info.version == 1 {
+                return Interception {
+                    path,
+                    root_found: true,
+                    stop_reason: None,
+                    notes,
+                };
+            }
+            return stop(
+                path,
+                notes,
+                "the chain ends in a self-signed certificate that is not a CA: a misconfigured server or a captive portal, not an interception root".to_string(),
+            );
+        }
+        if path.len() >= MAX_PATH_LEN {
+            return stop(path, notes, format!("the path grew past {MAX_PATH_LEN} certificates"));
+        }
+        let unseen = |c: &Cert| !seen.contains(c.sha256());
+
+        if let Some(c) = pool.iter().find(|c| unseen(c) && issues(c, &current)) {
+            path.push(Link {
+                cert: c.clone(),
+                source: LinkSource::Presented,
+            });
+            continue;
+        }
+        if let Some(c) = sources
+            .os_roots
+            .iter()
+            .find(|c| unseen(c) && issues(c, &current))
+        {
+            path.push(Link {
+                cert: c.clone(),
+                source: LinkSource::OsStore,
+            });
+            continue;
+        }
+        let mut found: Option<Link> = None;
+        for url in &current.info.aia_ca_issuers {
+            if fetches >= MAX_FETCHES {
+                notes.push(format!("AIA fetch limit ({MAX_FETCHES}) reached; {url} not fetched"));
+                break;
+            }
+            if !fetched_urls.insert(url.clone()) {
+                continue;
+            }
+            fetches += 1;
+            match fetch_issuer(sources, url, &current, deadline, &seen) {
+                Ok(Some(cert)) => {
+                    found = Some(Link {
+                        cert,
+                        source: LinkSource::Aia { url: url.clone() },
+                    });
+                    break;
+                }
+                Ok(None) => notes.push(format!("AIA {url} did not hold the issuer")),
+                Err(e) => notes.push(format!("AIA fetch failed: {e}")),
+            }
+        }
+        if let Some(link) = found.take() {
+            path.push(link);
+            continue;
+        }
+        if let Some(f) = sources
+            .ca_files
+            .iter()
+            .find(|f| unseen(&f.cert) && issues(&f.cert, &current))
+        {
+            path.push(Link {
+                cert: f.cert.clone(),
+                source: LinkSource::CaFile {
+                    path: f.path.clone(),
+                },
+            });
+            continue;
+        }
+        for hint in hints::hints_for(current.issuer_name()) {
+            let candidates = match hint.source {
+                HintSource::Url(url) => {
+                    if fetches >= MAX_FETCHES || !fetched_urls.insert(url.to_string()) {
+                        continue;
+                    }
+                    fetches += 1;
+                    match sources.fetcher.fetch(url, deadline) {
+                        Ok(bytes) => vec![(url.to_string(), bytes)],
+                        Err(e) => {
+                            notes.push(format!("{} hint failed: {e}", hint.vendor));
+                            continue;
+                        }
+                    }
+                }
+                HintSource::Files(paths) => paths
+                    .iter()
+                    .filter_map(|p| (sources.read_file)(p).map(|b| (p.to_string(), b)))
+                    .collect(),
+            };
+            for (location, bytes) in candidates {
+                let certs = certload::load_certs_lenient(&bytes)
+                    .map(|(good, _)| good)
+                    .unwrap_or_default();
+                if let Some(c) = certs.into_iter().find(|c| unseen(c) && issues(c, &current)) {
+                    found = Some(Link {
+                        cert: c,
+                        source: LinkSource::VendorHint {
+                            vendor: hint.vendor.to_string(),
+                            location,
+                        },
+                    });
+                    break;
+                }
+                notes.push(format!("the {} hint {location} did not hold the issuer", hint.vendor));
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        if let Some(link) = found {
+            path.push(link);
+            continue;
+        }
+        let reason = format!(
+            "no issuer for {:?} in the chain, the OS trust store, AIA, --ca-file or vendor hints",
+            current.info.subject
+        );
+        return stop(path, notes, reason);
+    }
+}
+
+fn fetch_issuer(
+    sources: &Sources<'_>,
+    url: &str,
+    child: &Cert,
+    deadline: Deadline,
+    seen: &HashSet<String>,
+) -> Result<Option<Cert>, String> {
+    let bytes = sources
+        .fetcher
+        .fetch(url, deadline)
+        .map_err(|e| e.to_string())?;
+    let (certs, _) = certload::load_certs_lenient(&bytes).map_err(|e| format!("{url}: {e}"))?;
+    Ok(certs
+        .into_iter()
+        .find(|c| !seen.contains(c.sha256()) && issues(c, child)))
+}

@@ -1,0 +1,90 @@
+//! Is a presented chain publicly trusted? Verified, hostname-independently, against the public
+//! reference roots: Mozilla's set (webpki-roots), or `--public-roots FILE` for air-gapped
+//! networks and tests. "Not public" only means intercepted *or* private PKI, captive portal,
+//! rogue network or a deliberately untrusted CA; it is never evidence that a root deserves trust.
+
+use crate::certinfo::Cert;
+use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use std::collections::HashSet;
+
+pub struct PublicRoots {
+    anchors: Vec<TrustAnchor<'static>>,
+    identities: HashSet<(Vec<u8>, Vec<u8>)>,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("public root {index} in {file} cannot be used as a trust anchor: {message}")]
+pub struct PublicRootsError {
+    pub file: String,
+    pub index: usize,
+    pub message: String,
+}
+
+impl PublicRoots {
+    pub fn mozilla() -> PublicRoots {
+        let anchors: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        PublicRoots {
+            identities: anchors
+                .iter()
+                .map(|a| {
+                    (
+                        a.subject.as_ref().to_vec(),
+                        a.subject_public_key_info.as_ref().to_vec(),
+                    )
+                })
+                .collect(),
+            anchors,
+            description: format!(
+                "Mozilla's root set (webpki-roots, {} roots)",
+                webpki_roots::TLS_SERVER_ROOTS.len()
+            ),
+        }
+    }
+
+    pub fn from_certs(certs: &[Cert], file: &str) -> Result<PublicRoots, PublicRootsError> {
+        let mut anchors = Vec::with_capacity(certs.len());
+        for (index, cert) in certs.iter().enumerate() {
+            let anchor = webpki::anchor_from_trusted_cert(&cert.der).map_err(|e| {
+                PublicRootsError {
+                    file: file.to_string(),
+                    index,
+                    message: format!("{e:?}"),
+                }
+            })?;
+            anchors.push(anchor.to_owned());
+        }
+        Ok(PublicRoots {
+            identities: certs.iter().map(|c| c.anchor_identity()).collect(),
+            anchors,
+            description: format!("{file} ({} roots, from --public-roots)", certs.len()),
+        })
+    }
+
+    /// `Ok` when the chain verifies to a public root for TLS server use, at `now`.
+    pub fn verify(&self, presented: &[CertificateDer<'static>]) -> Result<(), String> {
+        let Some((leaf, rest)) = presented.split_first() else {
+            return Err("empty chain".to_string());
+        };
+        let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| format!("{e:?}"))?;
+        let algs = rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .all;
+        ee.verify_for_usage(
+            algs,
+            &self.anchors,
+            rest,
+            UnixTime::now(),
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+    }
+
+    /// The certificate is (a re-issue of) one of the public roots.
+    pub fn is_public_root(&self, cert: &Cert) -> bool {
+        self.identities.contains(&cert.anchor_identity())
+    }
+}

@@ -55,6 +55,7 @@ declare -A LAB_ORIGIN_IP=(
   [static.crates.io]=10.200.2.13
   [github.com]=10.200.2.14
   [aia.lab.test]=10.200.2.20
+  [tarpit.lab.test]=10.200.2.30
 )
 LAB_TLS_HOSTS=(pypi.org files.pythonhosted.org crates.io static.crates.io github.com)
 
@@ -263,6 +264,7 @@ lab_start_origin() {
     specs+=("tls:${LAB_ORIGIN_IP[$h]}:443:$PKI/origin-$h.chain.pem:$PKI/origin-$h.key:$h")
   done
   specs+=("http:${LAB_ORIGIN_IP[aia.lab.test]}:80:$TPLAB_DIR/aia")
+  specs+=("tarpit:${LAB_ORIGIN_IP[tarpit.lab.test]}:443")
   mkdir -p "$TPLAB_DIR/logs"
   ip netns exec "$NS_ORIGIN" /usr/bin/python3 -u "$TPLAB_SRC/origin.py" "${specs[@]}" \
     </dev/null >"$TPLAB_DIR/logs/origin.log" 2>&1 &
@@ -372,7 +374,7 @@ lab_up() {
   lab_net_up
   lab_log "PKI in $PKI"
   lab_pki
-  lab_log "origin servers: ${LAB_TLS_HOSTS[*]} (443), aia.lab.test (80)"
+  lab_log "origin servers: ${LAB_TLS_HOSTS[*]} (443), aia.lab.test (80), tarpit.lab.test (443, never answers)"
   lab_start_origin
   lab_log "squid: $LAB_PORT_SQUID bump, $LAB_PORT_SQUID_AIA bump/intermediate, $LAB_PORT_SQUID_AUTH bump+auth, $LAB_PORT_SQUID_LEGACY bump/legacy CA, $LAB_PORT_SQUID_PLAIN no bump"
   lab_start_squid main "$LAB_PORT_SQUID" bump squid-root

@@ -4,6 +4,7 @@
 usage: origin.py SPEC...
   tls:IP:PORT:CERTCHAIN.pem:KEY.pem:NAME   HTTPS server answering "hello from NAME"
   http:IP:PORT:DIR                           plain HTTP file server for DIR (the AIA server)
+  tarpit:IP:PORT                             accepts TCP connections and never answers (timeouts)
 Prints "ready" once every socket is bound. Runs until killed. Plain Python 3, stdlib only.
 """
 import functools
@@ -36,6 +37,26 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def tarpit(ip, port):
+    import socket
+    import time
+
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((ip, port))
+    ls.listen(64)
+    held = []
+    while True:
+        c, addr = ls.accept()
+        sys.stderr.write(f"[tarpit] holding {addr}\n")
+        held.append((time.monotonic(), c))
+        # close what has been held for more than two minutes
+        now = time.monotonic()
+        for t, s in [h for h in held if now - h[0] > 120]:
+            s.close()
+        held = [h for h in held if now - h[0] <= 120]
+
+
 def main():
     servers = []
     for spec in sys.argv[1:]:
@@ -65,6 +86,10 @@ def main():
             ip, port, directory = rest.split(":")
             handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
             srv = Server((ip, int(port)), handler)
+        elif kind == "tarpit":
+            ip, port = rest.split(":")
+            threading.Thread(target=tarpit, args=(ip, int(port)), daemon=True).start()
+            continue
         else:
             sys.exit(f"bad spec {spec}")
         servers.append(srv)

@@ -37,8 +37,12 @@ impl Ctx {
 
 type Handler = Arc<dyn Fn(TcpStream, &Ctx) + Send + Sync>;
 
+/// A clone of the connection's socket, shared so Drop can shut it down; the connection thread
+/// empties the slot when it finishes so the socket really closes then.
+type Slot = Arc<Mutex<Option<TcpStream>>>;
+
 struct Conn {
-    socket: Option<TcpStream>,
+    socket: Slot,
     thread: JoinHandle<()>,
 }
 
@@ -101,12 +105,18 @@ fn accept_loop(
             Ok((stream, _peer)) => {
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_nodelay(true);
-                let socket = stream.try_clone().ok();
+                let socket: Slot = Arc::new(Mutex::new(stream.try_clone().ok()));
+                let slot = socket.clone();
                 let h = handler.clone();
                 let c = ctx.clone();
                 let spawned = thread::Builder::new()
                     .name(format!("{name}-conn"))
-                    .spawn(move || h(stream, &c));
+                    .spawn(move || {
+                        h(stream, &c);
+                        if let Ok(mut s) = slot.lock() {
+                            s.take();
+                        }
+                    });
                 if let Ok(thread) = spawned {
                     if let Ok(mut list) = conns.lock() {
                         list.retain(|c| !c.thread.is_finished());
@@ -134,8 +144,10 @@ impl Drop for Core {
             Err(p) => std::mem::take(&mut *p.into_inner()),
         };
         for c in &list {
-            if let Some(s) = &c.socket {
-                let _ = s.shutdown(Shutdown::Both);
+            if let Ok(slot) = c.socket.lock() {
+                if let Some(s) = slot.as_ref() {
+                    let _ = s.shutdown(Shutdown::Both);
+                }
             }
         }
         // Bounded wait: threads whose sockets are shut down finish promptly; never hang a test.

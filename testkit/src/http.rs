@@ -139,17 +139,19 @@ pub(crate) fn write_reply<W: Write>(w: &mut W, reply: &HttpReply, ctx: &Ctx) -> 
     w.flush()
 }
 
-/// Find the reply for a request: exact target, else `http://{Host}{target}` for origin-form.
+/// Find the reply for a request: the exact request target, else its other form
+/// (origin-form "/p" <-> absolute-form "http://{Host}/p").
 pub(crate) fn lookup<'a>(routes: &'a HashMap<String, HttpReply>, head: &Head) -> Option<&'a HttpReply> {
     if let Some(r) = routes.get(&head.target) {
         return Some(r);
     }
     if head.target.starts_with('/') {
-        if let Some(host) = head.header("Host") {
-            return routes.get(&format!("http://{host}{}", head.target));
-        }
+        let host = head.header("Host")?;
+        return routes.get(&format!("http://{host}{}", head.target));
     }
-    None
+    let rest = head.target.strip_prefix("http://")?;
+    let path = rest.find('/').map(|i| &rest[i..]).unwrap_or("/");
+    routes.get(path)
 }
 
 /// A reply for "no such route".

@@ -63,9 +63,9 @@ pub enum Behaviour {
     Status(String),
     /// Reply non-HTTP bytes, then close.
     Garbage,
-    /// A 200 status line then `bytes` of header lines; if `terminate`, a blank line and normal
-    /// interception follow, otherwise the connection stays open (never ends the head) until the
-    /// client closes or the proxy stops.
+    /// A 200 status line then header lines: exactly `bytes` of them (the last one cut short)
+    /// with the connection then held open without ever ending the head; or, if `terminate`,
+    /// whole lines totalling at least `bytes`, a blank line, and normal interception.
     HugeHeaders {
         /// How many bytes of header lines to send.
         bytes: usize,
@@ -373,7 +373,13 @@ fn handle_connect<S: Read + Write>(
             let filler = "a".repeat(90);
             while sent < *bytes && !ctx.stopped() {
                 let line = format!("X-Filler-{i}: {filler}\r\n");
-                let line = &line.as_bytes()[..line.len().min(*bytes - sent).max(1)];
+                // Unterminated: exactly `bytes`. Terminated: whole lines so the head stays valid.
+                let keep = if *terminate {
+                    line.len()
+                } else {
+                    line.len().min(*bytes - sent)
+                };
+                let line = &line.as_bytes()[..keep];
                 s.write_all(line)?;
                 sent += line.len();
                 i += 1;

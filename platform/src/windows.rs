@@ -3,8 +3,12 @@
 //! Entries are matched by SHA-1 thumbprint, the key Windows itself files them under
 //! (`...\SystemCertificates\Root\Certificates\<thumbprint>`); serial numbers are not unique.
 
+use std::io;
+
 use schannel::cert_context::{CertContext, ValidUses};
 use schannel::cert_store::{CertAdd, CertStore, CertStoreBuilder};
+use schannel::RawPointer;
+use windows_sys::Win32::Security::Cryptography::{CertControlStore, CERT_STORE_CTRL_COMMIT};
 
 use crate::{sha1_thumbprint, CertificateDer, Change, Scope, StoreError, TrustStore};
 
@@ -51,6 +55,20 @@ impl WindowsStore {
             .certs()
             .filter(|c| sha1_thumbprint(c.to_der()) == want)
             .collect()
+    }
+}
+
+/// Flushes pending changes to the registry now. Windows persists a change at once, but wine's
+/// crypt32 queues deletions until the store is freed, and a context reference it keeps after
+/// `CertDeleteCertificateFromStore` can postpone that past process exit (seen with wine 8.0).
+fn commit(store: &CertStore) -> io::Result<()> {
+    // SAFETY: the handle belongs to `store`, which outlives the call; COMMIT takes no parameter.
+    let ok =
+        unsafe { CertControlStore(store.as_ptr(), 0, CERT_STORE_CTRL_COMMIT, std::ptr::null()) };
+    if ok != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -106,6 +124,12 @@ impl TrustStore for WindowsStore {
                 what: format!("add to {}", self.name()),
                 source,
             })?;
+        let committed = commit(&store);
+        drop(store);
+        // Read back through a fresh handle: success must mean the next process sees it too.
+        if !self.contains(cert)? {
+            return Err(not_persisted(format!("add to {}", self.name()), committed));
+        }
         Ok(Change::Added)
     }
 
@@ -122,6 +146,24 @@ impl TrustStore for WindowsStore {
                 source,
             })?;
         }
+        let committed = commit(&store);
+        drop(store);
+        if self.contains(cert)? {
+            return Err(not_persisted(
+                format!("delete from {}", self.name()),
+                committed,
+            ));
+        }
         Ok(Change::Removed)
+    }
+}
+
+fn not_persisted(what: String, committed: io::Result<()>) -> StoreError {
+    StoreError::Os {
+        what: format!("{what} did not persist"),
+        source: match committed {
+            Err(e) => e,
+            Ok(()) => io::Error::other("a fresh handle still sees the old state"),
+        },
     }
 }

@@ -1,0 +1,337 @@
+//! `discover`: probe every target in parallel, analyse each chain, and fold the results into
+//! the roots seen (with provenance and how many targets each was seen on) and what is missing.
+
+use crate::certinfo::Cert;
+use crate::chain::{self, CaFileCert, FoundBy, Interception, LinkSource, Sources, Verdict};
+use crate::classify::PublicRoots;
+use crate::deadline::Deadline;
+use crate::fetch::HttpFetcher;
+use crate::hints;
+use crate::lint::{self, Finding};
+use crate::probe::{self, ProbeError};
+use crate::proxy::{ProxyChoice, ProxySettings};
+use crate::target::Target;
+use crate::tunnel::{self, ProxyTlsTrust};
+use serde::Serialize;
+use std::time::Duration;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything `discover` needs; the caller reads files, environment and the OS store, so this
+/// stays testable with injected inputs.
+pub struct DiscoverConfig {
+    pub targets: Vec<Target>,
+    pub proxy: ProxySettings,
+    pub ca_files: Vec<CaFileCert>,
+    pub public: PublicRoots,
+    pub os_roots: Vec<Cert>,
+    pub os_store: String,
+    pub timeout: Duration,
+    /// Reads vendor-hint files; `std::fs::read` in the CLI.
+    pub read_file: Box<dyn Fn(&str) -> Option<Vec<u8>> + Sync>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetStatus {
+    Intercepted(Interception),
+    NotIntercepted,
+    PublicButInvalid { reason: String },
+    Error { kind: &'static str, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetResult {
+    pub target: Target,
+    pub proxy: Option<ProxyChoice>,
+    pub status: TargetStatus,
+    pub presented: Vec<Cert>,
+    pub tls_version: Option<String>,
+    pub proxy_tls_unverified: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// Already trusted by the OS (IT pushed it).
+    OsStore,
+    /// Given by the user with `--ca-file`.
+    UserFile,
+    /// Read from a file an interception agent left on this machine.
+    VendorFile,
+    /// Only ever seen on the network: exactly what an attacker could have planted.
+    Network,
+}
+
+#[derive(Debug, Clone)]
+pub struct RootFinding {
+    pub root: Cert,
+    pub found_by: FoundBy,
+    pub source: LinkSource,
+    /// From the certificate the root issued down to the leaf's issuer, with where each came from.
+    pub intermediates: Vec<(Cert, LinkSource)>,
+    pub seen_on: Vec<Target>,
+    pub in_os_store: bool,
+    pub provenance: Provenance,
+    pub lint: Vec<Finding>,
+    /// A leaf this root's path minted, kept for the report.
+    pub sample_leaf: Cert,
+}
+
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub top: Cert,
+    pub seen_on: Vec<Target>,
+    pub reason: String,
+    pub vendor: Option<&'static str>,
+    pub advice: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Intercepted,
+    NotIntercepted,
+    RootNotFound,
+    NetworkFailure,
+}
+
+impl Outcome {
+    /// The documented exit codes (README, `--help`).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Intercepted => 0,
+            Outcome::NotIntercepted => 3,
+            Outcome::RootNotFound => 4,
+            Outcome::NetworkFailure => 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscoverResult {
+    pub targets: Vec<TargetResult>,
+    pub roots: Vec<RootFinding>,
+    pub unresolved: Vec<Unresolved>,
+    pub outcome: Outcome,
+    pub public_roots: String,
+    pub os_store: String,
+}
+
+pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
+    let trust = ProxyTlsTrust {
+        roots: config
+            .os_roots
+            .iter()
+            .map(|c| c.der.clone())
+            .chain(config.ca_files.iter().map(|f| f.cert.der.clone()))
+            .collect(),
+    };
+    let targets: Vec<TargetResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = config
+            .targets
+            .iter()
+            .map(|t| {
+                let trust = &trust;
+                (t, scope.spawn(move || probe_target(config, t, trust)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(t, h)| {
+                h.join().unwrap_or_else(|_| TargetResult {
+                    target: t.clone(),
+                    proxy: None,
+                    status: TargetStatus::Error {
+                        kind: "internal",
+                        message: "the probe thread failed".to_string(),
+                    },
+                    presented: Vec::new(),
+                    tls_version: None,
+                    proxy_tls_unverified: None,
+                })
+            })
+            .collect()
+    });
+    let (roots, unresolved) = fold(config, &targets);
+    let outcome = outcome(&targets, &unresolved);
+    DiscoverResult {
+        targets,
+        roots,
+        unresolved,
+        outcome,
+        public_roots: config.public.description.clone(),
+        os_store: config.os_store.clone(),
+    }
+}
+
+fn probe_target(config: &DiscoverConfig, target: &Target, trust: &ProxyTlsTrust) -> TargetResult {
+    let deadline = Deadline::after(config.timeout);
+    let mut result = TargetResult {
+        target: target.clone(),
+        proxy: None,
+        status: TargetStatus::NotIntercepted,
+        presented: Vec::new(),
+        tls_version: None,
+        proxy_tls_unverified: None,
+    };
+    let fail = |mut r: TargetResult, kind: &'static str, message: String| {
+        r.status = TargetStatus::Error { kind, message };
+        r
+    };
+    let choice = match config.proxy.choose(target) {
+        Ok(c) => c,
+        Err(e) => return fail(result, "proxy_config", e.to_string()),
+    };
+    result.proxy = Some(choice.clone());
+    let tunnel = match tunnel::open(&choice, target, deadline, trust) {
+        Ok(t) => t,
+        Err(e) => return fail(result, e.kind(), e.to_string()),
+    };
+    result.proxy_tls_unverified = tunnel.info.proxy_tls_unverified.clone();
+    let presented = match probe::capture_chain(tunnel.stream, &target.host) {
+        Ok(p) => p,
+        Err(e) => {
+            let kind = e.kind();
+            return fail(result, kind, probe_message(&e, &choice));
+        }
+    };
+    result.tls_version = Some(presented.tls_version.clone());
+    let fetcher = HttpFetcher {
+        proxy: choice.endpoint.clone(),
+        trust: trust.clone(),
+    };
+    let sources = Sources {
+        public: &config.public,
+        os_roots: &config.os_roots,
+        ca_files: &config.ca_files,
+        fetcher: &fetcher,
+        read_file: &*config.read_file,
+    };
+    match chain::analyze(&presented.chain, &sources, deadline) {
+        Ok(analysis) => {
+            result.presented = analysis.presented;
+            result.status = match analysis.verdict {
+                Verdict::Public => TargetStatus::NotIntercepted,
+                Verdict::PublicButInvalid { reason } => TargetStatus::PublicButInvalid { reason },
+                Verdict::Intercepted(i) => TargetStatus::Intercepted(i),
+            };
+            result
+        }
+        Err(e) => fail(result, "bad_certificate", e.to_string()),
+    }
+}
+
+/// Adds what the probe's error means for this proxy choice.
+fn probe_message(e: &ProbeError, choice: &ProxyChoice) -> String {
+    match (e, &choice.endpoint) {
+        (ProbeError::NotTls(_), Some(_)) => format!(
+            "{e}: the proxy accepted CONNECT but did not relay TLS (is it an HTTP-only filter?)"
+        ),
+        _ => e.to_string(),
+    }
+}
+
+fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>, Vec<Unresolved>) {
+    let mut roots: Vec<RootFinding> = Vec::new();
+    let mut unresolved: Vec<Unresolved> = Vec::new();
+    for t in targets {
+        let TargetStatus::Intercepted(i) = &t.status else {
+            continue;
+        };
+        match i.root() {
+            Some(root_link) => {
+                if let Some(existing) = roots.iter_mut().find(|r| r.root == root_link.cert) {
+                    existing.seen_on.push(t.target.clone());
+                    let found_by = root_link.source.found_by();
+                    if rank(found_by) < rank(existing.found_by) {
+                        existing.found_by = found_by;
+                        existing.source = root_link.source.clone();
+                    }
+                    continue;
+                }
+                let root = root_link.cert.clone();
+                let leaf = i.path[0].cert.clone();
+                let intermediates: Vec<(Cert, LinkSource)> = i.path[1..i.path.len() - 1]
+                    .iter()
+                    .rev()
+                    .map(|l| (l.cert.clone(), l.source.clone()))
+                    .collect();
+                let in_os_store = config.os_roots.iter().any(|c| c.same_identity(&root));
+                let provenance = if in_os_store {
+                    Provenance::OsStore
+                } else if config.ca_files.iter().any(|f| f.cert.same_identity(&root)) {
+                    Provenance::UserFile
+                } else if matches!(&root_link.source, LinkSource::VendorHint { location, .. } if !location.starts_with("http")) {
+                    Provenance::VendorFile
+                } else {
+                    Provenance::Network
+                };
+                let inter_certs: Vec<Cert> = intermediates.iter().map(|(c, _)| c.clone()).collect();
+                roots.push(RootFinding {
+                    lint: lint::lint_path(&root, &inter_certs, Some(&leaf)),
+                    found_by: root_link.source.found_by(),
+                    source: root_link.source.clone(),
+                    root,
+                    intermediates,
+                    seen_on: vec![t.target.clone()],
+                    in_os_store,
+                    provenance,
+                    sample_leaf: leaf,
+                });
+            }
+            None => {
+                let top = i.top().clone();
+                if let Some(u) = unresolved.iter_mut().find(|u| u.top == top) {
+                    u.seen_on.push(t.target.clone());
+                    continue;
+                }
+                let vendor = hints::known_vendor(top.issuer_name())
+                    .or_else(|| hints::known_vendor(&top.info.subject));
+                unresolved.push(Unresolved {
+                    advice: advice(&top, vendor),
+                    reason: i.stop_reason.clone().unwrap_or_default(),
+                    top,
+                    seen_on: vec![t.target.clone()],
+                    vendor,
+                });
+            }
+        }
+    }
+    roots.sort_by(|a, b| b.seen_on.len().cmp(&a.seen_on.len()));
+    (roots, unresolved)
+}
+
+fn rank(f: FoundBy) -> u8 {
+    match f {
+        FoundBy::SelfSignedInChain => 0,
+        FoundBy::OsStore => 1,
+        FoundBy::Aia => 2,
+        FoundBy::CaFile => 3,
+        FoundBy::VendorHint => 4,
+    }
+}
+
+fn advice(top: &Cert, vendor: Option<&str>) -> String {
+    let product = vendor
+        .map(|v| format!(" This looks like {v}."))
+        .unwrap_or_default();
+    format!(
+        "The chain stops at {:?}, issued by {:?}, and that issuer was not found.{product} Ask IT for the root CA certificate of the TLS inspection (it is often published on the intranet, or can be exported from a browser on a managed machine: padlock -> certificate -> the top of the chain), then run again with --ca-file PATH.",
+        top.info.subject, top.info.issuer
+    )
+}
+
+fn outcome(targets: &[TargetResult], unresolved: &[Unresolved]) -> Outcome {
+    let intercepted = targets
+        .iter()
+        .any(|t| matches!(t.status, TargetStatus::Intercepted(_)));
+    let reached = targets
+        .iter()
+        .any(|t| !matches!(t.status, TargetStatus::Error { .. }));
+    match (intercepted, unresolved.is_empty(), reached) {
+        (true, true, _) => Outcome::Intercepted,
+        (true, false, _) => Outcome::RootNotFound,
+        (false, _, true) => Outcome::NotIntercepted,
+        (false, _, false) => Outcome::NetworkFailure,
+    }
+}

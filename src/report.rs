@@ -1,0 +1,405 @@
+//! The report: JSON (`schema_version` 1, documented in README) and the human form. Every string
+//! that came from the network goes through `printable` before it reaches a terminal.
+
+use crate::certinfo::CertInfo;
+use crate::chain::LinkSource;
+use crate::discover::{DiscoverResult, Outcome, Provenance, RootFinding, TargetResult, TargetStatus};
+use crate::lint::{Finding, Severity};
+use crate::tunnel::printable;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    tool: Tool,
+    command: &'static str,
+    outcome: Outcome,
+    exit_code: i32,
+    public_roots: &'a str,
+    os_store: &'a str,
+    targets: Vec<JsonTarget<'a>>,
+    roots: Vec<JsonRoot<'a>>,
+    unresolved: Vec<JsonUnresolved<'a>>,
+    exported_to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonProxy {
+    url: Option<String>,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    kind: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonLink<'a> {
+    certificate: &'a CertInfo,
+    source: &'static str,
+    location: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonTarget<'a> {
+    target: String,
+    proxy: Option<JsonProxy>,
+    status: &'static str,
+    error: Option<JsonError<'a>>,
+    tls_version: Option<&'a str>,
+    presented_chain: Vec<&'a CertInfo>,
+    root_sha256: Option<&'a str>,
+    top_issuer: Option<&'a str>,
+    notes: Vec<&'a str>,
+    proxy_tls_unverified: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonRoot<'a> {
+    certificate: &'a CertInfo,
+    pem: String,
+    found_by: crate::chain::FoundBy,
+    found_at: Option<String>,
+    provenance: Provenance,
+    in_os_store: bool,
+    seen_on: Vec<String>,
+    path: Vec<JsonLink<'a>>,
+    lint: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct JsonUnresolved<'a> {
+    top_subject: &'a str,
+    top_issuer: &'a str,
+    top_certificate: &'a CertInfo,
+    vendor: Option<&'a str>,
+    seen_on: Vec<String>,
+    reason: &'a str,
+    advice: &'a str,
+}
+
+fn source_parts(s: &LinkSource) -> (&'static str, Option<String>) {
+    match s {
+        LinkSource::Presented => ("presented", None),
+        LinkSource::OsStore => ("os_store", None),
+        LinkSource::Aia { url } => ("aia", Some(url.clone())),
+        LinkSource::CaFile { path } => ("ca_file", Some(path.display().to_string())),
+        LinkSource::VendorHint { location, .. } => ("vendor_hint", Some(location.clone())),
+    }
+}
+
+fn status_name(s: &TargetStatus) -> &'static str {
+    match s {
+        TargetStatus::Intercepted(_) => "intercepted",
+        TargetStatus::NotIntercepted => "not_intercepted",
+        TargetStatus::PublicButInvalid { .. } => "public_but_invalid",
+        TargetStatus::Error { .. } => "error",
+    }
+}
+
+fn json_target(t: &TargetResult) -> JsonTarget<'_> {
+    let (error, root_sha256, top_issuer, notes) = match &t.status {
+        TargetStatus::Error { kind, message } => (
+            Some(JsonError {
+                kind,
+                message: message.as_str(),
+            }),
+            None,
+            None,
+            Vec::new(),
+        ),
+        TargetStatus::Intercepted(i) => (
+            None,
+            i.root().map(|r| r.cert.sha256()),
+            (!i.root_found).then(|| i.top().issuer_name()),
+            i.notes.iter().map(String::as_str).collect(),
+        ),
+        TargetStatus::PublicButInvalid { reason } => (None, None, None, vec![reason.as_str()]),
+        TargetStatus::NotIntercepted => (None, None, None, Vec::new()),
+    };
+    JsonTarget {
+        target: t.target.to_string(),
+        proxy: t.proxy.as_ref().map(|p| JsonProxy {
+            url: p.endpoint.as_ref().map(|e| e.display_url()),
+            source: p.source.to_string(),
+        }),
+        status: status_name(&t.status),
+        error,
+        tls_version: t.tls_version.as_deref(),
+        presented_chain: t.presented.iter().map(|c| &c.info).collect(),
+        root_sha256,
+        top_issuer,
+        notes,
+        proxy_tls_unverified: t.proxy_tls_unverified.as_deref(),
+    }
+}
+
+fn json_root(r: &RootFinding) -> JsonRoot<'_> {
+    let (_, found_at) = source_parts(&r.source);
+    JsonRoot {
+        certificate: &r.root.info,
+        pem: r.root.to_pem(),
+        found_by: r.found_by,
+        found_at,
+        provenance: r.provenance,
+        in_os_store: r.in_os_store,
+        seen_on: r.seen_on.iter().map(|t| t.to_string()).collect(),
+        path: r
+            .intermediates
+            .iter()
+            .map(|(c, s)| {
+                let (source, location) = source_parts(s);
+                JsonLink {
+                    certificate: &c.info,
+                    source,
+                    location,
+                }
+            })
+            .collect(),
+        lint: &r.lint,
+    }
+}
+
+pub fn to_json(result: &DiscoverResult, exported_to: Option<String>) -> String {
+    let report = JsonReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "trust-proxy",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        command: "discover",
+        outcome: result.outcome,
+        exit_code: result.outcome.exit_code(),
+        public_roots: &result.public_roots,
+        os_store: &result.os_store,
+        targets: result.targets.iter().map(json_target).collect(),
+        roots: result.roots.iter().map(json_root).collect(),
+        unresolved: result
+            .unresolved
+            .iter()
+            .map(|u| JsonUnresolved {
+                top_subject: &u.top.info.subject,
+                top_issuer: &u.top.info.issuer,
+                top_certificate: &u.top.info,
+                vendor: u.vendor,
+                seen_on: u.seen_on.iter().map(|t| t.to_string()).collect(),
+                reason: &u.reason,
+                advice: &u.advice,
+            })
+            .collect(),
+        exported_to,
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// The human report.
+pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
+    let mut out = String::new();
+    let headline = match result.outcome {
+        Outcome::Intercepted => "TLS interception found; root CA extracted.",
+        Outcome::NotIntercepted => "No TLS interception observed.",
+        Outcome::RootNotFound => "TLS interception found, but its root CA could not be found.",
+        Outcome::NetworkFailure => "No target could be probed.",
+    };
+    out.push_str(&format!("trust-proxy discover: {headline}\n\n"));
+    out.push_str(&format!("Targets ({}, probed in parallel):\n", result.targets.len()));
+    let width = result
+        .targets
+        .iter()
+        .map(|t| t.target.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for t in &result.targets {
+        let route = t
+            .proxy
+            .as_ref()
+            .map(|p| p.explain())
+            .unwrap_or_else(|| "proxy not determined".to_string());
+        let (status, detail) = match &t.status {
+            TargetStatus::Intercepted(i) => (
+                "intercepted",
+                match i.root() {
+                    Some(r) => format!("root {}", short_fp(r.cert.sha256())),
+                    None => format!("root not found (top issuer {})", printable(i.top().issuer_name())),
+                },
+            ),
+            TargetStatus::NotIntercepted => ("not intercepted", "chains to the public roots".to_string()),
+            TargetStatus::PublicButInvalid { reason } => (
+                "not intercepted",
+                format!("ends at a public root but does not verify: {}", printable(reason)),
+            ),
+            TargetStatus::Error { message, .. } => ("error", printable(message)),
+        };
+        out.push_str(&format!(
+            "  {:<width$}  {:<15}  {detail}\n  {:<width$}  {:<15}  {route}{}\n",
+            t.target.to_string(),
+            status,
+            "",
+            "",
+            t.tls_version
+                .as_deref()
+                .map(|v| format!(", {v}"))
+                .unwrap_or_default(),
+        ));
+        if let Some(why) = &t.proxy_tls_unverified {
+            out.push_str(&format!(
+                "  {:<width$}  {:<15}  note: the https proxy's own certificate did not verify ({})\n",
+                "",
+                "",
+                printable(why)
+            ));
+        }
+    }
+    let intercepted = result
+        .targets
+        .iter()
+        .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
+        .count();
+    let clean = result
+        .targets
+        .iter()
+        .filter(|t| matches!(t.status, TargetStatus::NotIntercepted | TargetStatus::PublicButInvalid { .. }))
+        .count();
+    if intercepted > 0 && clean > 0 {
+        out.push_str(&format!(
+            "\n{clean} target(s) were not intercepted: the proxy bypasses them (a bypass list), or they go direct.\n"
+        ));
+    }
+    if result.roots.len() > 1 {
+        out.push_str(&format!(
+            "\n{} different interception roots were seen (several regions, tenants or products intercept).\n",
+            result.roots.len()
+        ));
+    }
+    for (n, r) in result.roots.iter().enumerate() {
+        out.push_str(&root_text(r, n + 1, result.roots.len(), result.targets.len()));
+    }
+    for u in &result.unresolved {
+        out.push_str(&format!(
+            "\nRoot NOT found for {} target(s) ({}):\n  Chain top   {}\n  Issuer      {}\n  Why         {}\n  What to do  {}\n",
+            u.seen_on.len(),
+            u.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+            printable(&u.top.info.subject),
+            printable(&u.top.info.issuer),
+            printable(&u.reason),
+            printable(&u.advice),
+        ));
+    }
+    out.push_str(&format!(
+        "\nPublic reference roots: {}\nOS trust store: {}\n",
+        result.public_roots, result.os_store
+    ));
+    if let Some(path) = exported_to {
+        out.push_str(&format!("Root CA written to {path} (PEM).\n"));
+    }
+    out
+}
+
+fn short_fp(fp: &str) -> String {
+    format!("{}…", &fp[..fp.len().min(23)])
+}
+
+fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
+    let i = &r.root.info;
+    let mut s = String::new();
+    s.push_str(&format!(
+        "\nInterception root {n} of {of}, seen on {} of {targets} target(s): {}\n",
+        r.seen_on.len(),
+        r.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    ));
+    if r.seen_on.len() > 1 {
+        s.push_str("  (the same root on several targets: a consistent interception proxy, not a one-off)\n");
+    }
+    s.push_str(&cert_text(i));
+    s.push_str(&format!("  Found by         {}\n", r.source.describe()));
+    let provenance = match r.provenance {
+        Provenance::OsStore => "already in the OS trust store (IT pushed it); tools that ignore the OS store still need a bundle".to_string(),
+        Provenance::UserFile => "matches a certificate from --ca-file".to_string(),
+        Provenance::VendorFile => "read from a file the vendor's agent left on this machine".to_string(),
+        Provenance::Network => "NETWORK ONLY: not in the OS trust store and not from a file you gave.\n                   Anyone on this network path could have sent it. Compare the SHA-256\n                   fingerprint with the one your IT department publishes before trusting it.".to_string(),
+    };
+    s.push_str(&format!("  Provenance       {provenance}\n"));
+    s.push_str(&format!(
+        "  Path             {}",
+        printable(&r.sample_leaf.info.subject)
+    ));
+    for (c, src) in r.intermediates.iter().rev() {
+        s.push_str(&format!(" <- {} ({})", printable(&c.info.subject), src.describe()));
+    }
+    s.push_str(" <- root\n");
+    for (c, src) in r.intermediates.iter() {
+        s.push_str(&format!("  Intermediate ({})\n", src.describe()));
+        s.push_str(&indent(&cert_text(&c.info)));
+    }
+    let errors = r.lint.iter().filter(|f| f.severity == Severity::Error).count();
+    if !r.lint.is_empty() {
+        s.push_str("  Lint\n");
+        for f in &r.lint {
+            let level = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            s.push_str(&format!("    {level:<7} {}: {}\n", f.code, printable(&f.message)));
+            if !f.clients.is_empty() {
+                s.push_str(&format!("            fails in: {}\n", f.clients.join("; ")));
+            }
+        }
+        if errors > 0 {
+            s.push_str("    These clients will keep failing even after the CA is installed; only re-issuing\n    the CA (or the proxy's leaf template) fixes it. Tell the team that runs the proxy.\n");
+        }
+    }
+    s
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+fn cert_text(i: &CertInfo) -> String {
+    let issuer = if i.self_signed {
+        "(self-signed)".to_string()
+    } else {
+        printable(&i.issuer)
+    };
+    let ca = match (i.is_ca, i.basic_constraints_critical) {
+        (true, Some(true)) => "yes (basicConstraints critical)".to_string(),
+        (true, _) => "yes (basicConstraints NOT critical)".to_string(),
+        (false, None) => "no basicConstraints".to_string(),
+        (false, Some(_)) => "no".to_string(),
+    };
+    let path_len = i
+        .path_len
+        .map(|p| format!(", path length {p}"))
+        .unwrap_or_default();
+    let nc = match &i.name_constraints {
+        Some(nc) => format!(
+            "permitted [{}], excluded [{}]",
+            printable(&nc.permitted.join(", ")),
+            printable(&nc.excluded.join(", "))
+        ),
+        None => "none (it can sign for any name)".to_string(),
+    };
+    format!(
+        "  Subject          {}\n  Issuer           {issuer}\n  Serial           {}\n  Valid            {} to {}\n  SHA-256          {}\n  SHA-1 thumbprint {}\n  Key              {} {}\n  Signature        {}\n  CA               {ca}{path_len}\n  Key usage        {}\n  Name constraints {nc}\n",
+        printable(&i.subject),
+        i.serial,
+        i.not_before,
+        i.not_after,
+        i.sha256_fingerprint,
+        i.sha1_thumbprint,
+        i.key.kind,
+        i.key.bits,
+        i.signature_algorithm,
+        if i.key_usage.is_empty() { "(none)".to_string() } else { i.key_usage.join(", ") },
+    )
+}

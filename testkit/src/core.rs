@@ -109,14 +109,15 @@ fn accept_loop(
                 let slot = socket.clone();
                 let h = handler.clone();
                 let c = ctx.clone();
-                let spawned = thread::Builder::new()
-                    .name(format!("{name}-conn"))
-                    .spawn(move || {
-                        h(stream, &c);
-                        if let Ok(mut s) = slot.lock() {
-                            s.take();
-                        }
-                    });
+                let spawned =
+                    thread::Builder::new()
+                        .name(format!("{name}-conn"))
+                        .spawn(move || {
+                            h(stream, &c);
+                            if let Ok(mut s) = slot.lock() {
+                                s.take();
+                            }
+                        });
                 if let Ok(thread) = spawned {
                     if let Ok(mut list) = conns.lock() {
                         list.retain(|c| !c.thread.is_finished());
@@ -224,7 +225,10 @@ pub(crate) fn read_head<S: Read>(s: &mut S) -> io::Result<(Vec<u8>, Vec<u8>)> {
             return Ok((buf, rest));
         }
         if buf.len() > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "request head too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request head too large",
+            ));
         }
     }
 }

@@ -67,7 +67,9 @@ impl HttpReply {
     }
 
     fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
 }
 
@@ -141,7 +143,10 @@ pub(crate) fn write_reply<W: Write>(w: &mut W, reply: &HttpReply, ctx: &Ctx) -> 
 
 /// Find the reply for a request: the exact request target, else its other form
 /// (origin-form "/p" <-> absolute-form "http://{Host}/p").
-pub(crate) fn lookup<'a>(routes: &'a HashMap<String, HttpReply>, head: &Head) -> Option<&'a HttpReply> {
+pub(crate) fn lookup<'a>(
+    routes: &'a HashMap<String, HttpReply>,
+    head: &Head,
+) -> Option<&'a HttpReply> {
     if let Some(r) = routes.get(&head.target) {
         return Some(r);
     }

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, CustomExtension, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, NameConstraints, SanType, SerialNumber,
+    date_time_ymd, BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints, SanType, SerialNumber,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -38,8 +38,9 @@ pub enum KeyKind {
 impl KeyKind {
     fn generate(self) -> KeyPair {
         match self {
-            KeyKind::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-                .expect("generate P-256 key"),
+            KeyKind::EcdsaP256 => {
+                KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("generate P-256 key")
+            }
             KeyKind::Rsa2048 => {
                 let i = NEXT_RSA_KEY.fetch_add(1, Ordering::Relaxed) % RSA_KEYS.len();
                 KeyPair::from_pkcs8_pem_and_sign_algo(RSA_KEYS[i], &rcgen::PKCS_RSA_SHA256)
@@ -48,6 +49,12 @@ impl KeyKind {
         }
     }
 }
+
+/// A calendar date (year, month, day), UTC midnight.
+pub type Date = (i32, u8, u8);
+
+/// A validity window (notBefore, notAfter).
+pub type Validity = (Date, Date);
 
 /// Knobs for building well-formed or deliberately broken CA certificates.
 #[derive(Debug, Clone)]
@@ -63,7 +70,7 @@ pub struct CaOptions {
     /// Optional pathLenConstraint.
     pub path_len: Option<u8>,
     /// Validity as ((y, m, d), (y, m, d)); `None` = from last year to ten years ahead.
-    pub validity: Option<((i32, u8, u8), (i32, u8, u8))>,
+    pub validity: Option<Validity>,
     /// Name constraints: (permitted DNS subtrees, excluded DNS subtrees).
     pub name_constraints: Option<(Vec<String>, Vec<String>)>,
     /// Extra organisation attribute in the subject, handy to make subjects distinct.
@@ -117,7 +124,7 @@ impl CaOptions {
         self
     }
     /// Explicit validity window as calendar dates (UTC midnight).
-    pub fn validity(mut self, not_before: (i32, u8, u8), not_after: (i32, u8, u8)) -> Self {
+    pub fn validity(mut self, not_before: Date, not_after: Date) -> Self {
         self.validity = Some((not_before, not_after));
         self
     }
@@ -142,7 +149,7 @@ pub struct LeafOptions {
     /// Key algorithm of the leaf.
     pub key: KeyKind,
     /// Validity as ((y, m, d), (y, m, d)); `None` = from last year to ten years ahead.
-    pub validity: Option<((i32, u8, u8), (i32, u8, u8))>,
+    pub validity: Option<Validity>,
 }
 
 /// A certificate authority (root or intermediate) that can issue further certificates.
@@ -224,7 +231,7 @@ fn current_year() -> i32 {
     1970 + (secs / 31_556_952) as i32
 }
 
-fn apply_validity(params: &mut CertificateParams, v: Option<((i32, u8, u8), (i32, u8, u8))>) {
+fn apply_validity(params: &mut CertificateParams, v: Option<Validity>) {
     let ((y1, m1, d1), (y2, m2, d2)) = v.unwrap_or_else(|| {
         let y = current_year();
         ((y - 1, 1, 1), (y + 10, 1, 1))
@@ -265,7 +272,8 @@ fn ca_params(cn: &str, opts: &CaOptions) -> CertificateParams {
         if let Some(n) = opts.path_len {
             bc_der.extend(der_integer_u8(n));
         }
-        let mut ext = CustomExtension::from_oid_content(OID_BASIC_CONSTRAINTS, der_tlv(0x30, &bc_der));
+        let mut ext =
+            CustomExtension::from_oid_content(OID_BASIC_CONSTRAINTS, der_tlv(0x30, &bc_der));
         ext.set_criticality(opts.bc_critical);
         params.custom_extensions.push(ext);
     }
@@ -354,11 +362,14 @@ impl Ca {
         let key = opts.key.generate();
         let mut params = ca_params(common_name, opts);
         add_manual_ski(&mut params, opts, &key);
-        params.use_authority_key_identifier_extension = self.key_identifiers && opts.key_identifiers;
+        params.use_authority_key_identifier_extension =
+            self.key_identifiers && opts.key_identifiers;
         if let Some(url) = aia_ca_issuers_url {
             params.custom_extensions.push(aia_extension(&[url]));
         }
-        let cert = params.signed_by(&key, &self.issuer()).expect("sign intermediate");
+        let cert = params
+            .signed_by(&key, &self.issuer())
+            .expect("sign intermediate");
         Ca {
             params,
             key,
@@ -369,7 +380,11 @@ impl Ca {
 
     /// A TLS server leaf for a DNS name or IP address, signed by `self`, optional AIA caIssuers URL.
     pub fn issue_leaf(&self, dns_name_or_ip: &str, aia_ca_issuers_url: Option<&str>) -> Leaf {
-        self.issue_leaf_with(&[dns_name_or_ip], aia_ca_issuers_url, &LeafOptions::default())
+        self.issue_leaf_with(
+            &[dns_name_or_ip],
+            aia_ca_issuers_url,
+            &LeafOptions::default(),
+        )
     }
 
     /// A leaf with several SAN entries (first one is also the CN) and options.
@@ -536,7 +551,10 @@ pub fn pkcs7_certs_only(certs: &[CertificateDer<'_>]) -> Vec<u8> {
     let mut signed_data = der_tlv(0x02, &[0x01]); // version 1
     signed_data.extend(der_tlv(0x31, &[])); // digestAlgorithms: empty SET
     signed_data.extend(der_tlv(0x30, &der_oid(&[1, 2, 840, 113549, 1, 7, 1]))); // data
-    let all: Vec<u8> = certs.iter().flat_map(|c| c.as_ref().iter().copied()).collect();
+    let all: Vec<u8> = certs
+        .iter()
+        .flat_map(|c| c.as_ref().iter().copied())
+        .collect();
     signed_data.extend(der_tlv(0xa0, &all)); // certificates [0] IMPLICIT, input order
     signed_data.extend(der_tlv(0x31, &[])); // signerInfos: empty SET
     let mut content_info = der_oid(&[1, 2, 840, 113549, 1, 7, 2]); // signedData

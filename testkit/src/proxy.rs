@@ -469,7 +469,11 @@ impl ProxyHandle {
 
     /// Raw request heads received (CONNECTs and GETs), in arrival order, for header assertions.
     pub fn requests(&self) -> Vec<String> {
-        self.state.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// SNI of every intercepted (inner) TLS handshake, in order (None = client sent no SNI).
@@ -484,11 +488,18 @@ impl ProxyHandle {
 
     /// Details of every intercepted (inner) TLS handshake.
     pub fn handshakes(&self) -> Vec<Handshake> {
-        self.handshakes.lock().map(|h| h.clone()).unwrap_or_default()
+        self.handshakes
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
     }
 
     /// Details of the outer TLS handshakes with an HTTPS proxy (empty for HTTP proxies).
     pub fn outer_handshakes(&self) -> Vec<Handshake> {
-        self.state.outer.lock().map(|h| h.clone()).unwrap_or_default()
+        self.state
+            .outer
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
     }
 }

@@ -55,7 +55,11 @@ pub fn mint_fixed(minted: Minted) -> MintFn {
 /// `tail` is typically `[ca.cert_der()]` or `[intermediate, root]`; pass `&[]` to send only the leaf.
 pub fn mint_from(ca: Arc<Ca>, tail: Vec<CertificateDer<'static>>) -> MintFn {
     Arc::new(move |host: &str| {
-        let name = if host.is_empty() { "unknown.invalid" } else { host };
+        let name = if host.is_empty() {
+            "unknown.invalid"
+        } else {
+            host
+        };
         let leaf = ca.issue_leaf(name, None);
         Minted::new(&leaf, &tail)
     })
@@ -136,7 +140,9 @@ struct AsIsResolver {
 
 impl std::fmt::Debug for AsIsResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsIsResolver").field("host", &self.host).finish()
+        f.debug_struct("AsIsResolver")
+            .field("host", &self.host)
+            .finish()
     }
 }
 
@@ -184,8 +190,8 @@ fn server_config(
 
 /// Server config for the HTTPS proxy's own (outer) TLS layer.
 pub(crate) fn outer_config(minted: Minted, versions: TlsVersions) -> io::Result<Arc<ServerConfig>> {
-    let key = rustls::crypto::ring::sign::any_supported_type(&minted.key)
-        .map_err(io::Error::other)?;
+    let key =
+        rustls::crypto::ring::sign::any_supported_type(&minted.key).map_err(io::Error::other)?;
     let ck = Arc::new(CertifiedKey::new(minted.chain, key));
     #[derive(Debug)]
     struct Fixed(Arc<CertifiedKey>);

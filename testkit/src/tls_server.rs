@@ -64,6 +64,9 @@ impl TlsServerHandle {
 
     /// Details of every handshake attempt.
     pub fn handshakes(&self) -> Vec<Handshake> {
-        self.handshakes.lock().map(|h| h.clone()).unwrap_or_default()
+        self.handshakes
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
     }
 }

@@ -22,7 +22,8 @@ struct Pki {
 
 fn pki() -> Pki {
     let root = Ca::new_root("Corp Root CA");
-    let int = Arc::new(root.issue_intermediate("Corp Issuing CA", Some("http://aia.test/root.cer")));
+    let int =
+        Arc::new(root.issue_intermediate("Corp Issuing CA", Some("http://aia.test/root.cer")));
     Pki { root, int }
 }
 
@@ -37,7 +38,10 @@ fn ders(chain: &[CertificateDer<'_>]) -> Vec<Vec<u8>> {
 fn root_is_well_formed_per_openssl() {
     let root = Ca::new_root("Good Root");
     let text = openssl_text(&root.cert_pem());
-    assert!(text.contains("X509v3 Basic Constraints: critical"), "{text}");
+    assert!(
+        text.contains("X509v3 Basic Constraints: critical"),
+        "{text}"
+    );
     assert!(text.contains("CA:TRUE"), "{text}");
     assert!(text.contains("X509v3 Key Usage: critical"), "{text}");
     assert!(text.contains("Certificate Sign, CRL Sign"), "{text}");
@@ -49,14 +53,28 @@ fn root_is_well_formed_per_openssl() {
 #[test]
 fn chain_verifies_strictly_and_has_aia_and_aki() {
     let p = pki();
-    let leaf = p.int.issue_leaf("pypi.org", Some("http://aia.test/int.cer"));
+    let leaf = p
+        .int
+        .issue_leaf("pypi.org", Some("http://aia.test/int.cer"));
     let int_text = openssl_text(&p.int.cert_pem());
-    assert!(int_text.contains("CA Issuers - URI:http://aia.test/root.cer"), "{int_text}");
-    assert!(int_text.contains("X509v3 Authority Key Identifier"), "{int_text}");
+    assert!(
+        int_text.contains("CA Issuers - URI:http://aia.test/root.cer"),
+        "{int_text}"
+    );
+    assert!(
+        int_text.contains("X509v3 Authority Key Identifier"),
+        "{int_text}"
+    );
     let leaf_text = openssl_text(&leaf.cert_pem());
-    assert!(leaf_text.contains("CA Issuers - URI:http://aia.test/int.cer"), "{leaf_text}");
+    assert!(
+        leaf_text.contains("CA Issuers - URI:http://aia.test/int.cer"),
+        "{leaf_text}"
+    );
     assert!(leaf_text.contains("DNS:pypi.org"), "{leaf_text}");
-    assert!(leaf_text.contains("TLS Web Server Authentication"), "{leaf_text}");
+    assert!(
+        leaf_text.contains("TLS Web Server Authentication"),
+        "{leaf_text}"
+    );
 
     // AKI of the intermediate equals the root's SKI.
     let root_text = openssl_text(&p.root.cert_pem());
@@ -93,7 +111,10 @@ fn after_label(text: &str, label: &str) -> String {
 fn bad_ca_options_show_up() {
     let bad = Ca::new_root_with(
         "Sloppy Root",
-        &CaOptions::default().bc_not_critical().no_key_identifiers().rsa(),
+        &CaOptions::default()
+            .bc_not_critical()
+            .no_key_identifiers()
+            .rsa(),
     );
     let text = openssl_text(&bad.cert_pem());
     assert!(text.contains("X509v3 Basic Constraints: \n"), "{text}");
@@ -105,16 +126,25 @@ fn bad_ca_options_show_up() {
     let child = bad.issue_intermediate("Child", None);
     let ctext = openssl_text(&child.cert_pem());
     assert!(!ctext.contains("Authority Key Identifier"), "{ctext}");
-    assert!(ctext.contains("X509v3 Basic Constraints: critical"), "{ctext}");
+    assert!(
+        ctext.contains("X509v3 Basic Constraints: critical"),
+        "{ctext}"
+    );
 
     // bc not critical but with SKI: SKI is hand-encoded and must be the one rcgen would derive.
-    let nc = Ca::new_root_with("NC Root", &CaOptions::default().bc_not_critical().path_len(1));
+    let nc = Ca::new_root_with(
+        "NC Root",
+        &CaOptions::default().bc_not_critical().path_len(1),
+    );
     let nctext = openssl_text(&nc.cert_pem());
     assert!(nctext.contains("Subject Key Identifier"), "{nctext}");
     assert!(nctext.contains("CA:TRUE, pathlen:1"), "{nctext}");
     let ncchild = nc.issue_leaf("a.example", None);
     let ski = after_label(&nctext, "X509v3 Subject Key Identifier:");
-    let aki = after_label(&openssl_text(&ncchild.cert_pem()), "Authority Key Identifier:");
+    let aki = after_label(
+        &openssl_text(&ncchild.cert_pem()),
+        "Authority Key Identifier:",
+    );
     assert!(aki.contains(&ski), "aki {aki} ski {ski}");
 
     // openssl -x509_strict rejects a CA whose basicConstraints is not critical.
@@ -131,7 +161,10 @@ fn bad_ca_options_show_up() {
 
     let expired = Ca::new_root_with("Old Root", &CaOptions::default().expired());
     let etext = openssl_text(&expired.cert_pem());
-    assert!(etext.contains("Not After : Jan  1 00:00:00 2001 GMT"), "{etext}");
+    assert!(
+        etext.contains("Not After : Jan  1 00:00:00 2001 GMT"),
+        "{etext}"
+    );
 
     let constrained = Ca::new_root_with(
         "Constrained Root",
@@ -140,7 +173,10 @@ fn bad_ca_options_show_up() {
             .organization("Corp"),
     );
     let ctext = openssl_text(&constrained.cert_pem());
-    assert!(ctext.contains("X509v3 Name Constraints: critical"), "{ctext}");
+    assert!(
+        ctext.contains("X509v3 Name Constraints: critical"),
+        "{ctext}"
+    );
     assert!(ctext.contains("DNS:corp.example"), "{ctext}");
     assert!(ctext.contains("DNS:bad.corp.example"), "{ctext}");
     assert!(ctext.contains("O = Corp, CN = Constrained Root"), "{ctext}");
@@ -194,20 +230,29 @@ fn pkcs7_matches_openssl_crl2pkcs7() {
 fn openssl_s_client_sees_exact_chain_through_proxy() {
     let p = pki();
     let tail = vec![p.int.cert_der(), p.root.cert_der()];
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(p.int.clone(), tail.clone())))
-        .unwrap();
+    let proxy =
+        InterceptingProxy::start(ProxyConfig::new(mint_from(p.int.clone(), tail.clone()))).unwrap();
     let (ok, out) = run_bounded(
         Command::new("openssl")
             .args(["s_client", "-proxy"])
             .arg(proxy.addr().to_string())
-            .args(["-connect", "pypi.org:443", "-servername", "pypi.org", "-showcerts"]),
+            .args([
+                "-connect",
+                "pypi.org:443",
+                "-servername",
+                "pypi.org",
+                "-showcerts",
+            ]),
         Duration::from_secs(20),
     );
     assert!(ok, "{out}");
     let blocks = pem_blocks(&out);
     assert_eq!(blocks.len(), 3, "{out}");
     assert_eq!(blocks[1..].to_vec(), ders(&tail));
-    let leaf_text = openssl_text(&trust_proxy_testkit::pki::pem_encode("CERTIFICATE", &blocks[0]));
+    let leaf_text = openssl_text(&trust_proxy_testkit::pki::pem_encode(
+        "CERTIFICATE",
+        &blocks[0],
+    ));
     assert!(leaf_text.contains("DNS:pypi.org"), "{leaf_text}");
     assert_eq!(proxy.connect_count(), 1);
     assert!(
@@ -230,26 +275,43 @@ fn openssl_tls12_and_tls13_only() {
         (TlsVersions::Only13, "-tls1_3", "TLSv1.3"),
     ] {
         let proxy = InterceptingProxy::start(
-            ProxyConfig::new(mint_from(p.int.clone(), vec![p.int.cert_der()])).tls_versions(versions),
+            ProxyConfig::new(mint_from(p.int.clone(), vec![p.int.cert_der()]))
+                .tls_versions(versions),
         )
         .unwrap();
         let (ok, out) = run_bounded(
             Command::new("openssl")
                 .args(["s_client", "-proxy"])
                 .arg(proxy.addr().to_string())
-                .args(["-connect", "github.com:443", "-servername", "github.com", flag]),
+                .args([
+                    "-connect",
+                    "github.com:443",
+                    "-servername",
+                    "github.com",
+                    flag,
+                ]),
             Duration::from_secs(20),
         );
         assert!(ok, "{out}");
         assert!(out.contains(expect), "{out}");
         assert_eq!(proxy.handshakes()[0].version.as_deref(), Some(expect));
         // A client insisting on the other version fails.
-        let other = if expect == "TLSv1.2" { "-tls1_3" } else { "-tls1_2" };
+        let other = if expect == "TLSv1.2" {
+            "-tls1_3"
+        } else {
+            "-tls1_2"
+        };
         let (ok, _out) = run_bounded(
             Command::new("openssl")
                 .args(["s_client", "-proxy"])
                 .arg(proxy.addr().to_string())
-                .args(["-connect", "github.com:443", "-servername", "github.com", other]),
+                .args([
+                    "-connect",
+                    "github.com:443",
+                    "-servername",
+                    "github.com",
+                    other,
+                ]),
             Duration::from_secs(20),
         );
         assert!(!ok);
@@ -281,8 +343,12 @@ fn rustls_client_sees_reversed_duplicated_and_garbage_chains_as_is() {
         };
         let proxy = InterceptingProxy::start(ProxyConfig::new(mint_fixed(minted))).unwrap();
         for versions in [ClientVersions::Only12, ClientVersions::Only13] {
-            let (head, r) = probe_via_proxy(proxy.addr(), "pypi.org:443", "pypi.org", None, versions);
-            assert!(head.starts_with("HTTP/1.1 200 Connection established\r\n"), "{head}");
+            let (head, r) =
+                probe_via_proxy(proxy.addr(), "pypi.org:443", "pypi.org", None, versions);
+            assert!(
+                head.starts_with("HTTP/1.1 200 Connection established\r\n"),
+                "{head}"
+            );
             let r = r.unwrap().unwrap();
             assert_eq!(ders(&r.chain), ders(&chain));
         }
@@ -297,7 +363,8 @@ fn rustls_client_sees_reversed_duplicated_and_garbage_chains_as_is() {
     };
     let proxy = InterceptingProxy::start(ProxyConfig::new(mint_fixed(minted))).unwrap();
     let mut s = tcp(proxy.addr());
-    s.write_all(connect_request("pypi.org:443", None).as_bytes()).unwrap();
+    s.write_all(connect_request("pypi.org:443", None).as_bytes())
+        .unwrap();
     read_response_head(&mut s, 4096).unwrap();
     let (r, _tls) = handshake(s, "pypi.org", ClientVersions::Both, false).unwrap();
     assert_eq!(ders(&r.chain), ders(&[garbage, p.int.cert_der()]));
@@ -309,10 +376,12 @@ fn app_data_is_recorded() {
     let proxy =
         InterceptingProxy::start(ProxyConfig::new(mint_from(p.int.clone(), vec![]))).unwrap();
     let mut s = tcp(proxy.addr());
-    s.write_all(connect_request("example.com:443", None).as_bytes()).unwrap();
+    s.write_all(connect_request("example.com:443", None).as_bytes())
+        .unwrap();
     read_response_head(&mut s, 4096).unwrap();
     let (_r, mut tls) = handshake(s, "example.com", ClientVersions::Both, true).unwrap();
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap();
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        .unwrap();
     tls.flush().unwrap();
     tls.conn.send_close_notify();
     let _ = tls.conn.complete_io(&mut tls.sock);
@@ -342,9 +411,21 @@ fn basic_auth_407_then_success() {
         }),
     )
     .unwrap();
-    let (head, r) = probe_via_proxy(proxy.addr(), "pypi.org:443", "pypi.org", None, ClientVersions::Both);
-    assert!(head.starts_with("HTTP/1.1 407 Proxy Authentication Required\r\n"), "{head}");
-    assert!(head.contains("Proxy-Authenticate: Basic realm=\"Corp Proxy\"\r\n"), "{head}");
+    let (head, r) = probe_via_proxy(
+        proxy.addr(),
+        "pypi.org:443",
+        "pypi.org",
+        None,
+        ClientVersions::Both,
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 407 Proxy Authentication Required\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("Proxy-Authenticate: Basic realm=\"Corp Proxy\"\r\n"),
+        "{head}"
+    );
     assert!(r.is_none());
     let (head, _) = probe_via_proxy(
         proxy.addr(),
@@ -366,7 +447,11 @@ fn basic_auth_407_then_success() {
     let reqs = proxy.requests();
     assert_eq!(reqs.len(), 3);
     assert!(!reqs[0].contains("Proxy-Authorization"));
-    assert!(reqs[2].contains("Proxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n"), "{}", reqs[2]);
+    assert!(
+        reqs[2].contains("Proxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n"),
+        "{}",
+        reqs[2]
+    );
     assert_eq!(proxy.connect_count(), 3);
 
     // openssl's own proxy auth support works too.
@@ -390,12 +475,19 @@ fn https_proxy_tls_in_tls() {
     let proxy_ca = Ca::new_root("Proxy Listener CA");
     let proxy_leaf = proxy_ca.issue_leaf("127.0.0.1", None);
     let proxy = InterceptingProxy::start(
-        ProxyConfig::new(mint_from(p.int.clone(), vec![p.int.cert_der(), p.root.cert_der()]))
-            .https(Minted::new(&proxy_leaf, &[]))
-            .auth(BasicAuth::new("u", "p")),
+        ProxyConfig::new(mint_from(
+            p.int.clone(),
+            vec![p.int.cert_der(), p.root.cert_der()],
+        ))
+        .https(Minted::new(&proxy_leaf, &[]))
+        .auth(BasicAuth::new("u", "p")),
     )
     .unwrap();
-    assert!(proxy.url().starts_with("https://127.0.0.1:"), "{}", proxy.url());
+    assert!(
+        proxy.url().starts_with("https://127.0.0.1:"),
+        "{}",
+        proxy.url()
+    );
 
     let outer = ClientConnection::new(
         trusting(proxy_ca.cert_der()),
@@ -411,12 +503,18 @@ fn https_proxy_tls_in_tls() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let (r, mut inner) = handshake(&mut outer, "pypi.org", ClientVersions::Both, true).unwrap();
     assert_eq!(r.chain.len(), 3);
-    assert_eq!(ders(&r.chain[1..]), ders(&[p.int.cert_der(), p.root.cert_der()]));
+    assert_eq!(
+        ders(&r.chain[1..]),
+        ders(&[p.int.cert_der(), p.root.cert_der()])
+    );
     inner.conn.send_close_notify();
     let _ = inner.conn.complete_io(&mut inner.sock);
     assert_eq!(proxy.sni_seen(), vec![Some("pypi.org".into())]);
     let outer_hs = proxy.outer_handshakes();
-    assert!(outer_hs[0].completed && outer_hs[0].sni.is_none(), "{outer_hs:?}");
+    assert!(
+        outer_hs[0].completed && outer_hs[0].sni.is_none(),
+        "{outer_hs:?}"
+    );
     assert!(proxy.requests()[0].contains("Proxy-Authorization"));
 }
 
@@ -426,8 +524,10 @@ fn https_proxy_tls_in_tls() {
 fn http_get_via(proxy: SocketAddr, url: &str) -> (String, Vec<u8>) {
     let mut s = tcp(proxy);
     let host = url.trim_start_matches("http://").split('/').next().unwrap();
-    s.write_all(format!("GET {url} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
-        .unwrap();
+    s.write_all(
+        format!("GET {url} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
     let head = read_response_head(&mut s, 64 * 1024).unwrap();
     let mut body = Vec::new();
     let _ = s.take(4 * 1024 * 1024).read_to_end(&mut body);
@@ -443,13 +543,22 @@ fn proxy_serves_http_routes() {
             "http://aia.test/root.cer",
             HttpReply::ok("application/pkix-cert", p.root.cert_der().to_vec()),
         )
-        .route("http://aia.test/root.p7c", HttpReply::ok("application/pkcs7-mime", p7.clone()))
+        .route(
+            "http://aia.test/root.p7c",
+            HttpReply::ok("application/pkcs7-mime", p7.clone()),
+        )
         .route(
             "http://mitm.it/cert/pem",
             HttpReply::new(200, Body::Chunked(p.root.cert_pem().into_bytes())),
         )
-        .route("http://aia.test/big", HttpReply::new(200, Body::Sized(100_000)))
-        .route("http://aia.test/forever", HttpReply::new(200, Body::Infinite))
+        .route(
+            "http://aia.test/big",
+            HttpReply::new(200, Body::Sized(100_000)),
+        )
+        .route(
+            "http://aia.test/forever",
+            HttpReply::new(200, Body::Infinite),
+        )
         .route(
             "http://aia.test/liar",
             HttpReply::new(200, Body::Bytes(b"abc".to_vec())).header("Content-Length", "10"),
@@ -458,7 +567,10 @@ fn proxy_serves_http_routes() {
 
     let (head, body) = http_get_via(proxy.addr(), "http://aia.test/root.cer");
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("Content-Type: application/pkix-cert\r\n"), "{head}");
+    assert!(
+        head.contains("Content-Type: application/pkix-cert\r\n"),
+        "{head}"
+    );
     assert_eq!(body, p.root.cert_der().to_vec());
 
     let (_, body) = http_get_via(proxy.addr(), "http://aia.test/root.p7c");
@@ -486,7 +598,10 @@ fn proxy_serves_http_routes() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
     let reqs = proxy.requests();
-    assert!(reqs[0].starts_with("GET http://aia.test/root.cer HTTP/1.1\r\n"), "{reqs:?}");
+    assert!(
+        reqs[0].starts_with("GET http://aia.test/root.cer HTTP/1.1\r\n"),
+        "{reqs:?}"
+    );
     assert_eq!(proxy.connect_count(), 0);
 }
 
@@ -503,7 +618,8 @@ fn hostile(b: Behaviour) -> ProxyHandle {
 
 fn connect_raw(proxy: &ProxyHandle) -> std::net::TcpStream {
     let mut s = tcp(proxy.addr());
-    s.write_all(connect_request("pypi.org:443", None).as_bytes()).unwrap();
+    s.write_all(connect_request("pypi.org:443", None).as_bytes())
+        .unwrap();
     s
 }
 
@@ -541,7 +657,8 @@ fn huge_headers_behaviour() {
         terminate: false,
     });
     let mut s = connect_raw(&proxy);
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -571,10 +688,14 @@ fn huge_headers_behaviour() {
 fn silent_behaviour_and_drop_closes_connection() {
     let proxy = hostile(Behaviour::Silent);
     let mut s = connect_raw(&proxy);
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let mut buf = [0u8; 16];
     let e = s.read(&mut buf).unwrap_err();
-    assert!(matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    assert!(matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
     wait_until(|| proxy.connect_count() == 1);
     // Dropping the handle must be quick and must close the client's socket.
     let t = Instant::now();
@@ -588,7 +709,8 @@ fn silent_behaviour_and_drop_closes_connection() {
 fn trickle_behaviour() {
     let proxy = hostile(Behaviour::Trickle { interval_ms: 20 });
     let mut s = connect_raw(&proxy);
-    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let start = Instant::now();
     let mut got = Vec::new();
     let mut buf = [0u8; 64];
@@ -611,9 +733,14 @@ fn close_mid_handshake_behaviour() {
     let proxy = hostile(Behaviour::CloseMidHandshake);
     let mut s = connect_raw(&proxy);
     read_response_head(&mut s, 4096).unwrap();
-    let err = handshake(s, "pypi.org", ClientVersions::Both, true).err().unwrap();
+    let err = handshake(s, "pypi.org", ClientVersions::Both, true)
+        .err()
+        .unwrap();
     let text = format!("{err:?}");
-    assert!(text.contains("UnexpectedEof") || text.contains("eof"), "{text}");
+    assert!(
+        text.contains("UnexpectedEof") || text.contains("eof"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -621,9 +748,14 @@ fn tls_alert_behaviour() {
     let proxy = hostile(Behaviour::TlsAlert);
     let mut s = connect_raw(&proxy);
     read_response_head(&mut s, 4096).unwrap();
-    let err = handshake(s, "pypi.org", ClientVersions::Both, true).err().unwrap();
+    let err = handshake(s, "pypi.org", ClientVersions::Both, true)
+        .err()
+        .unwrap();
     assert!(
-        matches!(err, rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure)),
+        matches!(
+            err,
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure)
+        ),
         "{err:?}"
     );
 }
@@ -634,17 +766,28 @@ fn non_tls_after_200_behaviour() {
     let mut s = connect_raw(&proxy);
     let mut all = String::new();
     s.read_to_string(&mut all).unwrap();
-    assert_eq!(all, "HTTP/1.1 200 Connection established\r\n\r\nhello this is not TLS\r\n");
+    assert_eq!(
+        all,
+        "HTTP/1.1 200 Connection established\r\n\r\nhello this is not TLS\r\n"
+    );
     let mut s = connect_raw(&proxy);
     read_response_head(&mut s, 4096).unwrap();
-    let err = handshake(s, "pypi.org", ClientVersions::Both, true).err().unwrap();
+    let err = handshake(s, "pypi.org", ClientVersions::Both, true)
+        .err()
+        .unwrap();
     assert!(matches!(err, rustls::Error::InvalidMessage(_)), "{err:?}");
 }
 
 #[test]
 fn http10_reply_behaviour() {
     let proxy = hostile(Behaviour::Http10Reply);
-    let (head, r) = probe_via_proxy(proxy.addr(), "pypi.org:443", "pypi.org", None, ClientVersions::Both);
+    let (head, r) = probe_via_proxy(
+        proxy.addr(),
+        "pypi.org:443",
+        "pypi.org",
+        None,
+        ClientVersions::Both,
+    );
     assert_eq!(head, "HTTP/1.0 200 Connection established\r\n\r\n");
     assert_eq!(r.unwrap().unwrap().chain.len(), 2);
 }
@@ -672,12 +815,19 @@ fn client_disconnecting_early_is_harmless() {
     }
     {
         let mut s = tcp(proxy.addr());
-        s.write_all(b"GET http://x.test/inf HTTP/1.1\r\nHost: x.test\r\n\r\n").unwrap();
+        s.write_all(b"GET http://x.test/inf HTTP/1.1\r\nHost: x.test\r\n\r\n")
+            .unwrap();
         let mut buf = [0u8; 1000];
         s.read_exact(&mut buf).unwrap();
     }
     // Still serving afterwards.
-    let (head, r) = probe_via_proxy(proxy.addr(), "a.test:443", "a.test", None, ClientVersions::Both);
+    let (head, r) = probe_via_proxy(
+        proxy.addr(),
+        "a.test:443",
+        "a.test",
+        None,
+        ClientVersions::Both,
+    );
     assert!(head.starts_with("HTTP/1.1 200"));
     assert!(r.unwrap().is_ok());
     let t = Instant::now();
@@ -691,7 +841,8 @@ fn client_disconnecting_early_is_harmless() {
 #[test]
 fn ipv6_loopback_proxy() {
     let p = pki();
-    let config = ProxyConfig::new(mint_from(p.int.clone(), vec![])).listen("[::1]:0".parse().unwrap());
+    let config =
+        ProxyConfig::new(mint_from(p.int.clone(), vec![])).listen("[::1]:0".parse().unwrap());
     let proxy = match InterceptingProxy::start(config) {
         Ok(h) => h,
         Err(e) => {
@@ -700,7 +851,13 @@ fn ipv6_loopback_proxy() {
         }
     };
     assert!(proxy.url().starts_with("http://[::1]:"), "{}", proxy.url());
-    let (head, r) = probe_via_proxy(proxy.addr(), "pypi.org:443", "pypi.org", None, ClientVersions::Both);
+    let (head, r) = probe_via_proxy(
+        proxy.addr(),
+        "pypi.org:443",
+        "pypi.org",
+        None,
+        ClientVersions::Both,
+    );
     assert!(head.starts_with("HTTP/1.1 200"));
     assert!(r.unwrap().is_ok());
 }
@@ -709,7 +866,8 @@ fn ipv6_loopback_proxy() {
 fn non_loopback_listen_is_refused() {
     let p = pki();
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.1:0"] {
-        let config = ProxyConfig::new(mint_from(p.int.clone(), vec![])).listen(addr.parse().unwrap());
+        let config =
+            ProxyConfig::new(mint_from(p.int.clone(), vec![])).listen(addr.parse().unwrap());
         let err = InterceptingProxy::start(config).err().unwrap();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     }
@@ -734,14 +892,25 @@ fn tls_server_mints_for_sni_and_records() {
         TlsVersions::Only13,
     )
     .unwrap();
-    let (r, mut tls) = handshake(tcp(srv.addr()), "files.pythonhosted.org", ClientVersions::Both, true)
-        .unwrap();
+    let (r, mut tls) = handshake(
+        tcp(srv.addr()),
+        "files.pythonhosted.org",
+        ClientVersions::Both,
+        true,
+    )
+    .unwrap();
     assert_eq!(r.version, Some(rustls::ProtocolVersion::TLSv1_3));
     assert_eq!(r.chain.len(), 2);
     tls.conn.send_close_notify();
     let _ = tls.conn.complete_io(&mut tls.sock);
-    let leaf_text = openssl_text(&trust_proxy_testkit::pki::pem_encode("CERTIFICATE", &r.chain[0]));
-    assert!(leaf_text.contains("DNS:files.pythonhosted.org"), "{leaf_text}");
+    let leaf_text = openssl_text(&trust_proxy_testkit::pki::pem_encode(
+        "CERTIFICATE",
+        &r.chain[0],
+    ));
+    assert!(
+        leaf_text.contains("DNS:files.pythonhosted.org"),
+        "{leaf_text}"
+    );
     wait_until(|| srv.handshakes().first().is_some_and(|h| h.completed));
     assert_eq!(srv.sni_seen(), vec![Some("files.pythonhosted.org".into())]);
     assert!(!srv.app_data_received());
@@ -759,7 +928,10 @@ fn tls_server_mints_for_sni_and_records() {
 #[test]
 fn http_server_counts_requests() {
     let mut routes = HashMap::new();
-    routes.insert("/int.cer".to_string(), HttpReply::ok("application/pkix-cert", b"DER".to_vec()));
+    routes.insert(
+        "/int.cer".to_string(),
+        HttpReply::ok("application/pkix-cert", b"DER".to_vec()),
+    );
     let srv = HttpServer::start(routes).unwrap();
     assert_eq!(srv.request_count(), 0);
     let url = format!("{}/int.cer", srv.url());
@@ -767,7 +939,8 @@ fn http_server_counts_requests() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(body, b"DER");
     let mut s = tcp(srv.addr());
-    s.write_all(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    s.write_all(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let head = read_response_head(&mut s, 4096).unwrap();
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     assert_eq!(srv.request_count(), 2);

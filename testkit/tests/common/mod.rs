@@ -188,7 +188,8 @@ pub fn probe_via_proxy(
     versions: ClientVersions,
 ) -> (String, Option<Result<TlsResult, rustls::Error>>) {
     let mut s = tcp(proxy);
-    s.write_all(connect_request(target, auth).as_bytes()).unwrap();
+    s.write_all(connect_request(target, auth).as_bytes())
+        .unwrap();
     let head = read_response_head(&mut s, 64 * 1024).unwrap_or_default();
     if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
         return (head, None);
@@ -316,7 +317,9 @@ pub fn temp_file(name: &str, data: &[u8]) -> std::path::PathBuf {
 pub fn openssl_text(pem: &str) -> String {
     let p = temp_file("cert.pem", pem.as_bytes());
     let (ok, out) = run_bounded(
-        Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&p),
+        Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&p),
         Duration::from_secs(20),
     );
     assert!(ok, "openssl x509 failed: {out}");

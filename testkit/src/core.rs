@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -35,6 +35,15 @@ impl Ctx {
     }
 }
 
+/// Decrements the active-connection counter when a connection thread ends (or fails to spawn).
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 type Handler = Arc<dyn Fn(TcpStream, &Ctx) + Send + Sync>;
 
 /// A clone of the connection's socket, shared so Drop can shut it down; the connection thread
@@ -49,6 +58,7 @@ struct Conn {
 /// A running TCP server; dropping it stops accepting, kills open connections and joins threads.
 pub(crate) struct Core {
     addr: SocketAddr,
+    active: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     accept_thread: Option<JoinHandle<()>>,
     conns: Arc<Mutex<Vec<Conn>>>,
@@ -75,13 +85,16 @@ impl Core {
         let stop = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<Conn>>> = Arc::new(Mutex::new(Vec::new()));
         let ctx = Ctx { stop: stop.clone() };
+        let active = Arc::new(AtomicUsize::new(0));
+        let active2 = active.clone();
         let conns2 = conns.clone();
         let name = name.to_string();
         let accept_thread = thread::Builder::new()
             .name(format!("{name}-accept"))
-            .spawn(move || accept_loop(listener, ctx, conns2, handler, name))?;
+            .spawn(move || accept_loop(listener, ctx, conns2, active2, handler, name))?;
         Ok(Core {
             addr,
+            active,
             stop,
             accept_thread: Some(accept_thread),
             conns,
@@ -91,12 +104,27 @@ impl Core {
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// Wait until no connection is being served (all peers done), up to `timeout`.
+    pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.active.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 fn accept_loop(
     listener: TcpListener,
     ctx: Ctx,
     conns: Arc<Mutex<Vec<Conn>>>,
+    active: Arc<AtomicUsize>,
     handler: Handler,
     name: String,
 ) {
@@ -109,10 +137,13 @@ fn accept_loop(
                 let slot = socket.clone();
                 let h = handler.clone();
                 let c = ctx.clone();
+                active.fetch_add(1, Ordering::SeqCst);
+                let guard = ActiveGuard(active.clone());
                 let spawned =
                     thread::Builder::new()
                         .name(format!("{name}-conn"))
                         .spawn(move || {
+                            let _guard = guard; // decrements even if the handler panics
                             h(stream, &c);
                             if let Ok(mut s) = slot.lock() {
                                 s.take();

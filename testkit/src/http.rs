@@ -216,6 +216,12 @@ impl HttpServer {
 }
 
 impl HttpServerHandle {
+    /// Wait (up to `timeout`) until every accepted connection has been fully served and closed,
+    /// so that recorded state (handshakes, app data, requests) is final. Returns false on timeout.
+    pub fn wait_idle(&self, timeout: std::time::Duration) -> bool {
+        self.core.wait_idle(timeout)
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.core.addr()

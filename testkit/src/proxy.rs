@@ -12,7 +12,9 @@ use rustls::{ServerConnection, StreamOwned};
 use crate::core::{parse_head, read_head, read_tls_record, Core, Ctx, Prefixed};
 use crate::http::{lookup, not_found, write_reply, HttpReply};
 use crate::pki::base64_encode;
-use crate::tls::{outer_config, serve_tls, Handshake, HandshakeLog, MintFn, Minted, TlsVersions};
+use crate::tls::{
+    outer_config, serve_tls, version_name, Handshake, HandshakeLog, MintFn, Minted, TlsVersions,
+};
 
 /// How clients talk to the proxy itself.
 #[derive(Debug, Clone, Default)]
@@ -224,7 +226,7 @@ impl InterceptingProxy {
                         }
                         rec.sni = tls.conn.server_name().map(str::to_string);
                         rec.completed = !tls.conn.is_handshaking();
-                        rec.version = tls.conn.protocol_version().map(|v| format!("{v:?}"));
+                        rec.version = version_name(tls.conn.protocol_version());
                         let ok = rec.completed;
                         if let Ok(mut o) = state2.outer.lock() {
                             o.push(rec);
@@ -451,6 +453,12 @@ fn wait_for_close<S: Read>(s: &mut S, ctx: &Ctx) {
 }
 
 impl ProxyHandle {
+    /// Wait (up to `timeout`) until every accepted connection has been fully served and closed,
+    /// so that recorded state (handshakes, app data, requests) is final. Returns false on timeout.
+    pub fn wait_idle(&self, timeout: std::time::Duration) -> bool {
+        self.core.wait_idle(timeout)
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.core.addr()

@@ -157,8 +157,25 @@ impl ResolvesServerCert for AsIsResolver {
             h.sni = sni.clone();
             h.minted_for = host.clone();
         });
-        let minted = (self.mint)(&host);
-        let key = rustls::crypto::ring::sign::any_supported_type(&minted.key).ok()?;
+        let minted =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.mint)(&host))) {
+                Ok(m) => m,
+                Err(_) => {
+                    update_handshake(&self.log, self.index, |h| {
+                        h.error = Some("mint function panicked".into())
+                    });
+                    return None;
+                }
+            };
+        let key = match rustls::crypto::ring::sign::any_supported_type(&minted.key) {
+            Ok(k) => k,
+            Err(e) => {
+                update_handshake(&self.log, self.index, |h| {
+                    h.error = Some(format!("minted key unusable: {e}"))
+                });
+                return None;
+            }
+        };
         Some(Arc::new(CertifiedKey::new(minted.chain, key)))
     }
 }
@@ -208,7 +225,7 @@ pub(crate) fn outer_config(minted: Minted, versions: TlsVersions) -> io::Result<
     Ok(Arc::new(cfg))
 }
 
-fn version_name(v: Option<ProtocolVersion>) -> Option<String> {
+pub(crate) fn version_name(v: Option<ProtocolVersion>) -> Option<String> {
     match v? {
         ProtocolVersion::TLSv1_2 => Some("TLSv1.2".into()),
         ProtocolVersion::TLSv1_3 => Some("TLSv1.3".into()),
@@ -254,7 +271,7 @@ pub(crate) fn serve_tls<S: Read + Write>(
         match conn.complete_io(io) {
             Ok((0, 0)) if conn.is_handshaking() => {
                 update_handshake(log, index, |h| {
-                    h.error = Some("peer closed during handshake".into())
+                    h.error.get_or_insert("peer closed during handshake".into());
                 });
                 return;
             }
@@ -262,7 +279,9 @@ pub(crate) fn serve_tls<S: Read + Write>(
             Err(e) => {
                 // Flush any alert rustls queued, then give up.
                 let _ = conn.write_tls(io);
-                update_handshake(log, index, |h| h.error = Some(e.to_string()));
+                update_handshake(log, index, |h| {
+                    h.error.get_or_insert(e.to_string());
+                });
                 return;
             }
         }

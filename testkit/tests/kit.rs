@@ -254,6 +254,7 @@ fn openssl_s_client_sees_exact_chain_through_proxy() {
         &blocks[0],
     ));
     assert!(leaf_text.contains("DNS:pypi.org"), "{leaf_text}");
+    assert!(proxy.wait_idle(Duration::from_secs(5)));
     assert_eq!(proxy.connect_count(), 1);
     assert!(
         proxy.requests()[0].starts_with("CONNECT pypi.org:443 HTTP/1."),
@@ -385,7 +386,9 @@ fn app_data_is_recorded() {
     tls.flush().unwrap();
     tls.conn.send_close_notify();
     let _ = tls.conn.complete_io(&mut tls.sock);
-    wait_until(|| proxy.app_data_received());
+    drop(tls);
+    assert!(proxy.wait_idle(Duration::from_secs(5)));
+    assert!(proxy.app_data_received());
     assert!(proxy.handshakes()[0].app_data_bytes > 0);
 }
 
@@ -945,4 +948,38 @@ fn http_server_counts_requests() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     assert_eq!(srv.request_count(), 2);
     assert!(srv.requests()[1].starts_with("GET /nope HTTP/1.1\r\n"));
+}
+
+#[test]
+fn panicking_mint_does_not_kill_the_proxy() {
+    let p = Arc::new(pki());
+    let p2 = p.clone();
+    let mint: MintFn = Arc::new(move |host: &str| {
+        if host == "boom.test" {
+            panic!("test mint refuses boom.test (expected panic)");
+        }
+        Minted::new(&p2.int.issue_leaf(host, None), &[])
+    });
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint)).unwrap();
+    let (head, r) = probe_via_proxy(
+        proxy.addr(),
+        "boom.test:443",
+        "boom.test",
+        None,
+        ClientVersions::Both,
+    );
+    assert!(head.starts_with("HTTP/1.1 200"));
+    assert!(r.unwrap().is_err());
+    let (_, r) = probe_via_proxy(
+        proxy.addr(),
+        "ok.test:443",
+        "ok.test",
+        None,
+        ClientVersions::Both,
+    );
+    assert!(r.unwrap().is_ok());
+    assert!(proxy.wait_idle(Duration::from_secs(5)));
+    let hs = proxy.handshakes();
+    assert_eq!(hs[0].error.as_deref(), Some("mint function panicked"));
+    assert!(hs[1].completed);
 }

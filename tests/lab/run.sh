@@ -418,6 +418,11 @@ sc_strict_lint() {
   ski="$(root_field "$fp" '[.lint[] | select(.code | test("ski|subject_key"; "i")) | .severity] | join(",")')"
   [ -n "$ski" ] || fail "lint has no finding about the missing subject key identifier (codes: $(root_field "$fp" '[.lint[].code] | join(",")'))"
   [[ "$ski" == *error* ]] || fail "the missing-SKI finding is '$ski', but OpenSSL's strict mode (Python 3.13) rejects it: expected error"
+  # What Python reports first: squid mints the leaf's AKI from the CA's SKI, so without an SKI the
+  # leaf's AKI has no keyIdentifier and OpenSSL strict says "Missing Authority Key Identifier".
+  local aki
+  aki="$(root_field "$fp" '[.lint[] | select(.code | test("aki|authority_key"; "i")) | .severity] | join(",")')"
+  [[ "$aki" == *error* ]] || fail "lint has no error finding about the leaf's missing authority key identifier, Python's first complaint (codes: $(root_field "$fp" '[.lint[].code] | join(",")'))"
 }
 
 sc_good_ca_lint() {

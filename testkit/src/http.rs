@@ -42,6 +42,24 @@ impl HttpReply {
         }
     }
 
+    /// 200 with a DER certificate as `application/pkix-cert` (what AIA caIssuers usually serves).
+    pub fn cert_der(cert: &[u8]) -> HttpReply {
+        HttpReply::ok("application/pkix-cert", cert.to_vec())
+    }
+
+    /// 200 with a certs-only PKCS#7 bundle as `application/pkcs7-mime` (the other AIA format).
+    pub fn pkcs7(certs: &[rustls_pki_types::CertificateDer<'_>]) -> HttpReply {
+        HttpReply::ok(
+            "application/pkcs7-mime",
+            crate::pki::pkcs7_certs_only(certs),
+        )
+    }
+
+    /// 200 with PEM text as `application/x-x509-ca-cert` (like mitmproxy's `http://mitm.it/cert/pem`).
+    pub fn pem(pem: &str) -> HttpReply {
+        HttpReply::ok("application/x-x509-ca-cert", pem.as_bytes().to_vec())
+    }
+
     /// A reply with just a status code and an empty body.
     pub fn status(status: u16) -> HttpReply {
         HttpReply {

@@ -230,7 +230,11 @@ impl Cert {
     }
 
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE", self.der.as_ref().to_vec()))
+        // LF, not the crate's default CRLF: these files are read by shell tools and diffed.
+        pem::encode_config(
+            &pem::Pem::new("CERTIFICATE", self.der.as_ref().to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
     }
 }
 

@@ -18,6 +18,14 @@
 //! * [`TlsServer`]: a direct TLS server (transparent interception), minting for the client's SNI.
 //! * [`HttpServer`]: a direct plain-HTTP server with a request counter.
 //!
+//! # Recording and races
+//! Handles record as they go. After the code under test has finished talking to a peer, call
+//! `handle.wait_idle(Duration::from_secs(5))` before asserting on `handshakes()`, `sni_seen()`,
+//! `app_data_received()` or `requests()`: it waits until every accepted connection is fully
+//! served, so the records are final. `connect_count()` counts CONNECTs before the auth check.
+//! [`Handshake`] records are per inner TLS handshake attempt (SNI, host minted for, completed,
+//! version "TLSv1.2"/"TLSv1.3", application-data bytes, first error).
+//!
 //! # Example
 //! ```
 //! use std::sync::Arc;

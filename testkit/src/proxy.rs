@@ -104,7 +104,7 @@ pub struct ProxyConfig {
     pub mint: MintFn,
     /// TLS versions offered inside the tunnel (and by the HTTPS proxy's outer layer).
     pub tls_versions: TlsVersions,
-    /// Absolute-form GET routes ("http://aia.test/int.cer" -> reply); 404 otherwise.
+    /// Absolute-form GET routes (`"http://aia.test/int.cer"` -> reply); 404 otherwise.
     pub http_routes: HashMap<String, HttpReply>,
     /// How CONNECT is answered.
     pub behaviour: Behaviour,
@@ -136,7 +136,7 @@ impl ProxyConfig {
             behaviour: Behaviour::Normal,
         }
     }
-    /// Bind another loopback address (e.g. "[::1]:0".parse().unwrap()).
+    /// Bind another loopback address (e.g. `"[::1]:0".parse().unwrap()`).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
         self
@@ -156,7 +156,7 @@ impl ProxyConfig {
         self.tls_versions = v;
         self
     }
-    /// Serve `reply` for an absolute-form GET of `url` (e.g. "http://aia.test/int.cer").
+    /// Serve `reply` for an absolute-form GET of `url` (e.g. `"http://aia.test/int.cer"`).
     pub fn route(mut self, url: &str, reply: HttpReply) -> Self {
         self.http_routes.insert(url.to_string(), reply);
         self

@@ -82,9 +82,10 @@ fn chain_verifies_strictly_and_has_aia_and_aki() {
     let aki = after_label(&int_text, "X509v3 Authority Key Identifier:");
     assert!(aki.contains(&ski), "aki {aki} ski {ski}");
 
-    let root_f = temp_file("root.pem", p.root.cert_pem().as_bytes());
-    let int_f = temp_file("int.pem", p.int.cert_pem().as_bytes());
-    let leaf_f = temp_file("leaf.pem", leaf.cert_pem().as_bytes());
+    let dir = Scratch::new();
+    let root_f = dir.file("root.pem", p.root.cert_pem().as_bytes());
+    let int_f = dir.file("int.pem", p.int.cert_pem().as_bytes());
+    let leaf_f = dir.file("leaf.pem", leaf.cert_pem().as_bytes());
     let (ok, out) = run_bounded(
         Command::new("openssl")
             .args(["verify", "-x509_strict", "-CAfile"])
@@ -148,8 +149,9 @@ fn bad_ca_options_show_up() {
     assert!(aki.contains(&ski), "aki {aki} ski {ski}");
 
     // openssl -x509_strict rejects a CA whose basicConstraints is not critical.
-    let root_f = temp_file("nc-root.pem", nc.cert_pem().as_bytes());
-    let leaf_f = temp_file("nc-leaf.pem", ncchild.cert_pem().as_bytes());
+    let dir = Scratch::new();
+    let root_f = dir.file("nc-root.pem", nc.cert_pem().as_bytes());
+    let leaf_f = dir.file("nc-leaf.pem", ncchild.cert_pem().as_bytes());
     let (ok, out) = run_bounded(
         Command::new("openssl")
             .args(["verify", "-x509_strict", "-CAfile"])
@@ -209,7 +211,8 @@ fn pkcs7_matches_openssl_crl2pkcs7() {
     let certs = [p.int.cert_der(), p.root.cert_der()];
     let ours = pkcs7_certs_only(&certs);
     let bundle = format!("{}{}", p.int.cert_pem(), p.root.cert_pem());
-    let in_f = temp_file("bundle.pem", bundle.as_bytes());
+    let dir = Scratch::new();
+    let in_f = dir.file("bundle.pem", bundle.as_bytes());
     let out_f = in_f.with_file_name("bundle.p7b");
     let (ok, out) = run_bounded(
         Command::new("openssl")

@@ -298,24 +298,35 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// Write bytes to a fresh temp file path and return it.
-pub fn temp_file(name: &str, data: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "testkit-{}-{}",
-        std::process::id(),
-        std::thread::current()
-            .name()
-            .unwrap_or("t")
-            .replace("::", "-")
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, data).unwrap();
-    p
+/// A scratch directory removed on drop (openssl needs real files for some commands).
+pub struct Scratch(pub std::path::PathBuf);
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("testkit-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// Write `data` to `name` inside the directory and return its path.
+    pub fn file(&self, name: &str, data: &[u8]) -> std::path::PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub fn openssl_text(pem: &str) -> String {
-    let p = temp_file("cert.pem", pem.as_bytes());
+    let dir = Scratch::new();
+    let p = dir.file("cert.pem", pem.as_bytes());
     let (ok, out) = run_bounded(
         Command::new("openssl")
             .args(["x509", "-noout", "-text", "-in"])

@@ -280,11 +280,8 @@ fn verify_signed_by(child: &X509Certificate<'_>, parent: &X509Certificate<'_>) -
         return false;
     };
     let key = sig::UnparsedPublicKey::new(alg, &spki.subject_public_key.data);
-    key.verify(
-        child.tbs_certificate.as_ref(),
-        &child.signature_value.data,
-    )
-    .is_ok()
+    key.verify(child.tbs_certificate.as_ref(), &child.signature_value.data)
+        .is_ok()
 }
 
 fn key_info(x509: &X509Certificate<'_>) -> KeyInfo {
@@ -308,11 +305,26 @@ fn signature_name(oid: &Oid<'_>) -> String {
     let known = [
         (oid_registry::OID_PKCS1_SHA1WITHRSA, "sha1WithRSAEncryption"),
         (oid_registry::OID_SHA1_WITH_RSA, "sha1WithRSA"),
-        (oid_registry::OID_PKCS1_MD5WITHRSAENC, "md5WithRSAEncryption"),
-        (oid_registry::OID_PKCS1_MD2WITHRSAENC, "md2WithRSAEncryption"),
-        (oid_registry::OID_PKCS1_SHA256WITHRSA, "sha256WithRSAEncryption"),
-        (oid_registry::OID_PKCS1_SHA384WITHRSA, "sha384WithRSAEncryption"),
-        (oid_registry::OID_PKCS1_SHA512WITHRSA, "sha512WithRSAEncryption"),
+        (
+            oid_registry::OID_PKCS1_MD5WITHRSAENC,
+            "md5WithRSAEncryption",
+        ),
+        (
+            oid_registry::OID_PKCS1_MD2WITHRSAENC,
+            "md2WithRSAEncryption",
+        ),
+        (
+            oid_registry::OID_PKCS1_SHA256WITHRSA,
+            "sha256WithRSAEncryption",
+        ),
+        (
+            oid_registry::OID_PKCS1_SHA384WITHRSA,
+            "sha384WithRSAEncryption",
+        ),
+        (
+            oid_registry::OID_PKCS1_SHA512WITHRSA,
+            "sha512WithRSAEncryption",
+        ),
         (oid_registry::OID_PKCS1_RSASSAPSS, "rsassaPss"),
         (oid_registry::OID_SIG_ECDSA_WITH_SHA256, "ecdsa-with-SHA256"),
         (oid_registry::OID_SIG_ECDSA_WITH_SHA384, "ecdsa-with-SHA384"),
@@ -373,7 +385,11 @@ fn ip_subtree(bytes: &[u8]) -> String {
             let mut m = [0u8; 16];
             a.copy_from_slice(&bytes[..16]);
             m.copy_from_slice(&bytes[16..]);
-            format!("{}/{}", std::net::Ipv6Addr::from(a), std::net::Ipv6Addr::from(m))
+            format!(
+                "{}/{}",
+                std::net::Ipv6Addr::from(a),
+                std::net::Ipv6Addr::from(m)
+            )
         }
         _ => plain_hex(bytes),
     }

@@ -93,7 +93,10 @@ fn non_empty(v: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, LoadError> {
 }
 
 fn trim_ascii_start(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     &b[start..]
 }
 

@@ -80,13 +80,16 @@ pub struct CaFileCert {
     pub cert: Cert,
 }
 
+/// Reads a local file by path, `None` when absent or unreadable.
+pub type ReadFile = dyn Fn(&str) -> Option<Vec<u8>> + Sync;
+
 /// What path building may consult. `read_file` reads vendor hint files (injectable for tests).
 pub struct Sources<'a> {
     pub public: &'a PublicRoots,
     pub os_roots: &'a [Cert],
     pub ca_files: &'a [CaFileCert],
     pub fetcher: &'a dyn Fetcher,
-    pub read_file: &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+    pub read_file: &'a ReadFile,
 }
 
 #[derive(Debug, Clone)]
@@ -95,7 +98,9 @@ pub enum Verdict {
     Public,
     /// Ends at a public root but does not verify (expired, wrong usage...): not interception,
     /// and certainly not a root to install.
-    PublicButInvalid { reason: String },
+    PublicButInvalid {
+        reason: String,
+    },
     Intercepted(Interception),
 }
 
@@ -149,7 +154,8 @@ pub fn analyze(
     if presented_der.len() > MAX_PRESENTED {
         return Err(ChainError::TooMany(presented_der.len()));
     }
-    let leaf = Cert::parse(presented_der[0].as_ref()).map_err(|e| ChainError::BadLeaf(e.to_string()))?;
+    let leaf =
+        Cert::parse(presented_der[0].as_ref()).map_err(|e| ChainError::BadLeaf(e.to_string()))?;
     let mut notes = Vec::new();
     let mut presented = vec![leaf.clone()];
     let mut pool: Vec<Cert> = Vec::new();
@@ -240,7 +246,11 @@ fn build_path(
             );
         }
         if path.len() >= MAX_PATH_LEN {
-            return stop(path, notes, format!("the path grew past {MAX_PATH_LEN} certificates"));
+            return stop(
+                path,
+                notes,
+                format!("the path grew past {MAX_PATH_LEN} certificates"),
+            );
         }
         let unseen = |c: &Cert| !seen.contains(c.sha256());
 
@@ -265,7 +275,9 @@ fn build_path(
         let mut found: Option<Link> = None;
         for url in &current.info.aia_ca_issuers {
             if fetches >= MAX_FETCHES {
-                notes.push(format!("AIA fetch limit ({MAX_FETCHES}) reached; {url} not fetched"));
+                notes.push(format!(
+                    "AIA fetch limit ({MAX_FETCHES}) reached; {url} not fetched"
+                ));
                 break;
             }
             if !fetched_urls.insert(url.clone()) {
@@ -335,7 +347,10 @@ fn build_path(
                     });
                     break;
                 }
-                notes.push(format!("the {} hint {location} did not hold the issuer", hint.vendor));
+                notes.push(format!(
+                    "the {} hint {location} did not hold the issuer",
+                    hint.vendor
+                ));
             }
             if found.is_some() {
                 break;

@@ -45,13 +45,12 @@ impl PublicRoots {
     pub fn from_certs(certs: &[Cert], file: &str) -> Result<PublicRoots, PublicRootsError> {
         let mut anchors = Vec::with_capacity(certs.len());
         for (index, cert) in certs.iter().enumerate() {
-            let anchor = webpki::anchor_from_trusted_cert(&cert.der).map_err(|e| {
-                PublicRootsError {
+            let anchor =
+                webpki::anchor_from_trusted_cert(&cert.der).map_err(|e| PublicRootsError {
                     file: file.to_string(),
                     index,
                     message: format!("{e:?}"),
-                }
-            })?;
+                })?;
             anchors.push(anchor.to_owned());
         }
         Ok(PublicRoots {

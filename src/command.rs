@@ -10,7 +10,7 @@ use crate::discover::{self, DiscoverConfig, DiscoverResult};
 use crate::proxy::{ProxyEndpoint, ProxySettings};
 use crate::report;
 use crate::target::{Target, DEFAULT_TARGETS};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,10 +51,15 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     })
 }
 
-fn build_config(args: &DiscoverArgs, warnings: &mut Vec<String>) -> Result<DiscoverConfig, CommandError> {
+fn build_config(
+    args: &DiscoverArgs,
+    warnings: &mut Vec<String>,
+) -> Result<DiscoverConfig, CommandError> {
     let usage = CommandError::Usage;
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return Err(usage("--timeout must be between 0 and 600 seconds".to_string()));
+        return Err(usage(
+            "--timeout must be between 0 and 600 seconds".to_string(),
+        ));
     }
     let targets: Vec<Target> = if args.targets.is_empty() {
         DEFAULT_TARGETS
@@ -143,11 +148,17 @@ fn load_os_roots() -> Result<(Vec<Cert>, String), String> {
     let description = trust_proxy_platform::os_store(trust_proxy_platform::Scope::System)
         .map(|s| s.describe())
         .unwrap_or_else(|_| "the OS trust store".to_string());
-    let certs: Vec<Cert> = ders.iter().filter_map(|d| Cert::parse(d.as_ref()).ok()).collect();
-    Ok((certs.clone(), format!("{description} ({} roots)", certs.len())))
+    let certs: Vec<Cert> = ders
+        .iter()
+        .filter_map(|d| Cert::parse(d.as_ref()).ok())
+        .collect();
+    Ok((
+        certs.clone(),
+        format!("{description} ({} roots)", certs.len()),
+    ))
 }
 
-fn export_roots(result: &DiscoverResult, path: &PathBuf) -> Result<String, CommandError> {
+fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandError> {
     if result.roots.is_empty() {
         return Err(CommandError::Local(format!(
             "--export {}: no interception root was found, nothing written",

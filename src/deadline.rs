@@ -47,14 +47,16 @@ impl DeadlineStream {
 
 impl Read for DeadlineStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.set_read_timeout(Some(self.deadline.remaining()?))?;
+        self.inner
+            .set_read_timeout(Some(self.deadline.remaining()?))?;
         self.inner.read(buf).map_err(normalize_timeout)
     }
 }
 
 impl Write for DeadlineStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.set_write_timeout(Some(self.deadline.remaining()?))?;
+        self.inner
+            .set_write_timeout(Some(self.deadline.remaining()?))?;
         self.inner.write(buf).map_err(normalize_timeout)
     }
 

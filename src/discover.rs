@@ -2,7 +2,9 @@
 //! the roots seen (with provenance and how many targets each was seen on) and what is missing.
 
 use crate::certinfo::Cert;
-use crate::chain::{self, CaFileCert, FoundBy, Interception, LinkSource, Sources, Verdict};
+use crate::chain::{
+    self, CaFileCert, FoundBy, Interception, LinkSource, ReadFile, Sources, Verdict,
+};
 use crate::classify::PublicRoots;
 use crate::deadline::Deadline;
 use crate::fetch::HttpFetcher;
@@ -28,7 +30,7 @@ pub struct DiscoverConfig {
     pub os_store: String,
     pub timeout: Duration,
     /// Reads vendor-hint files; `std::fs::read` in the CLI.
-    pub read_file: Box<dyn Fn(&str) -> Option<Vec<u8>> + Sync>,
+    pub read_file: Box<ReadFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -261,7 +263,8 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
                     Provenance::OsStore
                 } else if config.ca_files.iter().any(|f| f.cert.same_identity(&root)) {
                     Provenance::UserFile
-                } else if matches!(&root_link.source, LinkSource::VendorHint { location, .. } if !location.starts_with("http")) {
+                } else if matches!(&root_link.source, LinkSource::VendorHint { location, .. } if !location.starts_with("http"))
+                {
                     Provenance::VendorFile
                 } else {
                     Provenance::Network
@@ -297,7 +300,7 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
             }
         }
     }
-    roots.sort_by(|a, b| b.seen_on.len().cmp(&a.seen_on.len()));
+    roots.sort_by_key(|r| std::cmp::Reverse(r.seen_on.len()));
     (roots, unresolved)
 }
 

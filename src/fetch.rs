@@ -142,9 +142,7 @@ pub fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
         }
         IpAddr::V6(v6) if v6.is_loopback() => Some("a loopback address"),
         IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some("a link-local address"),
-        IpAddr::V6(v6) if v6.is_unspecified() || v6.is_multicast() => {
-            Some("a non-unicast address")
-        }
+        IpAddr::V6(v6) if v6.is_unspecified() || v6.is_multicast() => Some("a non-unicast address"),
         _ => None,
     }
 }
@@ -213,7 +211,11 @@ impl HttpFetcher {
 
 /// Resolves and connects only to permitted addresses, pinning the connection to the address
 /// that was checked (a second lookup could answer differently).
-fn connect_checked(url: &str, target: &Checked, deadline: Deadline) -> Result<TcpStream, FetchError> {
+fn connect_checked(
+    url: &str,
+    target: &Checked,
+    deadline: Deadline,
+) -> Result<TcpStream, FetchError> {
     let transport = |source| FetchError::Transport {
         url: printable(url),
         source,
@@ -225,14 +227,19 @@ fn connect_checked(url: &str, target: &Checked, deadline: Deadline) -> Result<Tc
         .filter(|a| forbidden_ip(a.ip()).is_none())
         .collect();
     if allowed.is_empty() {
-        let ip = addrs.first().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let ip = addrs
+            .first()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         forbid_ip(url, ip)?;
     }
     let mut last = TunnelError::Closed {
         stage: "before connecting".to_string(),
     };
     for addr in &allowed {
-        let left = deadline.remaining().map_err(|e| transport(io_error("connecting", e)))?;
+        let left = deadline
+            .remaining()
+            .map_err(|e| transport(io_error("connecting", e)))?;
         match TcpStream::connect_timeout(addr, left) {
             Ok(s) => return Ok(s),
             Err(e) => last = io_error("connecting", e),
@@ -257,7 +264,9 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
             .read(&mut chunk)
             .map_err(|e| transport(io_error("reading the response", e)))?;
         if n == 0 {
-            return Err(protocol("connection closed before the response head".into()));
+            return Err(protocol(
+                "connection closed before the response head".into(),
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -271,10 +280,9 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
                         .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
                 };
                 let content_length = match header("content-length") {
-                    Some(v) => Some(
-                        v.parse::<usize>()
-                            .map_err(|_| protocol(format!("bad Content-Length {:?}", printable(&v))))?,
-                    ),
+                    Some(v) => Some(v.parse::<usize>().map_err(|_| {
+                        protocol(format!("bad Content-Length {:?}", printable(&v)))
+                    })?),
                     None => None,
                 };
                 let chunked = header("transfer-encoding")
@@ -347,7 +355,10 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
     }
     if let Some(n) = content_length {
         if body.len() < n {
-            return Err(protocol(format!("body ended after {} of {n} bytes", body.len())));
+            return Err(protocol(format!(
+                "body ended after {} of {n} bytes",
+                body.len()
+            )));
         }
         return Ok(Reply::Body(body[..n].to_vec()));
     }
@@ -355,7 +366,7 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
 }
 
 fn chunked_complete(raw: &[u8]) -> bool {
-    matches!(decode_chunked(raw), Ok(_))
+    decode_chunked(raw).is_ok()
 }
 
 /// Decodes `Transfer-Encoding: chunked`; `Err("incomplete")` until the last chunk arrived.
@@ -391,8 +402,14 @@ mod tests {
 
     #[test]
     fn url_rules() {
-        assert!(matches!(check_url("https://x/a"), Err(FetchError::Scheme { .. })));
-        assert!(matches!(check_url("ldap://x/a"), Err(FetchError::Scheme { .. })));
+        assert!(matches!(
+            check_url("https://x/a"),
+            Err(FetchError::Scheme { .. })
+        ));
+        assert!(matches!(
+            check_url("ldap://x/a"),
+            Err(FetchError::Scheme { .. })
+        ));
         for bad in [
             "http://127.0.0.1/x",
             "http://localhost/x",
@@ -409,13 +426,19 @@ mod tests {
             );
         }
         let ok = check_url("http://aia.corp.example:8080/ca.crt?x=1").unwrap();
-        assert_eq!((ok.host.as_str(), ok.port, ok.path.as_str()), ("aia.corp.example", 8080, "/ca.crt?x=1"));
+        assert_eq!(
+            (ok.host.as_str(), ok.port, ok.path.as_str()),
+            ("aia.corp.example", 8080, "/ca.crt?x=1")
+        );
         assert!(check_url("http://10.1.2.3/ca.crt").is_ok());
     }
 
     #[test]
     fn chunked() {
-        assert_eq!(decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap(), b"abcde");
+        assert_eq!(
+            decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap(),
+            b"abcde"
+        );
         assert_eq!(decode_chunked(b"3\r\nab").unwrap_err(), "incomplete");
         assert!(decode_chunked(b"zz\r\n").is_err());
         assert_eq!(decode_chunked(b"FFFFFFFF\r\n").unwrap_err(), "too large");

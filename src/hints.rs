@@ -50,11 +50,9 @@ pub const HINTS: &[VendorHint] = &[
 /// The hints whose vendor the issuer name points at.
 pub fn hints_for(issuer: &str) -> impl Iterator<Item = &'static VendorHint> + '_ {
     let issuer = issuer.to_ascii_lowercase().replace(" = ", "=");
-    HINTS.iter().filter(move |h| {
-        h.issuer_markers
-            .iter()
-            .any(|m| issuer.contains(m))
-    })
+    HINTS
+        .iter()
+        .filter(move |h| h.issuer_markers.iter().any(|m| issuer.contains(m)))
 }
 
 /// A vendor recognised from the issuer, for advice when nothing was found.
@@ -87,10 +85,15 @@ mod tests {
 
     #[test]
     fn matches_vendor_by_issuer() {
-        let v: Vec<_> = hints_for("CN=mitmproxy, O=mitmproxy").map(|h| h.vendor).collect();
+        let v: Vec<_> = hints_for("CN=mitmproxy, O=mitmproxy")
+            .map(|h| h.vendor)
+            .collect();
         assert_eq!(v, ["mitmproxy"]);
         assert_eq!(hints_for("CN=caNetskope Root, O=Netskope Inc").count(), 1);
         assert_eq!(hints_for("CN=Corp Root, O=Example").count(), 0);
-        assert_eq!(known_vendor("CN=Zscaler Intermediate Root CA"), Some("Zscaler"));
+        assert_eq!(
+            known_vendor("CN=Zscaler Intermediate Root CA"),
+            Some("Zscaler")
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! plan -> apply -> verify).
 
 pub mod certinfo;
-pub mod chain;
 pub mod certload;
+pub mod chain;
 pub mod classify;
 pub mod cli;
 pub mod command;

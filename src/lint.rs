@@ -82,24 +82,59 @@ fn lint_ca(cert: &Cert, role: &'static str, is_anchor: bool, out: &mut Vec<Findi
     }
     if info.version >= 3 && info.is_ca {
         if info.key_usage.is_empty() {
-            push(out, cert, role, "ca_missing_key_usage", Error,
-                format!("the {role} has no keyUsage extension (RFC 5280 4.2.1.3)"), STRICT);
+            push(
+                out,
+                cert,
+                role,
+                "ca_missing_key_usage",
+                Error,
+                format!("the {role} has no keyUsage extension (RFC 5280 4.2.1.3)"),
+                STRICT,
+            );
         } else if !info.key_usage.iter().any(|k| k == "keyCertSign") {
-            push(out, cert, role, "ca_key_usage_no_cert_sign", Error,
-                format!("the {role}'s keyUsage lacks keyCertSign, so it may not sign certificates"), EVERYONE);
+            push(
+                out,
+                cert,
+                role,
+                "ca_key_usage_no_cert_sign",
+                Error,
+                format!("the {role}'s keyUsage lacks keyCertSign, so it may not sign certificates"),
+                EVERYONE,
+            );
         }
         if !cert.has_ski() {
-            push(out, cert, role, "missing_subject_key_id", Error,
-                format!("the {role} has no subjectKeyIdentifier (RFC 5280 4.2.1.2)"), STRICT);
+            push(
+                out,
+                cert,
+                role,
+                "missing_subject_key_id",
+                Error,
+                format!("the {role} has no subjectKeyIdentifier (RFC 5280 4.2.1.2)"),
+                STRICT,
+            );
         }
     }
     if !is_anchor && info.version >= 3 && !cert.has_aki() {
-        push(out, cert, role, "missing_authority_key_id", Error,
-            format!("the {role} has no authorityKeyIdentifier (RFC 5280 4.2.1.1)"), STRICT);
+        push(
+            out,
+            cert,
+            role,
+            "missing_authority_key_id",
+            Error,
+            format!("the {role} has no authorityKeyIdentifier (RFC 5280 4.2.1.1)"),
+            STRICT,
+        );
     }
     if info.version == 1 {
-        push(out, cert, role, "x509_v1", Warning,
-            format!("the {role} is an X.509 v1 certificate; some clients refuse v1 CAs"), &[]);
+        push(
+            out,
+            cert,
+            role,
+            "x509_v1",
+            Warning,
+            format!("the {role} is an X.509 v1 certificate; some clients refuse v1 CAs"),
+            &[],
+        );
     }
     lint_common(cert, role, is_anchor, out);
 }
@@ -109,12 +144,26 @@ fn lint_leaf(leaf: &Cert, out: &mut Vec<Finding>) {
     let role = "leaf";
     let info = &leaf.info;
     if info.version >= 3 && !leaf.has_aki() {
-        push(out, leaf, role, "missing_authority_key_id", Error,
-            "the proxy-minted leaf has no authorityKeyIdentifier (RFC 5280 4.2.1.1)".to_string(), STRICT);
+        push(
+            out,
+            leaf,
+            role,
+            "missing_authority_key_id",
+            Error,
+            "the proxy-minted leaf has no authorityKeyIdentifier (RFC 5280 4.2.1.1)".to_string(),
+            STRICT,
+        );
     }
     if !info.is_ca && info.key_usage.iter().any(|k| k == "keyCertSign") {
-        push(out, leaf, role, "leaf_key_cert_sign", Error,
-            "the proxy-minted leaf has keyCertSign but is not a CA".to_string(), STRICT);
+        push(
+            out,
+            leaf,
+            role,
+            "leaf_key_cert_sign",
+            Error,
+            "the proxy-minted leaf has keyCertSign but is not a CA".to_string(),
+            STRICT,
+        );
     }
     lint_common(leaf, role, false, out);
 }
@@ -126,24 +175,71 @@ fn lint_common(cert: &Cert, role: &'static str, is_anchor: bool, out: &mut Vec<F
     // A self-signed anchor's own signature is never checked by clients, so its algorithm is moot.
     if !is_anchor {
         if sig.contains("md5") || sig.contains("md2") {
-            push(out, cert, role, "md5_signature", Error,
-                format!("the {role} is signed with {}", info.signature_algorithm), EVERYONE);
+            push(
+                out,
+                cert,
+                role,
+                "md5_signature",
+                Error,
+                format!("the {role} is signed with {}", info.signature_algorithm),
+                EVERYONE,
+            );
         } else if sig.contains("sha1") {
-            push(out, cert, role, "sha1_signature", Error,
-                format!("the {role} is signed with {} (SHA-1)", info.signature_algorithm),
-                &["rustls/webpki (uv, rustup)", "OpenSSL 3 at security level 1 and above", "browsers"]);
+            push(
+                out,
+                cert,
+                role,
+                "sha1_signature",
+                Error,
+                format!(
+                    "the {role} is signed with {} (SHA-1)",
+                    info.signature_algorithm
+                ),
+                &[
+                    "rustls/webpki (uv, rustup)",
+                    "OpenSSL 3 at security level 1 and above",
+                    "browsers",
+                ],
+            );
         }
     }
     if info.key.kind == "RSA" && info.key.bits < 2048 {
-        push(out, cert, role, "rsa_key_too_small", Error,
-            format!("the {role} has a {}-bit RSA key (2048 is the minimum)", info.key.bits), SECLEVEL2);
+        push(
+            out,
+            cert,
+            role,
+            "rsa_key_too_small",
+            Error,
+            format!(
+                "the {role} has a {}-bit RSA key (2048 is the minimum)",
+                info.key.bits
+            ),
+            SECLEVEL2,
+        );
     }
     let now = now_unix();
     if !cert.valid_at(now) {
-        push(out, cert, role, "not_valid_now", Error,
-            format!("the {role} is not valid now ({} to {})", info.not_before, info.not_after), EVERYONE);
+        push(
+            out,
+            cert,
+            role,
+            "not_valid_now",
+            Error,
+            format!(
+                "the {role} is not valid now ({} to {})",
+                info.not_before, info.not_after
+            ),
+            EVERYONE,
+        );
     } else if cert.not_after_unix() - now < 30 * 86_400 {
-        push(out, cert, role, "expires_soon", Warning,
-            format!("the {role} expires within 30 days ({})", info.not_after), &[]);
+        push(
+            out,
+            cert,
+            role,
+            "expires_soon",
+            Warning,
+            format!("the {role} expires within 30 days ({})", info.not_after),
+            &[],
+        );
     }
 }

@@ -146,7 +146,9 @@ impl ServerCertVerifier for Recorder {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("probe never gets this far".to_string()))
+        Err(rustls::Error::General(
+            "probe never gets this far".to_string(),
+        ))
     }
 
     fn verify_tls13_signature(
@@ -155,7 +157,9 @@ impl ServerCertVerifier for Recorder {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("probe never gets this far".to_string()))
+        Err(rustls::Error::General(
+            "probe never gets this far".to_string(),
+        ))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

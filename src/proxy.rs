@@ -147,7 +147,10 @@ pub enum ProxySource {
     /// `--no-proxy` given: connect directly.
     NoProxyFlag,
     /// A proxy was configured in `var` but `entry` of `NO_PROXY` exempts this target.
-    NoProxyEnv { var: String, entry: String },
+    NoProxyEnv {
+        var: String,
+        entry: String,
+    },
     /// No proxy configured anywhere: direct (transparent interception, or none).
     None,
 }
@@ -359,7 +362,10 @@ mod tests {
     fn no_proxy_forms() {
         let t = target("pypi.org");
         assert!(no_proxy_match("*", &t).is_some());
-        assert_eq!(no_proxy_match("foo, pypi.org", &t).as_deref(), Some("pypi.org"));
+        assert_eq!(
+            no_proxy_match("foo, pypi.org", &t).as_deref(),
+            Some("pypi.org")
+        );
         assert!(no_proxy_match(".pypi.org", &t).is_some());
         assert!(no_proxy_match("org", &t).is_some());
         assert!(no_proxy_match("i.org", &t).is_none());
@@ -398,10 +404,16 @@ mod tests {
         let c = s.choose(&target("git.internal.corp")).unwrap();
         assert_eq!(c.source, ProxySource::Flag);
         s.no_proxy_flag = true;
-        assert_eq!(s.choose(&target("x.org")).unwrap().source, ProxySource::NoProxyFlag);
+        assert_eq!(
+            s.choose(&target("x.org")).unwrap().source,
+            ProxySource::NoProxyFlag
+        );
 
         let empty = ProxySettings::from_env(|k| (k == "HTTPS_PROXY").then(|| "  ".to_string()));
-        assert_eq!(empty.choose(&target("x.org")).unwrap().source, ProxySource::None);
+        assert_eq!(
+            empty.choose(&target("x.org")).unwrap().source,
+            ProxySource::None
+        );
 
         let bad = ProxySettings::from_env(|k| (k == "ALL_PROXY").then(|| "ftp://x".to_string()));
         assert!(bad.choose(&target("x.org")).is_err());

@@ -3,7 +3,9 @@
 
 use crate::certinfo::CertInfo;
 use crate::chain::LinkSource;
-use crate::discover::{DiscoverResult, Outcome, Provenance, RootFinding, TargetResult, TargetStatus};
+use crate::discover::{
+    DiscoverResult, Outcome, Provenance, RootFinding, TargetResult, TargetStatus,
+};
 use crate::lint::{Finding, Severity};
 use crate::tunnel::printable;
 use serde::Serialize;
@@ -212,7 +214,10 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
         Outcome::NetworkFailure => "No target could be probed.",
     };
     out.push_str(&format!("trust-proxy discover: {headline}\n\n"));
-    out.push_str(&format!("Targets ({}, probed in parallel):\n", result.targets.len()));
+    out.push_str(&format!(
+        "Targets ({}, probed in parallel):\n",
+        result.targets.len()
+    ));
     let width = result
         .targets
         .iter()
@@ -230,13 +235,21 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
                 "intercepted",
                 match i.root() {
                     Some(r) => format!("root {}", short_fp(r.cert.sha256())),
-                    None => format!("root not found (top issuer {})", printable(i.top().issuer_name())),
+                    None => format!(
+                        "root not found (top issuer {})",
+                        printable(i.top().issuer_name())
+                    ),
                 },
             ),
-            TargetStatus::NotIntercepted => ("not intercepted", "chains to the public roots".to_string()),
+            TargetStatus::NotIntercepted => {
+                ("not intercepted", "chains to the public roots".to_string())
+            }
             TargetStatus::PublicButInvalid { reason } => (
                 "not intercepted",
-                format!("ends at a public root but does not verify: {}", printable(reason)),
+                format!(
+                    "ends at a public root but does not verify: {}",
+                    printable(reason)
+                ),
             ),
             TargetStatus::Error { message, .. } => ("error", printable(message)),
         };
@@ -268,7 +281,12 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
     let clean = result
         .targets
         .iter()
-        .filter(|t| matches!(t.status, TargetStatus::NotIntercepted | TargetStatus::PublicButInvalid { .. }))
+        .filter(|t| {
+            matches!(
+                t.status,
+                TargetStatus::NotIntercepted | TargetStatus::PublicButInvalid { .. }
+            )
+        })
         .count();
     if intercepted > 0 && clean > 0 {
         out.push_str(&format!(
@@ -282,7 +300,12 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
         ));
     }
     for (n, r) in result.roots.iter().enumerate() {
-        out.push_str(&root_text(r, n + 1, result.roots.len(), result.targets.len()));
+        out.push_str(&root_text(
+            r,
+            n + 1,
+            result.roots.len(),
+            result.targets.len(),
+        ));
     }
     for u in &result.unresolved {
         out.push_str(&format!(
@@ -315,7 +338,11 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
     s.push_str(&format!(
         "\nInterception root {n} of {of}, seen on {} of {targets} target(s): {}\n",
         r.seen_on.len(),
-        r.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+        r.seen_on
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     if r.seen_on.len() > 1 {
         s.push_str("  (the same root on several targets: a consistent interception proxy, not a one-off)\n");
@@ -334,14 +361,22 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
         printable(&r.sample_leaf.info.subject)
     ));
     for (c, src) in r.intermediates.iter().rev() {
-        s.push_str(&format!(" <- {} ({})", printable(&c.info.subject), src.describe()));
+        s.push_str(&format!(
+            " <- {} ({})",
+            printable(&c.info.subject),
+            src.describe()
+        ));
     }
     s.push_str(" <- root\n");
     for (c, src) in r.intermediates.iter() {
         s.push_str(&format!("  Intermediate ({})\n", src.describe()));
         s.push_str(&indent(&cert_text(&c.info)));
     }
-    let errors = r.lint.iter().filter(|f| f.severity == Severity::Error).count();
+    let errors = r
+        .lint
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     if !r.lint.is_empty() {
         s.push_str("  Lint\n");
         for f in &r.lint {
@@ -349,7 +384,11 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            s.push_str(&format!("    {level:<7} {}: {}\n", f.code, printable(&f.message)));
+            s.push_str(&format!(
+                "    {level:<7} {}: {}\n",
+                f.code,
+                printable(&f.message)
+            ));
             if !f.clients.is_empty() {
                 s.push_str(&format!("            fails in: {}\n", f.clients.join("; ")));
             }

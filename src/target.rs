@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(t("pypi.org:8443"), ("pypi.org".into(), 8443));
         assert_eq!(t("[::1]:9"), ("::1".into(), 9));
         assert_eq!(t("::1"), ("::1".into(), 443));
-        assert_eq!(t("https://u@github.com:444/x?y"), ("github.com".into(), 444));
+        assert_eq!(
+            t("https://u@github.com:444/x?y"),
+            ("github.com".into(), 444)
+        );
         assert_eq!(t("example.com."), ("example.com".into(), 443));
         assert!(Target::parse("http://x").is_err());
         assert!(Target::parse("x:0").is_err());

@@ -137,11 +137,8 @@ pub fn open(
         Some(proxy) => {
             let mut info = TunnelInfo::default();
             let mut stream = connect_proxy(proxy, deadline, trust, &mut info)?;
-            let (status, leftover) = send_connect(
-                &mut stream,
-                &target.authority(),
-                proxy.credentials.as_ref(),
-            )?;
+            let (status, leftover) =
+                send_connect(&mut stream, &target.authority(), proxy.credentials.as_ref())?;
             info.connect_status = Some(status);
             Ok(Tunnel {
                 stream: Box::new(Rewind::new(leftover, stream)),
@@ -219,7 +216,11 @@ pub fn resolve(host: &str, port: u16, deadline: Deadline) -> Result<Vec<SocketAd
     let (tx, rx) = mpsc::channel();
     let name = host.to_string();
     std::thread::spawn(move || {
-        let _ = tx.send((name.as_str(), port).to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+        let _ = tx.send(
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>()),
+        );
     });
     let left = deadline.remaining().map_err(|_| TunnelError::Timeout {
         stage: format!("resolving {host}"),
@@ -252,8 +253,8 @@ pub fn send_connect(
         env!("CARGO_PKG_VERSION")
     );
     if let Some(c) = credentials {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", c.user, c.password));
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password));
         request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
     }
     request.push_str("\r\n");
@@ -408,8 +409,8 @@ fn tls_to_proxy(
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
     let name = ServerName::try_from(proxy.host.clone()).map_err(|e| tls_err(e.to_string()))?;
-    let conn =
-        rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| tls_err(e.to_string()))?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| tls_err(e.to_string()))?;
     let mut tls = rustls::StreamOwned::new(conn, plain);
     while tls.conn.is_handshaking() {
         if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
@@ -495,9 +496,16 @@ mod tests {
 
     #[test]
     fn reply_heads() {
-        let ok = parse_connect_reply(b"HTTP/1.0 200 Connection established\r\n\r\n\x16\x03").unwrap();
-        assert_eq!(ok, Some((200, "HTTP/1.0 200 Connection established".into(), 39)));
-        assert_eq!(parse_connect_reply(b"HTTP/1.1 200 OK\r\nVia: x").unwrap(), None);
+        let ok =
+            parse_connect_reply(b"HTTP/1.0 200 Connection established\r\n\r\n\x16\x03").unwrap();
+        assert_eq!(
+            ok,
+            Some((200, "HTTP/1.0 200 Connection established".into(), 39))
+        );
+        assert_eq!(
+            parse_connect_reply(b"HTTP/1.1 200 OK\r\nVia: x").unwrap(),
+            None
+        );
         assert!(parse_connect_reply(b"\x16\x03\x01garbage\r\n\r\n").is_err());
         let (code, line, _) = parse_connect_reply(b"HTTP/1.1 403 Forbidden\x1b[31m\r\n\r\n")
             .map(|r| r.unwrap())

@@ -6,14 +6,25 @@ use trust_proxy_testkit::*;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
-    for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"] {
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
         c.env_remove(var);
     }
     c
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = c.output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().unwrap();
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -23,13 +34,22 @@ fn run(c: &mut Command) -> (i32, String, String) {
 
 fn corp_proxy() -> (Arc<Ca>, ProxyHandle) {
     let root = Arc::new(Ca::new_root("Corp CLI Root"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()]))).unwrap();
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        root.clone(),
+        vec![root.cert_der()],
+    )))
+    .unwrap();
     (root, proxy)
 }
 
 fn openssl_style_fingerprint(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[test]
@@ -38,7 +58,15 @@ fn json_report_via_env_proxy_and_export() {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("root.pem");
     let (code, out, err) = run(bin()
-        .args(["discover", "--json", "--target", "pypi.org", "--target", "crates.io:443", "--export"])
+        .args([
+            "discover",
+            "--json",
+            "--target",
+            "pypi.org",
+            "--target",
+            "crates.io:443",
+            "--export",
+        ])
         .arg(&export)
         .env("HTTPS_PROXY", proxy.url())
         .env("NO_PROXY", "internal.corp"));
@@ -51,12 +79,18 @@ fn json_report_via_env_proxy_and_export() {
     assert_eq!(v["targets"][0]["proxy"]["source"], "env:HTTPS_PROXY");
     assert_eq!(v["targets"][0]["status"], "intercepted");
     let r = &v["roots"][0];
-    assert_eq!(r["certificate"]["sha256_fingerprint"], openssl_style_fingerprint(&root.cert_der()));
+    assert_eq!(
+        r["certificate"]["sha256_fingerprint"],
+        openssl_style_fingerprint(&root.cert_der())
+    );
     assert_eq!(r["found_by"], "self_signed_in_chain");
     assert_eq!(r["provenance"], "network");
     assert_eq!(r["seen_on"].as_array().unwrap().len(), 2);
     assert_eq!(r["certificate"]["is_ca"], true);
-    assert!(r["pem"].as_str().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(r["pem"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN CERTIFICATE-----"));
     let exported = std::fs::read_to_string(&export).unwrap();
     assert!(exported.contains(&root.cert_pem().trim().to_string()));
     assert_eq!(v["exported_to"], export.display().to_string());
@@ -65,9 +99,13 @@ fn json_report_via_env_proxy_and_export() {
 #[test]
 fn human_report_shows_fingerprint_and_provenance_warning() {
     let (root, proxy) = corp_proxy();
-    let (code, out, _) = run(bin().args(["discover", "--target", "pypi.org", "--proxy", &proxy.url()]));
+    let (code, out, _) =
+        run(bin().args(["discover", "--target", "pypi.org", "--proxy", &proxy.url()]));
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&openssl_style_fingerprint(&root.cert_der())), "{out}");
+    assert!(
+        out.contains(&openssl_style_fingerprint(&root.cert_der())),
+        "{out}"
+    );
     assert!(out.contains("NETWORK ONLY"), "{out}");
     assert!(out.contains("from --proxy"), "{out}");
 }
@@ -92,7 +130,12 @@ fn usage_errors_exit_2() {
 fn help_documents_exit_codes() {
     let (code, out, _) = run(bin().args(["discover", "--help"]));
     assert_eq!(code, 0);
-    for needle in ["Exit codes:", "3  no interception", "4  interception found, but", "5  proxy or network failure"] {
+    for needle in [
+        "Exit codes:",
+        "3  no interception",
+        "4  interception found, but",
+        "5  proxy or network failure",
+    ] {
         assert!(out.contains(needle), "{needle}\n{out}");
     }
 }
@@ -103,18 +146,42 @@ fn not_intercepted_exits_3_and_root_not_found_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let roots = dir.path().join("public.pem");
     std::fs::write(&roots, public.cert_pem()).unwrap();
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(public.clone(), vec![]))).unwrap();
-    let (code, out, err) = run(bin().args(["discover", "--target", "pypi.org", "--proxy", &proxy.url(), "--public-roots"]).arg(&roots));
+    let proxy =
+        InterceptingProxy::start(ProxyConfig::new(mint_from(public.clone(), vec![]))).unwrap();
+    let (code, out, err) = run(bin()
+        .args([
+            "discover",
+            "--target",
+            "pypi.org",
+            "--proxy",
+            &proxy.url(),
+            "--public-roots",
+        ])
+        .arg(&roots));
     assert_eq!(code, 3, "{out}{err}");
 
     let hidden = Ca::new_root("Hidden CLI Root");
     let int = Arc::new(hidden.issue_intermediate("CLI Int", None));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(int.clone(), vec![int.cert_der()]))).unwrap();
-    let (code, out, _) = run(bin().args(["discover", "--json", "--target", "pypi.org", "--proxy", &proxy.url()]));
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        int.clone(),
+        vec![int.cert_der()],
+    )))
+    .unwrap();
+    let (code, out, _) = run(bin().args([
+        "discover",
+        "--json",
+        "--target",
+        "pypi.org",
+        "--proxy",
+        &proxy.url(),
+    ]));
     assert_eq!(code, 4, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["outcome"], "root_not_found");
-    assert!(v["unresolved"][0]["top_issuer"].as_str().unwrap().contains("Hidden CLI Root"));
+    assert!(v["unresolved"][0]["top_issuer"]
+        .as_str()
+        .unwrap()
+        .contains("Hidden CLI Root"));
 
     // With the file IT published, the same proxy resolves, and --export refuses a planted link.
     let ca = dir.path().join("it-root.der");
@@ -122,7 +189,14 @@ fn not_intercepted_exits_3_and_root_not_found_exits_4() {
     let link = dir.path().join("link.pem");
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
     let (code, out, err) = run(bin()
-        .args(["discover", "--target", "pypi.org", "--proxy", &proxy.url(), "--ca-file"])
+        .args([
+            "discover",
+            "--target",
+            "pypi.org",
+            "--proxy",
+            &proxy.url(),
+            "--ca-file",
+        ])
         .arg(&ca)
         .arg("--export")
         .arg(&link));
@@ -136,7 +210,13 @@ fn network_failure_exits_5() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let (code, out, _) = run(bin().args(["discover", "--target", "pypi.org", "--proxy", &format!("http://127.0.0.1:{port}")]));
+    let (code, out, _) = run(bin().args([
+        "discover",
+        "--target",
+        "pypi.org",
+        "--proxy",
+        &format!("http://127.0.0.1:{port}"),
+    ]));
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("could not connect to proxy"), "{out}");
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use trust_proxy::certinfo::Cert;
 use trust_proxy::chain::{CaFileCert, FoundBy, LinkSource};
 use trust_proxy::classify::PublicRoots;
-use trust_proxy::discover::{discover, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus};
+use trust_proxy::discover::{
+    discover, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus,
+};
 use trust_proxy::proxy::{ProxyEndpoint, ProxySettings, ProxySource};
 use trust_proxy::target::Target;
 use trust_proxy_testkit::*;
@@ -47,7 +49,11 @@ impl Setup {
             None => PublicRoots::mozilla(),
         };
         discover(&DiscoverConfig {
-            targets: self.targets.iter().map(|t| Target::parse(t).unwrap()).collect(),
+            targets: self
+                .targets
+                .iter()
+                .map(|t| Target::parse(t).unwrap())
+                .collect(),
             proxy,
             ca_files: self
                 .ca_files
@@ -80,7 +86,11 @@ fn error_of(r: &DiscoverResult) -> (&'static str, String) {
 #[test]
 fn root_sent_in_chain() {
     let root = Arc::new(Ca::new_root("Corp Root CA"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()]))).unwrap();
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        root.clone(),
+        vec![root.cert_der()],
+    )))
+    .unwrap();
     let r = Setup::via(&proxy).run();
     assert_eq!(r.outcome, Outcome::Intercepted);
     assert_eq!(r.roots.len(), 1);
@@ -122,14 +132,21 @@ fn leaf_and_intermediate_root_by_aia_in_each_format() {
         assert_eq!(found.intermediates.len(), 1);
         assert_eq!(found.intermediates[0].1, LinkSource::Presented);
         // The AIA fetch went through the same proxy, as an absolute-form GET.
-        assert!(proxy.requests().iter().any(|r| r.starts_with(&format!("GET {url} HTTP/1.1"))), "{format}");
+        assert!(
+            proxy
+                .requests()
+                .iter()
+                .any(|r| r.starts_with(&format!("GET {url} HTTP/1.1"))),
+            "{format}"
+        );
     }
 }
 
 #[test]
 fn leaf_only_root_in_os_store() {
     let root = Arc::new(Ca::new_root("Pushed By IT Root"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![]))).unwrap();
+    let proxy =
+        InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![]))).unwrap();
     let mut s = Setup::via(&proxy);
     s.os_roots = vec![cert(&root.cert_der())];
     let r = s.run();
@@ -142,7 +159,11 @@ fn leaf_only_root_in_os_store() {
 #[test]
 fn intermediate_in_os_store_root_in_chain_is_still_os_store_provenance() {
     let root = Arc::new(Ca::new_root("IT Root"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()]))).unwrap();
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        root.clone(),
+        vec![root.cert_der()],
+    )))
+    .unwrap();
     let mut s = Setup::via(&proxy);
     s.os_roots = vec![cert(&root.cert_der())];
     let r = s.run();
@@ -154,7 +175,11 @@ fn intermediate_in_os_store_root_in_chain_is_still_os_store_provenance() {
 fn not_intercepted_when_chain_verifies_to_public_roots() {
     let public = Arc::new(Ca::new_root("Public Root"));
     let issuing = Arc::new(public.issue_intermediate("Public Issuing", None));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(issuing.clone(), vec![issuing.cert_der()]))).unwrap();
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        issuing.clone(),
+        vec![issuing.cert_der()],
+    )))
+    .unwrap();
     let mut s = Setup::via(&proxy);
     s.public = Some(vec![cert(&public.cert_der())]);
     let r = s.run();
@@ -173,7 +198,15 @@ fn duplicated_and_reversed_chains() {
     let int2 = int.clone();
     let mint: MintFn = Arc::new(move |host: &str| {
         let leaf = int2.issue_leaf(host, None);
-        Minted::new(&leaf, &[root_der.clone(), int_der.clone(), int_der.clone(), leaf.cert_der.clone()])
+        Minted::new(
+            &leaf,
+            &[
+                root_der.clone(),
+                int_der.clone(),
+                int_der.clone(),
+                leaf.cert_der.clone(),
+            ],
+        )
     });
     let proxy = InterceptingProxy::start(ProxyConfig::new(mint)).unwrap();
     let r = Setup::via(&proxy).run();
@@ -181,14 +214,19 @@ fn duplicated_and_reversed_chains() {
     assert_eq!(r.roots[0].found_by, FoundBy::SelfSignedInChain);
     assert_eq!(r.roots[0].root.sha256(), fp(&root.cert_der()));
     assert_eq!(r.roots[0].intermediates.len(), 1);
-    assert_eq!(r.targets[0].presented.len(), 5, "the report shows the chain as sent");
+    assert_eq!(
+        r.targets[0].presented.len(),
+        5,
+        "the report shows the chain as sent"
+    );
 }
 
 #[test]
 fn proxy_auth_required_then_accepted() {
     let root = Arc::new(Ca::new_root("Auth Root"));
     let proxy = InterceptingProxy::start(
-        ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()])).auth(BasicAuth::new("alice", "p@ss:w")),
+        ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()]))
+            .auth(BasicAuth::new("alice", "p@ss:w")),
     )
     .unwrap();
     let r = Setup::via(&proxy).run();
@@ -197,14 +235,20 @@ fn proxy_auth_required_then_accepted() {
     let (kind, message) = error_of(&r);
     assert_eq!(kind, "proxy_auth_required");
     assert!(message.contains("Basic"), "{message}");
-    assert!(message.contains("--proxy http://USER:PASSWORD@"), "{message}");
+    assert!(
+        message.contains("--proxy http://USER:PASSWORD@"),
+        "{message}"
+    );
 
     let mut s = Setup::via(&proxy);
     let port = proxy.addr().port();
     s.proxy = Some(format!("http://alice:p%40ss%3Aw@127.0.0.1:{port}"));
     let r = s.run();
     assert_eq!(r.outcome, Outcome::Intercepted);
-    assert!(proxy.requests().iter().any(|h| h.contains("Proxy-Authorization: Basic")));
+    assert!(proxy
+        .requests()
+        .iter()
+        .any(|h| h.contains("Proxy-Authorization: Basic")));
 
     let mut s = Setup::via(&proxy);
     s.proxy = Some(format!("http://alice:wrong@127.0.0.1:{port}"));
@@ -243,7 +287,10 @@ fn https_proxy_tls_in_tls() {
 
 #[test]
 fn tls12_and_tls13() {
-    for (versions, expected) in [(TlsVersions::Only12, "TLSv1.2"), (TlsVersions::Only13, "TLSv1.3")] {
+    for (versions, expected) in [
+        (TlsVersions::Only12, "TLSv1.2"),
+        (TlsVersions::Only13, "TLSv1.3"),
+    ] {
         let root = Arc::new(Ca::new_root("V Root"));
         let proxy = InterceptingProxy::start(
             ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()])).tls_versions(versions),
@@ -291,7 +338,11 @@ fn several_targets_one_root_and_a_bypassed_host() {
     assert_eq!(r.outcome, Outcome::Intercepted);
     assert_eq!(r.roots.len(), 1);
     assert_eq!(r.roots[0].seen_on.len(), 2);
-    let gh = r.targets.iter().find(|t| t.target.host == "github.com").unwrap();
+    let gh = r
+        .targets
+        .iter()
+        .find(|t| t.target.host == "github.com")
+        .unwrap();
     assert!(matches!(gh.status, TargetStatus::NotIntercepted));
     assert_eq!(proxy.connect_count(), 3);
 }
@@ -316,7 +367,11 @@ fn two_distinct_roots_are_both_reported() {
 fn root_from_ca_file() {
     let root = Ca::new_root("File Root");
     let int = Arc::new(root.issue_intermediate("File Int", None));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(int.clone(), vec![int.cert_der()]))).unwrap();
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        int.clone(),
+        vec![int.cert_der()],
+    )))
+    .unwrap();
     let mut s = Setup::via(&proxy);
     s.ca_files = vec![cert(&root.cert_der())];
     let r = s.run();
@@ -329,10 +384,10 @@ fn root_from_ca_file() {
 fn mitmproxy_vendor_hint() {
     let opts = CaOptions::default().organization("mitmproxy");
     let root = Arc::new(Ca::new_root_with("mitmproxy", &opts));
-    let proxy = InterceptingProxy::start(
-        ProxyConfig::new(mint_from(root.clone(), vec![]))
-            .route("http://mitm.it/cert/pem", HttpReply::ok("application/x-x509-ca-cert", root.cert_pem())),
-    )
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![])).route(
+        "http://mitm.it/cert/pem",
+        HttpReply::ok("application/x-x509-ca-cert", root.cert_pem()),
+    ))
     .unwrap();
     let r = Setup::via(&proxy).run();
     assert_eq!(r.outcome, Outcome::Intercepted, "{:?}", r.targets[0].status);
@@ -344,7 +399,11 @@ fn mitmproxy_vendor_hint() {
 fn root_not_found_names_top_issuer() {
     let root = Ca::new_root("Hidden Root");
     let int = Arc::new(root.issue_intermediate("Zscaler Intermediate Root CA", None));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(int.clone(), vec![int.cert_der()]))).unwrap();
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        int.clone(),
+        vec![int.cert_der()],
+    )))
+    .unwrap();
     let r = Setup::via(&proxy).run();
     assert_eq!(r.outcome, Outcome::RootNotFound);
     assert_eq!(r.outcome.exit_code(), 4);
@@ -357,7 +416,14 @@ fn root_not_found_names_top_issuer() {
 #[test]
 fn aia_on_direct_connection_never_goes_to_loopback() {
     let root = Ca::new_root("Direct Root");
-    let aia = HttpServer::start([("/root.der".to_string(), HttpReply::ok("application/pkix-cert", root.cert_der().to_vec()))].into()).unwrap();
+    let aia = HttpServer::start(
+        [(
+            "/root.der".to_string(),
+            HttpReply::ok("application/pkix-cert", root.cert_der().to_vec()),
+        )]
+        .into(),
+    )
+    .unwrap();
     let url = format!("{}/root.der", aia.url());
     let int = Arc::new(root.issue_intermediate("Direct Int", Some(&url)));
     let server = TlsServer::start_local(mint_from(int.clone(), vec![int.cert_der()])).unwrap();
@@ -365,10 +431,23 @@ fn aia_on_direct_connection_never_goes_to_loopback() {
     s.timeout = Duration::from_secs(3);
     let r = s.run();
     assert_eq!(r.outcome, Outcome::RootNotFound);
-    assert_eq!(aia.request_count(), 0, "AIA must never be fetched from loopback");
-    let TargetStatus::Intercepted(i) = &r.targets[0].status else { panic!() };
-    assert!(i.notes.iter().any(|n| n.contains("refusing")), "{:?}", i.notes);
-    assert_eq!(r.targets[0].proxy.as_ref().unwrap().source, ProxySource::NoProxyFlag);
+    assert_eq!(
+        aia.request_count(),
+        0,
+        "AIA must never be fetched from loopback"
+    );
+    let TargetStatus::Intercepted(i) = &r.targets[0].status else {
+        panic!()
+    };
+    assert!(
+        i.notes.iter().any(|n| n.contains("refusing")),
+        "{:?}",
+        i.notes
+    );
+    assert_eq!(
+        r.targets[0].proxy.as_ref().unwrap().source,
+        ProxySource::NoProxyFlag
+    );
 }
 
 impl Setup {
@@ -387,12 +466,20 @@ impl Setup {
 
 #[test]
 fn probes_run_in_parallel() {
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted::new(&Leaf::self_signed("x"), &[]))).behaviour(Behaviour::Silent)).unwrap();
+    let proxy = InterceptingProxy::start(
+        ProxyConfig::new(mint_fixed(Minted::new(&Leaf::self_signed("x"), &[])))
+            .behaviour(Behaviour::Silent),
+    )
+    .unwrap();
     let mut s = Setup::via(&proxy);
     s.targets = vec!["a.example", "b.example", "c.example", "d.example"];
     s.timeout = Duration::from_millis(1500);
     let start = Instant::now();
     let r = s.run();
-    assert!(start.elapsed() < Duration::from_millis(4000), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(4000),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(r.outcome, Outcome::NetworkFailure);
 }

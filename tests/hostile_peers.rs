@@ -14,8 +14,10 @@ const DEADLINE: Duration = Duration::from_millis(1500);
 const BOUND: Duration = Duration::from_millis(4000);
 
 fn run(proxy: &ProxyHandle) -> (DiscoverResult, Duration) {
-    let mut settings = ProxySettings::default();
-    settings.flag = Some(ProxyEndpoint::parse(&proxy.url()).unwrap());
+    let settings = ProxySettings {
+        flag: Some(ProxyEndpoint::parse(&proxy.url()).unwrap()),
+        ..Default::default()
+    };
     let start = Instant::now();
     let r = discover(&DiscoverConfig {
         targets: vec![Target::parse("pypi.org").unwrap()],
@@ -32,7 +34,10 @@ fn run(proxy: &ProxyHandle) -> (DiscoverResult, Duration) {
 
 fn behaving(b: Behaviour) -> ProxyHandle {
     let root = Arc::new(Ca::new_root("Hostile Root"));
-    InterceptingProxy::start(ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()])).behaviour(b)).unwrap()
+    InterceptingProxy::start(
+        ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()])).behaviour(b),
+    )
+    .unwrap()
 }
 
 fn expect_error(r: &DiscoverResult, elapsed: Duration, kind: &str, needle: &str) {
@@ -57,7 +62,10 @@ fn garbage_instead_of_http() {
 
 #[test]
 fn megabytes_of_headers() {
-    let p = behaving(Behaviour::HugeHeaders { bytes: 4 << 20, terminate: false });
+    let p = behaving(Behaviour::HugeHeaders {
+        bytes: 4 << 20,
+        terminate: false,
+    });
     let (r, t) = run(&p);
     expect_error(&r, t, "proxy_protocol", "exceeds");
 }
@@ -100,7 +108,11 @@ fn non_tls_after_200() {
 
 #[test]
 fn refusals_quote_the_status_line() {
-    for line in ["HTTP/1.1 403 Forbidden", "HTTP/1.0 502 Bad Gateway", "HTTP/1.1 503 Service Unavailable"] {
+    for line in [
+        "HTTP/1.1 403 Forbidden",
+        "HTTP/1.0 502 Bad Gateway",
+        "HTTP/1.1 503 Service Unavailable",
+    ] {
         let p = behaving(Behaviour::Status(line.to_string()));
         let (r, t) = run(&p);
         expect_error(&r, t, "proxy_refused", line);
@@ -124,7 +136,11 @@ fn chain_of_a_hundred_certs() {
     for c in cas.iter().rev() {
         chain.push(c.cert_der());
     }
-    let p = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted { chain, key: leaf.key_der.clone_key() }))).unwrap();
+    let p = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted {
+        chain,
+        key: leaf.key_der.clone_key(),
+    })))
+    .unwrap();
     let (r, t) = run(&p);
     assert!(t < BOUND);
     // rustls refuses a certificate message this large; either way a clean error, no root.
@@ -142,17 +158,29 @@ fn megabyte_certificate() {
     let mut big = vec![0x30, 0x83, 0x10, 0x00, 0x00];
     big.resize(5 + 0x100000, 0x41);
     let chain = vec![leaf.cert_der.clone(), big.into()];
-    let p = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted { chain, key: leaf.key_der.clone_key() }))).unwrap();
+    let p = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted {
+        chain,
+        key: leaf.key_der.clone_key(),
+    })))
+    .unwrap();
     let (r, t) = run(&p);
     assert!(t < BOUND, "{t:?}");
-    assert!(matches!(r.targets[0].status, TargetStatus::Error { .. }), "{:?}", r.targets[0].status);
+    assert!(
+        matches!(r.targets[0].status, TargetStatus::Error { .. }),
+        "{:?}",
+        r.targets[0].status
+    );
 }
 
 #[test]
 fn malformed_der_leaf() {
     let leaf = Leaf::self_signed("pypi.org");
     let chain = vec![vec![0x30, 0x03, 0x02, 0x01, 0x05].into()];
-    let p = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted { chain, key: leaf.key_der.clone_key() }))).unwrap();
+    let p = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted {
+        chain,
+        key: leaf.key_der.clone_key(),
+    })))
+    .unwrap();
     let (r, t) = run(&p);
     expect_error(&r, t, "bad_certificate", "not usable");
 }
@@ -174,8 +202,14 @@ fn aia_of_fifty_megabytes() {
         let (r, t) = run(&p);
         assert!(t < BOUND, "{t:?}");
         assert_eq!(r.outcome, Outcome::RootNotFound);
-        let TargetStatus::Intercepted(i) = &r.targets[0].status else { panic!() };
-        assert!(i.notes.iter().any(|n| n.contains("larger than")), "{:?}", i.notes);
+        let TargetStatus::Intercepted(i) = &r.targets[0].status else {
+            panic!()
+        };
+        assert!(
+            i.notes.iter().any(|n| n.contains("larger than")),
+            "{:?}",
+            i.notes
+        );
     }
 }
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Every test of trust-proxy, on a fresh Debian 12 machine, as root. `.ci/run` runs exactly this.
+#   1. installs what the tests need (apt + PyPI: squid-openssl, mitmproxy, wine, mingw, targets)
+#   2. cargo fmt --check, clippy (-D warnings) and cargo test for the whole workspace
+#   3. the namespace lab: real squid ssl-bump and mitmproxy, explicit and transparent
+#   4. the cross-target checks: clippy for Windows/macOS targets, the Windows store under wine
+# Fails when anything fails; prints a summary line per stage and the totals last.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export CARGO_TERM_COLOR=never
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test-all: run as root (the lab creates network namespaces)" >&2
+  exit 1
+fi
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+failed=()
+
+stage "dependencies"
+scripts/install-deps.sh
+
+stage "format and lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+stage "cargo test (hermetic: in-process intercepting proxies on loopback)"
+cargo test --workspace --locked 2>&1 | tee /tmp/trust-proxy-cargo-test.log
+grep -q "test result: ok" /tmp/trust-proxy-cargo-test.log
+
+stage "namespace lab (real squid ssl-bump and mitmproxy)"
+cargo build --release --locked
+TRUST_PROXY_BIN="$repo/target/release/trust-proxy" tests/lab/run.sh 2>&1 | tee /tmp/trust-proxy-lab.log || failed+=("lab")
+
+stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
+scripts/xplat-check.sh || failed+=("xplat")
+
+# One closing line for the whole run: cargo's test counts plus the lab's scenarios.
+read -r passed nfailed < <(
+  { grep -hoE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' /tmp/trust-proxy-cargo-test.log |
+      sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed/\1 \2/'
+    grep -hoE '^[0-9]+ passed, [0-9]+ failed$' /tmp/trust-proxy-lab.log | sed -E 's/([0-9]+) passed, ([0-9]+) failed/\1 \2/'
+  } | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+if ((${#failed[@]})); then
+  echo "test-all: FAILED stages: ${failed[*]}" >&2
+  echo "total: $passed passed, $((nfailed > 0 ? nfailed : 1)) failed"
+  exit 1
+fi
+echo "test-all: every stage passed"
+echo "total: $passed passed, $nfailed failed"

@@ -35,6 +35,13 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_d
 exe=$target_dir/$target/debug/examples/winstore.exe
 [[ -f $exe ]] || { echo "xplat-check: $exe was not built" >&2; exit 1; }
 
+echo "== wine: platform unit tests (the non-Unix fs_safe and shared code)"
+tests_exe=$(cargo test -p trust-proxy-platform --lib --target "$target" --no-run 2>&1 |
+  sed -n 's/.*Executable .*(\(.*\.exe\)).*/\1/p' | tail -n 1)
+[[ -n $tests_exe && -f $tests_exe ]] || { echo "xplat-check: unit test exe not built" >&2; exit 1; }
+"$xplat/wine-run.sh" "$tests_exe"
+
+echo "== wine: winstore cycle (CurrentUser\\Root)"
 "$xplat/wine-run.sh" "$exe" cycle
 # A fresh process: did the removal persist in wine's registry-backed store?
 state=$("$xplat/wine-run.sh" "$exe" status | tail -n 1 | tr -d '\r')

@@ -1,8 +1,9 @@
 //! Exercises the Windows backend against a real crypt32 (wine in CI): add a test CA to
 //! CurrentUser\Root, list it back, remove it, list again, saying what it saw at each step.
 //!
-//! `winstore [cycle|add|remove|status]`; `status` prints `present`/`absent` so a second process
-//! can check what actually persisted (wine keeps the store in its registry).
+//! `winstore [cycle|add|remove|status] [--system]`; `status` prints `present`/`absent` so a second
+//! process can check what actually persisted (wine keeps the store in its registry). `--system`
+//! uses LocalMachine\Root (admin, no confirmation dialog) for throwaway CI machines.
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -27,7 +28,18 @@ fn run() -> Result<bool, trust_proxy_platform::StoreError> {
         eprintln!("winstore: test CA did not parse");
         return Ok(false);
     };
-    let store = os_store(Scope::User)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scope = if args.iter().any(|a| a == "--system") {
+        Scope::System
+    } else {
+        Scope::User
+    };
+    let command = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .unwrap_or("cycle");
+    let store = os_store(scope)?;
     let thumb = hex_upper(&sha1_thumbprint(ca.as_ref()));
     println!("store: {}", store.describe());
     println!("test CA thumbprint: {thumb}");
@@ -36,6 +48,7 @@ fn run() -> Result<bool, trust_proxy_platform::StoreError> {
         let all = store.list()?;
         let listed = all.iter().any(|c| c == &ca);
         let contained = store.contains(&ca)?;
+        // os_roots() is the CurrentUser view, which includes LocalMachine\Root.
         let roots = os_roots()?.iter().any(|c| c == &ca);
         println!("{label}: list() has {} roots, test CA listed={listed} contains={contained} os_roots={roots}", all.len());
         Ok(listed && contained && roots)
@@ -46,7 +59,7 @@ fn run() -> Result<bool, trust_proxy_platform::StoreError> {
         println!("  {}: {what}", if got { "ok" } else { "FAIL" });
         ok &= got;
     };
-    match std::env::args().nth(1).as_deref().unwrap_or("cycle") {
+    match command {
         "status" => {
             println!("{}", if seen("status")? { "present" } else { "absent" });
             return Ok(true);
@@ -86,7 +99,7 @@ fn run() -> Result<bool, trust_proxy_platform::StoreError> {
             expect("second remove is Unchanged", again == Change::Unchanged);
         }
         other => {
-            eprintln!("usage: winstore [cycle|add|remove|status] (got {other:?})");
+            eprintln!("usage: winstore [cycle|add|remove|status] [--system] (got {other:?})");
             return Ok(false);
         }
     }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 pub use rustls_pki_types::CertificateDer;
 
-#[cfg(unix)]
 pub mod fs_safe;
 
 #[cfg(target_os = "linux")]

@@ -1,0 +1,156 @@
+//! Non-Unix (Windows): the same contract with path-based checks. Without `openat` a link swapped
+//! in between the check and the use is not caught; creating symlinks on Windows needs a privilege
+//! that ordinary users lack by default, and nothing here runs as a service. `mode` is ignored:
+//! files inherit the directory's ACL.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{io_err, Removal};
+use crate::StoreError;
+
+/// Replaces `path` with `bytes` so readers see either the old or the new file, never a mix.
+/// Refuses if any existing component of `path` is a symlink or junction. Parents must exist.
+pub fn write_atomic(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), StoreError> {
+    refuse_links(path)?;
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if !meta.is_file() {
+            return Err(io_err("replace", path, io::ErrorKind::InvalidInput.into()));
+        }
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io_err("resolve", path, io::ErrorKind::InvalidInput.into()));
+    };
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut created = None;
+    for _ in 0..16 {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let tmp = dir.join(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => {
+                created = Some((tmp, file));
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err("create temp for", path, e)),
+        }
+    }
+    let Some((tmp, mut file)) = created else {
+        return Err(io_err(
+            "create temp for",
+            path,
+            io::ErrorKind::AlreadyExists.into(),
+        ));
+    };
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            // MoveFileEx with MOVEFILE_REPLACE_EXISTING: replaces in one step on NTFS.
+            fs::rename(&tmp, path)
+        });
+    if let Err(e) = result {
+        let _cleanup = fs::remove_file(&tmp);
+        return Err(io_err("write", path, e));
+    }
+    Ok(())
+}
+
+/// Creates `path` and any missing parents, refusing links on the way.
+pub fn create_dir_all(path: &Path, _mode: u32) -> Result<(), StoreError> {
+    refuse_links(path)?;
+    fs::create_dir_all(path).map_err(|e| io_err("create directory", path, e))
+}
+
+/// The file's bytes, `None` if it does not exist; a link at the file or above is an error.
+pub fn read_nofollow(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    refuse_links(path)?;
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read", path, e)),
+    }
+}
+
+/// Deletes `path` only if its contents hash to `sha256`.
+pub fn remove_if_hash_matches(path: &Path, sha256: &[u8; 32]) -> Result<Removal, StoreError> {
+    let Some(bytes) = read_nofollow(path)? else {
+        return Ok(Removal::Absent);
+    };
+    if &crate::sha256(&bytes) != sha256 {
+        return Ok(Removal::HashMismatch);
+    }
+    fs::remove_file(path).map_err(|e| io_err("remove", path, e))?;
+    Ok(Removal::Removed)
+}
+
+/// Ownership by uid 0 has no meaning here; callers must not treat this as a pass.
+pub fn check_root_owned_not_writable(path: &Path) -> Result<(), StoreError> {
+    Err(StoreError::Unsupported(format!(
+        "root-ownership check of {} is Unix-only",
+        path.display()
+    )))
+}
+
+fn refuse_links(path: &Path) -> Result<(), StoreError> {
+    let mut prefix = PathBuf::new();
+    for comp in path.components() {
+        prefix.push(comp);
+        match comp {
+            Component::Prefix(_) | Component::CurDir => continue,
+            Component::ParentDir => {
+                return Err(io_err("resolve", path, io::ErrorKind::InvalidInput.into()))
+            }
+            Component::RootDir | Component::Normal(_) => {}
+        }
+        match fs::symlink_metadata(&prefix) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(StoreError::Symlink { path: prefix })
+            }
+            Ok(_) => {}
+            // Nothing below a missing component exists either.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("stat", &prefix, e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_replace_read_remove() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("a.crt");
+        write_atomic(&p, b"one", 0o644).expect("write");
+        write_atomic(&p, b"two", 0o644).expect("replace");
+        assert_eq!(read_nofollow(&p).expect("read"), Some(b"two".to_vec()));
+        assert_eq!(std::fs::read_dir(d.path()).expect("ls").count(), 1);
+        assert!(write_atomic(&d.path().join("no/dir/a.crt"), b"x", 0o644).is_err());
+        create_dir_all(&d.path().join("no/dir"), 0o755).expect("mkdir");
+        assert_eq!(
+            read_nofollow(&d.path().join("missing")).expect("read"),
+            None
+        );
+        assert_eq!(
+            remove_if_hash_matches(&p, &crate::sha256(b"one")).expect("rm"),
+            Removal::HashMismatch
+        );
+        assert_eq!(
+            remove_if_hash_matches(&p, &crate::sha256(b"two")).expect("rm"),
+            Removal::Removed
+        );
+        assert!(check_root_owned_not_writable(d.path()).is_err());
+    }
+}

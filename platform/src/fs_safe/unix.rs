@@ -1,0 +1,419 @@
+//! Unix: walks the path one directory at a time with `openat(O_NOFOLLOW)` and then acts relative
+//! to the directory it opened, so a symlink planted before or during the call cannot redirect a
+//! write made as root (the check and the use are the same file descriptor).
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
+
+use super::{io_err, Removal};
+use crate::StoreError;
+
+/// Replaces `path` with `bytes` so readers see either the old or the new file, never a mix.
+/// Refuses if any existing component of `path` is a symlink. Parents must exist.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
+    write_atomic_inner(path, bytes, mode, &|_| Ok(()))
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    before_rename: &dyn Fn(&Path) -> io::Result<()>,
+) -> Result<(), StoreError> {
+    let (dir, name) = open_parent(path, None)?;
+    match lstat_at(&dir, name) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+            return Err(StoreError::Symlink { path: path.into() });
+        }
+        Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+            return Err(io_err("replace", path, io::ErrorKind::InvalidInput.into()));
+        }
+        Ok(_) => {}
+        Err(e) if e == rustix::io::Errno::NOENT => {}
+        Err(e) => return Err(io_err("stat", path, e.into())),
+    }
+
+    let (tmp_name, fd) =
+        create_temp(&dir, name, mode).map_err(|e| io_err("create temp for", path, e))?;
+    let result = (|| {
+        let mut file = File::from(fd);
+        file.write_all(bytes)?;
+        // The process umask may have narrowed the mode given to openat.
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))?;
+        file.sync_all()?;
+        before_rename(path)?;
+        rustix::fs::renameat(&dir, &tmp_name, &dir, name)?;
+        Ok::<(), io::Error>(())
+    })();
+    if let Err(e) = result {
+        let _cleanup = rustix::fs::unlinkat(&dir, &tmp_name, AtFlags::empty());
+        return Err(io_err("write", path, e));
+    }
+    // Makes the rename itself durable; without it a crash can resurrect the old file.
+    rustix::fs::fsync(&dir).map_err(|e| io_err("fsync directory of", path, e.into()))
+}
+
+fn create_temp(dir: &OwnedFd, name: &OsStr, mode: u32) -> io::Result<(PathBuf, OwnedFd)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    for _ in 0..16 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut tmp = std::ffi::OsString::from(".");
+        tmp.push(name);
+        tmp.push(format!(".tmp-{}-{n}-{nanos}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        match rustix::fs::openat(dir, &tmp, flags, Mode::from_raw_mode(mode & 0o777)) {
+            Ok(fd) => return Ok((tmp, fd)),
+            Err(e) if e == rustix::io::Errno::EXIST => last = e.into(),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last)
+}
+
+/// Creates `path` and any missing parents with `mode`, refusing symlinks on the way.
+pub fn create_dir_all(path: &Path, mode: u32) -> Result<(), StoreError> {
+    let probe = path.join("x");
+    open_parent(&probe, Some(mode)).map(|_| ())
+}
+
+/// The file's bytes, `None` if it does not exist; a symlink at the file or above is an error.
+pub fn read_nofollow(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    let (dir, name) = match open_parent(path, None) {
+        Ok(v) => v,
+        Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    match open_file_at(&dir, name, path)? {
+        None => Ok(None),
+        Some(mut f) => {
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf)
+                .map_err(|e| io_err("read", path, e))?;
+            Ok(Some(buf))
+        }
+    }
+}
+
+/// Deletes `path` only if its contents hash to `sha256`, so we never remove a file that someone
+/// else has put under the same name.
+pub fn remove_if_hash_matches(path: &Path, sha256: &[u8; 32]) -> Result<Removal, StoreError> {
+    let (dir, name) = match open_parent(path, None) {
+        Ok(v) => v,
+        Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(Removal::Absent)
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(mut f) = open_file_at(&dir, name, path)? else {
+        return Ok(Removal::Absent);
+    };
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)
+        .map_err(|e| io_err("read", path, e))?;
+    if &crate::sha256(&buf) != sha256 {
+        return Ok(Removal::HashMismatch);
+    }
+    rustix::fs::unlinkat(&dir, name, AtFlags::empty())
+        .map_err(|e| io_err("remove", path, e.into()))?;
+    rustix::fs::fsync(&dir).map_err(|e| io_err("fsync directory of", path, e.into()))?;
+    Ok(Removal::Removed)
+}
+
+/// System-scope state and config decide what gets trusted machine-wide, so they (and every
+/// directory above them) must be root-owned and not writable by group or others.
+pub fn check_root_owned_not_writable(path: &Path) -> Result<(), StoreError> {
+    check_owner_and_mode(path, &[0])
+}
+
+fn check_owner_and_mode(path: &Path, owners: &[u32]) -> Result<(), StoreError> {
+    let mut prefix = PathBuf::new();
+    for comp in path.components() {
+        prefix.push(comp);
+        if matches!(comp, Component::CurDir) {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&prefix).map_err(|e| io_err("stat", &prefix, e))?;
+        if meta.file_type().is_symlink() {
+            return Err(StoreError::Symlink { path: prefix });
+        }
+        if !owners.contains(&meta.uid()) {
+            return Err(StoreError::NotRootOwned {
+                path: prefix,
+                uid: meta.uid(),
+            });
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(StoreError::Writable {
+                path: prefix,
+                mode: meta.mode() & 0o7777,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn open_file_at(dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Option<File>, StoreError> {
+    match rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(File::from(fd))),
+        Err(e) if e == rustix::io::Errno::NOENT => Ok(None),
+        Err(_) if is_symlink_at(dir, name) => Err(StoreError::Symlink { path: path.into() }),
+        Err(e) => Err(io_err("open", path, e.into())),
+    }
+}
+
+/// Opens the directory holding `path` without following any symlink, creating missing
+/// directories with `create` mode when given. Returns it with the final component.
+fn open_parent(path: &Path, create: Option<u32>) -> Result<(OwnedFd, &OsStr), StoreError> {
+    let mut comps: Vec<Component<'_>> = path.components().collect();
+    let name = match comps.pop() {
+        Some(Component::Normal(n)) => n,
+        _ => return Err(io_err("resolve", path, io::ErrorKind::InvalidInput.into())),
+    };
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut prefix = PathBuf::new();
+    let mut dir: Option<OwnedFd> = None;
+    for comp in comps {
+        prefix.push(comp);
+        let next = match comp {
+            Component::RootDir => rustix::fs::openat(CWD, "/", dir_flags, Mode::empty()),
+            Component::CurDir => continue,
+            Component::Normal(c) => {
+                let opened = open_dir_at(dir.as_ref(), c, dir_flags);
+                match (opened, create) {
+                    (Err(e), Some(mode)) if e == rustix::io::Errno::NOENT => {
+                        let made = match &dir {
+                            Some(d) => rustix::fs::mkdirat(d, c, Mode::from_raw_mode(mode)),
+                            None => rustix::fs::mkdirat(CWD, c, Mode::from_raw_mode(mode)),
+                        };
+                        match made {
+                            Ok(()) | Err(rustix::io::Errno::EXIST) => {
+                                open_dir_at(dir.as_ref(), c, dir_flags)
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    (other, _) => other,
+                }
+            }
+            // `..` after an unchecked component could climb out of where we checked.
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(io_err("resolve", path, io::ErrorKind::InvalidInput.into()))
+            }
+        };
+        match next {
+            Ok(fd) => dir = Some(fd),
+            Err(e) => {
+                let is_link = match &dir {
+                    Some(d) => is_symlink_at(d, comp.as_os_str()),
+                    None => is_symlink_at(CWD, comp.as_os_str()),
+                };
+                if is_link {
+                    return Err(StoreError::Symlink { path: prefix });
+                }
+                return Err(io_err("open directory", &prefix, e.into()));
+            }
+        }
+    }
+    let dir = match dir {
+        Some(d) => d,
+        None => rustix::fs::openat(CWD, ".", dir_flags, Mode::empty())
+            .map_err(|e| io_err("open directory", Path::new("."), e.into()))?,
+    };
+    Ok((dir, name))
+}
+
+fn open_dir_at(dir: Option<&OwnedFd>, name: &OsStr, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    match dir {
+        Some(d) => rustix::fs::openat(d, name, flags, Mode::empty()),
+        None => rustix::fs::openat(CWD, name, flags, Mode::empty()),
+    }
+}
+
+fn lstat_at<Fd: std::os::fd::AsFd>(dir: Fd, name: &OsStr) -> rustix::io::Result<rustix::fs::Stat> {
+    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+}
+
+fn is_symlink_at<Fd: std::os::fd::AsFd>(dir: Fd, name: &OsStr) -> bool {
+    matches!(lstat_at(dir, name), Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    fn tmp() -> tempfile::TempDir {
+        tempfile::tempdir().expect("tempdir")
+    }
+
+    fn read(p: &Path) -> Vec<u8> {
+        std::fs::read(p).unwrap_or_default()
+    }
+
+    #[test]
+    fn writes_new_file_with_mode() {
+        let d = tmp();
+        let p = d.path().join("a.crt");
+        write_atomic(&p, b"one", 0o644).expect("write");
+        assert_eq!(read(&p), b"one");
+        let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        write_atomic(&p, b"two", 0o600).expect("rewrite");
+        assert_eq!(read(&p), b"two");
+        let names: Vec<_> = std::fs::read_dir(d.path()).expect("ls").collect();
+        assert_eq!(names.len(), 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn refuses_symlink_at_file() {
+        let d = tmp();
+        let target = d.path().join("victim");
+        std::fs::write(&target, b"keep").expect("seed");
+        let link = d.path().join("a.crt");
+        symlink(&target, &link).expect("symlink");
+        let err = write_atomic(&link, b"evil", 0o644).expect_err("must refuse");
+        assert!(
+            matches!(&err, StoreError::Symlink { path } if path == &link),
+            "{err}"
+        );
+        assert!(err.to_string().contains("a.crt"));
+        assert_eq!(read(&target), b"keep");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn refuses_symlink_at_parent_dir() {
+        let d = tmp();
+        let real = d.path().join("real");
+        std::fs::create_dir(&real).expect("dir");
+        let linkdir = d.path().join("anchors");
+        symlink(&real, &linkdir).expect("symlink");
+        let p = linkdir.join("a.crt");
+        let err = write_atomic(&p, b"x", 0o644).expect_err("must refuse");
+        assert!(
+            matches!(&err, StoreError::Symlink { path } if path == &linkdir),
+            "{err}"
+        );
+        assert!(!real.join("a.crt").exists());
+        let err = create_dir_all(&linkdir.join("sub"), 0o755).expect_err("must refuse");
+        assert!(matches!(err, StoreError::Symlink { .. }));
+        assert!(matches!(read_nofollow(&p), Err(StoreError::Symlink { .. })));
+    }
+
+    #[test]
+    fn failure_leaves_old_content() {
+        let d = tmp();
+        let p = d.path().join("a.crt");
+        std::fs::write(&p, b"old").expect("seed");
+        let err = write_atomic_inner(&p, b"new", 0o644, &|_| Err(io::Error::other("injected")))
+            .expect_err("injected failure");
+        assert!(err.to_string().contains("a.crt"), "{err}");
+        assert_eq!(read(&p), b"old");
+        let names: Vec<_> = std::fs::read_dir(d.path()).expect("ls").collect();
+        assert_eq!(names.len(), 1, "temp file cleaned up");
+    }
+
+    #[test]
+    fn missing_parent_is_an_error_unless_created() {
+        let d = tmp();
+        let p = d.path().join("x/y/a.crt");
+        assert!(write_atomic(&p, b"z", 0o644).is_err());
+        create_dir_all(&d.path().join("x/y"), 0o755).expect("mkdir");
+        write_atomic(&p, b"z", 0o644).expect("write");
+        assert_eq!(read_nofollow(&p).expect("read"), Some(b"z".to_vec()));
+        assert_eq!(read_nofollow(&d.path().join("nope/a")).expect("read"), None);
+    }
+
+    #[test]
+    fn remove_only_when_hash_matches() {
+        let d = tmp();
+        let p = d.path().join("a.crt");
+        std::fs::write(&p, b"mine").expect("seed");
+        assert_eq!(
+            remove_if_hash_matches(&p, &crate::sha256(b"other")).expect("rm"),
+            Removal::HashMismatch
+        );
+        assert_eq!(read(&p), b"mine");
+        assert_eq!(
+            remove_if_hash_matches(&p, &crate::sha256(b"mine")).expect("rm"),
+            Removal::Removed
+        );
+        assert!(!p.exists());
+        assert_eq!(
+            remove_if_hash_matches(&p, &crate::sha256(b"mine")).expect("rm"),
+            Removal::Absent
+        );
+
+        let target = d.path().join("victim");
+        std::fs::write(&target, b"mine").expect("seed");
+        symlink(&target, &p).expect("symlink");
+        let err = remove_if_hash_matches(&p, &crate::sha256(b"mine")).expect_err("symlink");
+        assert!(matches!(err, StoreError::Symlink { .. }));
+        assert_eq!(read(&target), b"mine");
+    }
+
+    #[test]
+    fn owner_and_mode_checks() {
+        // Inside the crate directory, not /tmp: every ancestor is checked and /tmp is world-writable.
+        let d = tempfile::Builder::new()
+            .prefix(".fs-safe-test-")
+            .tempdir_in(env!("CARGO_MANIFEST_DIR"))
+            .expect("tempdir");
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let owners = [0, rustix::process::geteuid().as_raw()];
+        let p = d.path().join("state.json");
+        std::fs::write(&p, b"{}").expect("seed");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        if check_owner_and_mode(d.path(), &owners).is_err() {
+            eprintln!("skipping: the checkout itself is group/world-writable or foreign-owned");
+            return;
+        }
+        check_owner_and_mode(&p, &owners).expect("ok");
+
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+        let err = check_owner_and_mode(&p, &owners).expect_err("group-writable");
+        assert!(
+            matches!(&err, StoreError::Writable { path, mode: 0o664 } if path == &p),
+            "{err}"
+        );
+
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o646)).expect("chmod");
+        assert!(matches!(
+            check_owner_and_mode(&p, &owners),
+            Err(StoreError::Writable { .. })
+        ));
+
+        let link = d.path().join("link.json");
+        symlink(&p, &link).expect("symlink");
+        assert!(matches!(
+            check_owner_and_mode(&link, &owners),
+            Err(StoreError::Symlink { .. })
+        ));
+
+        let err = check_owner_and_mode(&p, &[u32::MAX]).expect_err("foreign owner");
+        assert!(matches!(err, StoreError::NotRootOwned { .. }));
+    }
+}

@@ -232,6 +232,11 @@ sc_squid_explicit() {
     expect_eq "$t root_sha256" "$(target_field "$t" .root_sha256)" "$fp"
     expect_eq "$t presented_chain[0] is a leaf" "$(target_field "$t" '.presented_chain[0].is_ca')" false
   done
+  # "exactly as sent, duplicates included": squid sends its self-signed CA twice
+  local n; n=$(presented_chain squid-explicit "$LAB_PORT_SQUID" pypi.org)
+  expect_eq "pypi.org:443 presented_chain length (as openssl s_client counts it)" "$(target_field pypi.org:443 '.presented_chain | length')" "$n"
+  expect_eq "roots[].path (the CA signs the leaf directly)" "$(root_field "$fp" '.path | length')" 0
+  expect_eq "roots[].pem" "$(root_field "$fp" .pem | lab_fp /dev/stdin 2>/dev/null)" "$fp"
   expect_eq "sha1_thumbprint" "$(root_field "$fp" .certificate.sha1_thumbprint)" \
     "$(openssl x509 -noout -fingerprint -sha1 -in "$LAB_CA_SQUID" | sed 's/^[^=]*=//; s/://g')"
 }
@@ -273,10 +278,11 @@ sc_squid_aia() {
   expect_roots "$fp"
   expect_eq found_by "$(root_field "$fp" .found_by)" aia
   expect_eq provenance "$(root_field "$fp" .provenance)" network
-  [ "$(root_field "$fp" "[.path[].sha256_fingerprint] | index(\"$int_fp\") != null")" = true ] ||
-    fail "roots[].path does not contain the Lab Squid Issuing CA"
-  [ "$(root_field "$fp" "[.path[].sha256_fingerprint] | index(\"$fp\") == null")" = true ] ||
-    fail "roots[].path contains the root itself (contract: from the cert the root issued down)"
+  # README schema: path = [{certificate, source, location}], the certificates between root and
+  # leaf, root side first. Here: just the intermediate squid sent.
+  expect_eq "roots[].path fingerprints" "$(root_field "$fp" '[.path[].certificate.sha256_fingerprint] | join(" ")')" "$int_fp"
+  expect_eq "roots[].path[0].source" "$(root_field "$fp" '.path[0].source')" presented
+  expect_eq "roots[].found_at" "$(root_field "$fp" .found_at)" "http://aia.lab.test/root.der"
   expect_eq "pypi.org:443 root_sha256" "$(target_field pypi.org:443 .root_sha256)" "$fp"
   expect_eq "intermediate's aia_ca_issuers in presented_chain" \
     "$(target_field pypi.org:443 '[.presented_chain[].aia_ca_issuers[]?] | index("http://aia.lab.test/root.der") != null')" true
@@ -296,6 +302,7 @@ sc_mitm_env() {
   expect_roots "$fp"
   expect_eq found_by "$(root_field "$fp" .found_by)" vendor_hint
   expect_eq provenance "$(root_field "$fp" .provenance)" network
+  expect_eq found_at "$(root_field "$fp" .found_at)" "http://mitm.it/cert/pem"
   expect_eq "files.pythonhosted.org:443 proxy.source" "$(target_field files.pythonhosted.org:443 .proxy.source)" env:HTTPS_PROXY
   expect_eq "files.pythonhosted.org:443 presented_chain length" "$(target_field files.pythonhosted.org:443 '.presented_chain | length')" 1
   expect_eq "seen_on" "$(root_field "$fp" '.seen_on | sort | join(",")')" "files.pythonhosted.org:443,static.crates.io:443"

@@ -49,12 +49,15 @@ fi
 for b in squid /usr/lib/squid/security_file_certgen /usr/lib/squid/basic_ncsa_auth htpasswd openssl ip iptables curl; do
   command -v "$b" >/dev/null 2>&1 || [ -x "$b" ] || { echo "install-deps: $b missing after install" >&2; exit 1; }
 done
-echo "install-deps: $(squid -v | head -1)"
-squid -v | grep -q -- '--with-openssl' || { echo "install-deps: squid lacks OpenSSL (ssl-bump)" >&2; exit 1; }
+squid_v="$(squid -v)"
+echo "install-deps: $(sed -n 1p <<<"$squid_v")"
+grep -q -- '--with-openssl' <<<"$squid_v" || { echo "install-deps: squid lacks OpenSSL (ssl-bump)" >&2; exit 1; }
 
 # mitmproxy from PyPI into a venv built on Debian's python3 (not any pyenv/shim python3).
 PY=/usr/bin/python3
-if [ ! -x "$VENV/bin/mitmdump" ] || ! "$VENV/bin/mitmdump" --version 2>/dev/null | grep -q "Mitmproxy: $MITMPROXY_VERSION"; then
+# (Capture first, grep after: mitmdump dies of SIGPIPE when its reader stops early.)
+have_version="$("$VENV/bin/mitmdump" --version 2>/dev/null || true)"
+if [ ! -x "$VENV/bin/mitmdump" ] || ! grep -q "Mitmproxy: $MITMPROXY_VERSION" <<<"$have_version"; then
   echo "install-deps: creating $VENV with mitmproxy==$MITMPROXY_VERSION ($($PY --version))"
   mkdir -p "$LAB_PREFIX"
   "$PY" -m venv "$VENV"
@@ -63,7 +66,8 @@ if [ ! -x "$VENV/bin/mitmdump" ] || ! "$VENV/bin/mitmdump" --version 2>/dev/null
 else
   echo "install-deps: mitmproxy $MITMPROXY_VERSION already in $VENV"
 fi
-"$VENV/bin/mitmdump" --version | head -1
+have_version="$("$VENV/bin/mitmdump" --version)"
+echo "install-deps: $(sed -n 1p <<<"$have_version") at $VENV/bin/mitmdump"
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: warning: cargo not found (Rust is needed to build trust-proxy)" >&2

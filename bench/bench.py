@@ -179,6 +179,34 @@ def report(paths):
                   f"   {'(goal met: not slower)' if ratio <= 1.0 else '(SLOWER than openssl)'}")
             print(f"  ratio trust-proxy/openssl (medians, cpu):  {tpc / osc:.2f}")
             summary.update(tp_ms=tp, openssl_ms=os_, ratio=ratio, tp_cpu_ms=tpc, openssl_cpu_ms=osc)
+            tl, ol = med(series(res, "tp refused", "off")), med(series(res, "ossl refused", "off"))
+            tlc, olc = (med(series(res, "tp refused", "off", "cpu_ms")),
+                        med(series(res, "ossl refused", "off", "cpu_ms")))
+            print(f"  local fixed cost (proxy port refused, no probe): trust-proxy {tl:.1f} ms"
+                  f" (cpu {tlc:.1f}), openssl {ol:.1f} ms (cpu {olc:.1f})")
+            summary.update(tp_local_ms=tl, openssl_local_ms=ol, tp_local_cpu_ms=tlc,
+                           openssl_local_cpu_ms=olc)
+        elif kind == "store":
+            print(f"== 1d. cost of reading the OS trust store (private mount namespace:"
+                  f" /etc/ssl/certs/ca-certificates.crt = full copy or 1 certificate;"
+                  f" {res['spec']['reps']} interleaved reps)")
+            table(res, "off")
+            m = {n: med(series(res, n, "off")) for n in ("tp full", "tp 1-cert", "ossl full", "ossl 1-cert")}
+            c = {n: med(series(res, n, "off", "cpu_ms")) for n in m}
+            try:
+                ncerts = open("/etc/ssl/certs/ca-certificates.crt").read().count("BEGIN CERTIFICATE")
+            except OSError:
+                ncerts = "?"
+            print(f"  store cost (full - 1-cert): trust-proxy {m['tp full'] - m['tp 1-cert']:.1f} ms"
+                  f" (cpu {c['tp full'] - c['tp 1-cert']:.1f}), openssl {m['ossl full'] - m['ossl 1-cert']:.1f} ms"
+                  f" (cpu {c['ossl full'] - c['ossl 1-cert']:.1f})  [{ncerts} certificates]")
+            print(f"  ratio trust-proxy/openssl with the full store {m['tp full'] / m['ossl full']:.2f},"
+                  f" with a 1-cert store {m['tp 1-cert'] / m['ossl 1-cert']:.2f}")
+            summary.update(store_tp_ms=m["tp full"] - m["tp 1-cert"],
+                           store_tp_cpu_ms=c["tp full"] - c["tp 1-cert"],
+                           store_ossl_ms=m["ossl full"] - m["ossl 1-cert"],
+                           store_ossl_cpu_ms=c["ossl full"] - c["ossl 1-cert"],
+                           store_ratio_small=m["tp 1-cert"] / m["ossl 1-cert"], store_n=ncerts)
         elif kind == "rtt":
             r_off, r_on = med(res["rtt"]["off"]), med(res["rtt"]["on"])
             added = r_on - r_off
@@ -206,6 +234,9 @@ def report(paths):
     return summary
 
 
+DUR = re.compile(r"\s+<(\d+\.\d+)>$")
+
+
 def strace_lines(path):
     # "PID  1700000000.123456 syscall(args) = ret" (strace -f -ttt); unfinished/resumed pairs are
     # joined on the pid.
@@ -219,12 +250,16 @@ def strace_lines(path):
         if rest.endswith("<unfinished ...>"):
             pending[pid] = (ts, rest[: -len("<unfinished ...>")])
             continue
+        dm = DUR.search(rest)
+        dur = float(dm.group(1)) if dm else 0.0
+        if dm:
+            rest = rest[: dm.start()]
         rm = re.match(r"<\.\.\. (\w+) resumed>(.*)$", rest)
         if rm and pid in pending:
             t0, head = pending.pop(pid)
-            yield pid, t0, ts, head + rm.group(2)
+            yield pid, t0, ts + dur, head + rm.group(2)
             continue
-        yield pid, ts, ts, rest
+        yield pid, ts, ts + dur, rest
 
 
 def phases(paths):

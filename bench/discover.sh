@@ -113,8 +113,15 @@ CMD_TP1="{\"name\": \"trust-proxy\", \"argv\": $(jargv "${TP1[@]}"), \"json_inte
 CMD_TP5="{\"name\": \"trust-proxy x5\", \"argv\": $(jargv "${TP5[@]}"), \"json_intercepted\": 5}"
 CMD_OSSL="{\"name\": \"openssl\", \"argv\": $(jargv "${OSSL[@]}"), \"expect\": [\"Lab Squid Root CA\", \"-----BEGIN CERTIFICATE-----\"]}"
 
+# Local fixed cost: the same commands against a port where nothing listens (connection refused
+# at once): start-up, trust store loading, no proxy work. trust-proxy exits 5, openssl 1.
+TP_LOCAL=("$BIN" discover --proxy "http://$LAB_PROXY_HOST:3999" --target pypi.org --public-roots "$LAB_PUBLIC_ROOT" --json)
+OSSL_LOCAL=(openssl s_client -showcerts -proxy "$LAB_PROXY_HOST:3999" -connect pypi.org:443 -servername pypi.org)
+CMD_TP_LOCAL="{\"name\": \"tp refused\", \"argv\": $(jargv "${TP_LOCAL[@]}"), \"ok_rc\": [5]}"
+CMD_OSSL_LOCAL="{\"name\": \"ossl refused\", \"argv\": $(jargv "${OSSL_LOCAL[@]}"), \"ok_rc\": [1]}"
+
 # Sanity: every command does what it is supposed to before anything is timed.
-for c in "$CMD_TP1" "$CMD_TP5" "$CMD_OSSL"; do
+for c in "$CMD_TP1" "$CMD_TP5" "$CMD_OSSL" "$CMD_TP_LOCAL" "$CMD_OSSL_LOCAL"; do
   echo "{\"kind\": \"check\", \"reps\": 1, \"warmup\": 0, \"commands\": [$c]}" >"$WORK/check.json"
   lab_laptop "$PY" "$HERE/bench.py" measure "$WORK/check.json" "$WORK/check.out.json" ||
     die "sanity check failed: $c"
@@ -124,7 +131,7 @@ done
 say "part 1: trust-proxy vs openssl, $REPS interleaved reps each"
 cat >"$WORK/p1.json" <<EOF
 {"kind": "vs_openssl", "reps": $REPS, "warmup": 3, "cmd_timeout_s": 30, "deadline_s": 600,
- "conditions": ["off"], "commands": [$CMD_TP1, $CMD_OSSL]}
+ "conditions": ["off"], "commands": [$CMD_TP1, $CMD_OSSL, $CMD_TP_LOCAL, $CMD_OSSL_LOCAL]}
 EOF
 lab_laptop "$PY" "$HERE/bench.py" measure "$WORK/p1.json" "$WORK/p1.out.json" || die "part 1 produced no sample"
 
@@ -145,8 +152,8 @@ if command -v strace >/dev/null; then
     } >>"$BREAKDOWN"
   done
   {
-    echo "  trust-proxy, strace -c -f (top syscalls by time):"
-    lab_laptop timeout 30 strace -c -f -o "$WORK/strace-c.txt" "${TP1[@]}" </dev/null >/dev/null 2>&1 || true
+    echo "  trust-proxy, strace -c -w -f (top syscalls by wall time spent in them; recvfrom/poll = waiting for the proxy):"
+    lab_laptop timeout 30 strace -c -w -f -o "$WORK/strace-c.txt" "${TP1[@]}" </dev/null >/dev/null 2>&1 || true
     sed -n '1,12p' "$WORK/strace-c.txt" | sed 's/^/    /'
   } >>"$BREAKDOWN"
 fi
@@ -156,9 +163,33 @@ if command -v perf >/dev/null; then
     {
       echo "  trust-proxy, perf record (top symbols, % of samples; ring_core bn_*/LIMBS_* = RSA arithmetic):"
       perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | head -10 | cut -c1-120 | sed 's/^/    /'
+        grep -v -e '^#' -e '^$' | sed -n '1,10p' | cut -c1-120 | sed 's/^/    /' || true
     } >>"$BREAKDOWN"
   fi
+fi
+
+# What the OS trust store costs: both tools read /etc/ssl/certs/ca-certificates.crt at start-up
+# (trust-proxy for provenance, openssl as its default verify file). Same commands in a private
+# mount namespace where that path is bind-mounted to (a) a copy of the real file, (b) one
+# certificate: the difference is the cost of the store. Nothing outside that namespace changes.
+STORE=/etc/ssl/certs/ca-certificates.crt
+if [ -f "$STORE" ] && command -v unshare >/dev/null; then
+  say "part 1d: OS store cost (bind-mounted full copy vs 1 certificate, $REPS reps)"
+  cp "$STORE" "$WORK/store-full.pem"
+  cp "$LAB_CA_MITM" "$WORK/store-one.pem"
+  wrap() { # STOREFILE ARGV...
+    local f="$1"; shift
+    jargv unshare -m sh -c 'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt && shift && exec "$@"' sh "$f" "$@"
+  }
+  cat >"$WORK/p1d.json" <<EOF
+{"kind": "store", "reps": $REPS, "warmup": 2, "cmd_timeout_s": 30, "deadline_s": 600, "conditions": ["off"],
+ "commands": [
+  {"name": "tp full", "argv": $(wrap "$WORK/store-full.pem" "${TP1[@]}"), "json_intercepted": 1},
+  {"name": "tp 1-cert", "argv": $(wrap "$WORK/store-one.pem" "${TP1[@]}"), "json_intercepted": 1},
+  {"name": "ossl full", "argv": $(wrap "$WORK/store-full.pem" "${OSSL[@]}"), "expect": ["Lab Squid Root CA"]},
+  {"name": "ossl 1-cert", "argv": $(wrap "$WORK/store-one.pem" "${OSSL[@]}"), "expect": ["Lab Squid Root CA"]}]}
+EOF
+  lab_laptop "$PY" "$HERE/bench.py" measure "$WORK/p1d.json" "$WORK/p1d.out.json" || die "part 1d produced no sample"
 fi
 
 # ---- 2. round trips -----------------------------------------------------------------------------
@@ -187,7 +218,7 @@ if command -v strace >/dev/null; then
   lab_laptop iptables -I "${NFQ_RULE[@]}"
   for tool in trust-proxy openssl; do
     if [ "$tool" = trust-proxy ]; then argv=("${TP1[@]}"); else argv=("${OSSL[@]}"); fi
-    lab_laptop timeout 30 strace -f -ttt -o "$WORK/strace-delay-$tool.log" "${argv[@]}" </dev/null >/dev/null 2>&1 || true
+    lab_laptop timeout 30 strace -f -ttt -T -o "$WORK/strace-delay-$tool.log" "${argv[@]}" </dev/null >/dev/null 2>&1 || true
     {
       echo "  $tool with ${DELAY_MS} ms delay: socket calls, ms after the first connect() (a call that"
       echo "  blocks ~${DELAY_MS} ms is waiting one round trip):"
@@ -199,7 +230,8 @@ fi
 
 # ---- report -------------------------------------------------------------------------------------
 echo
-"$PY" "$HERE/bench.py" report "$WORK/p1.out.json" "$WORK/p2.out.json" | tee "$WORK/report.txt" | grep -v '^SUMMARY_JSON'
+P1D=(); [ -f "$WORK/p1d.out.json" ] && P1D=("$WORK/p1d.out.json")
+"$PY" "$HERE/bench.py" report "$WORK/p1.out.json" "${P1D[@]}" "$WORK/p2.out.json" | tee "$WORK/report.txt" | grep -v '^SUMMARY_JSON'
 if [ -s "$BREAKDOWN" ]; then
   echo
   echo "== 1b. where trust-proxy's time goes (no delay)"
@@ -228,10 +260,14 @@ try:
 except Exception:
     pass
 rev = out(["git", "-C", sys.argv[4], "rev-parse", "--short", "HEAD"])
+print(f"  load average    {open('/proc/loadavg').read().split()[:3]} at the end (2 cores: other work on the machine inflates wall times; cpu times are steadier)")
 print(f"  date            {time.strftime('%Y-%m-%d %H:%M %Z')}")
 print(f"  machine         {os.cpu_count()} cores, {cpu}, Linux {platform.release()}")
 print(f"  versions        {out([sys.argv[2], '--version']) or 'trust-proxy ?'} (tree {rev}), {out(['openssl', 'version'])}, {out(['squid', '-v']).splitlines()[0] if out(['squid', '-v']) else 'squid ?'}")
 print(f"  1 target, no delay   trust-proxy {s['tp_ms']:.1f} ms (cpu {s['tp_cpu_ms']:.1f}), openssl {s['openssl_ms']:.1f} ms (cpu {s['openssl_cpu_ms']:.1f}); ratio trust-proxy/openssl {s['ratio']:.2f} ({'not slower' if s['ratio'] <= 1 else 'slower'})")
+print(f"  local fixed cost     (proxy port refused: start-up + trust store, no probe) trust-proxy {s['tp_local_ms']:.1f} ms (cpu {s['tp_local_cpu_ms']:.1f}), openssl {s['openssl_local_ms']:.1f} ms (cpu {s['openssl_local_cpu_ms']:.1f})")
+if "store_tp_ms" in s:
+    print(f"  OS store ({s['store_n']} certs) costs  trust-proxy {s['store_tp_ms']:.1f} ms (cpu {s['store_tp_cpu_ms']:.1f}), openssl {s['store_ossl_ms']:.1f} ms (cpu {s['store_ossl_cpu_ms']:.1f}); with a 1-cert store trust-proxy/openssl = {s['store_ratio_small']:.2f}")
 print(f"  RTT added            {s['rtt_added_ms']:.1f} ms ({delay} ms delay on the laptop's egress)")
 print(f"  round trips          trust-proxy 1 target {s['rt_trust-proxy']:.2f}, 5 targets in parallel {s['rt_trust-proxy x5']:.2f}, openssl s_client {s['rt_openssl']:.2f}   (minimum for TCP + CONNECT + TLS first flight: 3)")
 print(f"  failed samples       {s['failures']}")

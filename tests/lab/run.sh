@@ -26,7 +26,10 @@ if [ ! -x "$BIN" ]; then
 fi
 BIN="$(readlink -f "$BIN")"
 
-OUT="$(mktemp -d /tmp/tplab-run.XXXXXX)"
+# A fixed place, so that a run killed with SIGKILL leaves nothing the next run does not remove.
+OUT="/tmp/${TPLAB_PREFIX}-run"
+rm -rf "$OUT"
+mkdir -m 700 "$OUT"
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

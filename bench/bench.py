@@ -257,7 +257,7 @@ def strace_lines(path):
         rm = re.match(r"<\.\.\. (\w+) resumed>(.*)$", rest)
         if rm and pid in pending:
             t0, head = pending.pop(pid)
-            yield pid, t0, ts + dur, head + rm.group(2)
+            yield pid, t0, (t0 + dur) if dm else ts, head + rm.group(2)
             continue
         yield pid, ts, ts + dur, rest
 
@@ -318,10 +318,12 @@ def timeline(path):
     sockets = set()
     t_first = None
     for pid, t0, t1, call in strace_lines(path):
-        m = re.match(r"(\w+)\((\d+)?(.*)\)\s+=\s+(-?\d+|\?)", call)
+        m = re.match(r"(\w+)\((?:\[\{fd=)?(\d+)?(.*)\)\s+=\s+(-?\d+|\?)", call)
         if not m:
             continue
         name, fd, ret = m.group(1), m.group(2), m.group(4)
+        if name == "poll" and (t1 - t0) < 0.001:
+            continue  # only polls that waited are interesting
         if name == "socket" and "AF_INET" in call and ret.lstrip("-").isdigit() and int(ret) >= 0:
             sockets.add(int(ret))
             continue
@@ -334,7 +336,8 @@ def timeline(path):
             t_first = t0
         if t_first is None:
             continue
-        what = {"connect": "connect()", "close": "close()", "shutdown": "shutdown()"}.get(name, name)
+        what = {"connect": "connect()", "close": "close()", "shutdown": "shutdown()",
+                "poll": "poll() (waiting for connect)"}.get(name, name)
         if name in ("read", "recvfrom", "recvmsg"):
             what = f"{name} -> {ret} bytes"
         elif name in ("write", "sendto", "writev", "sendmsg"):

@@ -332,6 +332,29 @@ sc_no_proxy_env_mixed() {
   expect_eq "mitmproxy root found_by" "$(root_field "$fp_m" .found_by)" vendor_hint
 }
 
+sc_proxy_sources() {
+  local fp_s fp_m fp_t
+  fp_s="$(lab_fp "$LAB_CA_SQUID")"; fp_m="$(lab_fp "$LAB_CA_MITM")"; fp_t="$(lab_fp "$LAB_CA_TRANSPARENT")"
+  tp src-lower https_proxy="$P_SQUID" -- discover --target crates.io "${PUB[@]}" --timeout 15 --json
+  expect_rc 0
+  expect_json && { expect_eq "https_proxy: source" "$(target_field crates.io:443 .proxy.source)" env:https_proxy; expect_roots "$fp_s"; }
+  tp src-all ALL_PROXY="$P_MITM" -- discover --target crates.io "${PUB[@]}" --timeout 15 --json
+  expect_rc 0
+  expect_json && { expect_eq "ALL_PROXY: source" "$(target_field crates.io:443 .proxy.source)" env:ALL_PROXY; expect_roots "$fp_m"; }
+  # --proxy wins over the environment
+  tp src-flag-wins HTTPS_PROXY="http://$LAB_PROXY_HOST:3999" -- discover --proxy "$P_SQUID" --target crates.io "${PUB[@]}" --timeout 15 --json
+  expect_rc 0
+  expect_json && { expect_eq "--proxy over HTTPS_PROXY: source" "$(target_field crates.io:443 .proxy.source)" flag; expect_roots "$fp_s"; }
+  # --no-proxy ignores the environment: direct, so the transparent proxy answers
+  tp src-noproxy-flag HTTPS_PROXY="$P_SQUID" -- discover --no-proxy --target crates.io --ca-file "$LAB_CA_TRANSPARENT" "${PUB[@]}" --timeout 15 --json
+  expect_rc 0
+  expect_json && {
+    expect_eq "--no-proxy: source" "$(target_field crates.io:443 .proxy.source)" no_proxy_flag
+    expect_eq "--no-proxy: proxy.url" "$(target_field crates.io:443 .proxy.url)" null
+    expect_roots "$fp_t"
+  }
+}
+
 sc_transparent_unresolved() {
   tp transparent-bare -- discover --no-proxy --target pypi.org "${PUB[@]}" --timeout 15 --json
   expect_rc 4
@@ -527,6 +550,7 @@ scenario "no interception (spliced host / plain CONNECT squid): exit 3" sc_not_i
 scenario "squid signing with an intermediate: root fetched by AIA through the proxy" sc_squid_aia
 scenario "mitmproxy explicit via HTTPS_PROXY: root from mitm.it vendor hint" sc_mitm_env
 scenario "NO_PROXY exempts one host (transparent) while the other uses HTTPS_PROXY" sc_no_proxy_env_mixed
+scenario "proxy sources: https_proxy, ALL_PROXY, --proxy over env, --no-proxy over env" sc_proxy_sources
 scenario "transparent mitmproxy, leaf only, --no-proxy: exit 4 names the top issuer" sc_transparent_unresolved
 scenario "transparent mitmproxy with --ca-file: found_by ca_file" sc_transparent_ca_file
 scenario "Basic-auth proxy with credentials in the URL (flag and env): exit 0, no password shown" sc_auth_ok

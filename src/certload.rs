@@ -47,15 +47,15 @@ pub fn load_certs_lenient(bytes: &[u8]) -> Result<(Vec<Cert>, Vec<LoadError>), L
 
 /// The raw DER of each certificate in `bytes`.
 pub fn load_ders(bytes: &[u8]) -> Result<Vec<Vec<u8>>, LoadError> {
-    let trimmed = trim_ascii_start(bytes);
-    if trimmed.starts_with(b"-----BEGIN") {
-        return from_pem(trimmed);
-    }
     if let Some(certs) = pkcs7_certs(bytes) {
         return non_empty(certs);
     }
     if X509Starts::looks_like_der(bytes) {
         return Ok(vec![bytes.to_vec()]);
+    }
+    // PEM files often carry comments or `openssl x509 -text` output before each block.
+    if bytes.windows(10).any(|w| w == b"-----BEGIN") {
+        return from_pem(bytes);
     }
     Err(LoadError::NoCertificates)
 }
@@ -90,14 +90,6 @@ fn non_empty(v: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, LoadError> {
     } else {
         Ok(v)
     }
-}
-
-fn trim_ascii_start(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    &b[start..]
 }
 
 struct X509Starts;
@@ -150,4 +142,25 @@ fn pkcs7_certs(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
         fields = &fields[consumed..];
     }
     Some(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_with_comments_and_text_before_blocks() {
+        let der = b"\x30\x03\x02\x01\x05";
+        let block = pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()));
+        let text = format!("# Subject: x\n# SHA-256 y\n{block}Certificate:\n  Data: ...\n{block}");
+        assert_eq!(
+            load_ders(text.as_bytes()).unwrap(),
+            vec![der.to_vec(), der.to_vec()]
+        );
+        assert!(matches!(
+            load_ders(b"# only a comment\n"),
+            Err(LoadError::NoCertificates)
+        ));
+        assert_eq!(load_ders(der).unwrap(), vec![der.to_vec()]);
+    }
 }

@@ -1,26 +1,54 @@
-//! Runs a parsed command: reads the files, environment and OS store it names, calls the library,
-//! renders the report. Errors are typed; main.rs turns them into messages and exit codes.
+//! Runs a parsed command: reads the files, environment, terminal and OS store it names, calls
+//! the library, renders the report. Errors are typed; main.rs turns them into messages and exit
+//! codes.
 
+use crate::apply::ApplyOptions;
 use crate::certinfo::Cert;
 use crate::certload;
 use crate::chain::CaFileCert;
 use crate::classify::PublicRoots;
-use crate::cli::DiscoverArgs;
+use crate::cli::{
+    DiscoverArgs, EnvArgs, InstallArgs, ProbeArgs, ScopeArg, ScopeArgs, ShellArg, UninstallArgs,
+};
+use crate::decide::{Pin, Policy};
 use crate::discover::{self, DiscoverConfig, DiscoverResult};
+use crate::envsnippet::{self, EnvPaths, ProxyEnv, Shell};
+use crate::install::{self, InstallError, InstallRequest};
+use crate::install_report;
+use crate::layout::Layout;
 use crate::proxy::{ProxyEndpoint, ProxySettings};
 use crate::report;
 use crate::target::{Target, DEFAULT_TARGETS};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
+use trust_proxy_platform::{Change, Scope, StoreError, TrustStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// The user asked for something invalid: exit 2.
     #[error("{0}")]
     Usage(String),
-    /// A local operation failed after the work was done: exit 1.
+    /// A local operation failed: exit 1.
     #[error("{0}")]
     Local(String),
+    /// The requested scope needs more privileges: exit 8.
+    #[error("{0}")]
+    NotPrivileged(String),
+    /// Install/uninstall refused or failed, with its own exit code.
+    #[error("{0}")]
+    Install(#[from] InstallError),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::Usage(_) => 2,
+            CommandError::Local(_) => 1,
+            CommandError::NotPrivileged(_) => 8,
+            CommandError::Install(e) => e.exit_code(),
+        }
+    }
 }
 
 /// What main prints and the exit code it returns.
@@ -33,7 +61,8 @@ pub struct Rendered {
 
 pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
-    let config = build_config(args, &mut warnings)?;
+    let ca_files = read_ca_files(&args.ca_files)?;
+    let config = build_config(&args.probe, ca_files, &mut warnings)?;
     let result = discover::discover(&config);
     let exported = match &args.export {
         Some(path) => Some(export_roots(&result, path)?),
@@ -51,8 +80,326 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     })
 }
 
+pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
+    let mut warnings = Vec::new();
+    let scope = resolve_scope(args.scope.scope)?;
+    let pins = parse_pins(&args.fingerprints)?;
+    let ca_file_certs = read_ca_files(&args.ca_files)?;
+    let config = build_config(&args.probe, ca_file_certs.clone(), &mut warnings)?;
+    let (layout, store, store_note) = scope_setup(scope)?;
+    if let Some(note) = store_note {
+        warnings.push(note);
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let request = InstallRequest {
+        discover: config,
+        ca_files: ca_file_certs.into_iter().map(|f| f.cert).collect(),
+        pins,
+        policy: Policy {
+            interactive,
+            assume_yes: args.yes,
+            trust_on_first_use: args.trust_on_first_use,
+            system_scope: scope == Scope::System,
+        },
+        use_os_store: !args.no_os_store && store.is_real(),
+        dry_run: args.dry_run,
+        apply: ApplyOptions::default(),
+    };
+    let mut ask = |question: &str| ask_person(question);
+    let ask_ref: Option<install::Ask<'_>> = if interactive { Some(&mut ask) } else { None };
+    let report = install::install(request, &layout, store.as_store(), ask_ref)?;
+    let exit_code = install_report::install_exit_code(&report);
+    let stdout = if args.scope.json {
+        install_report::install_json("install", &report, exit_code)
+    } else {
+        install_report::install_text("install", &report)
+    };
+    Ok(Rendered {
+        stdout,
+        exit_code,
+        warnings,
+    })
+}
+
+pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
+    let scope = resolve_scope(args.scope.scope)?;
+    let pins = parse_pins(&args.fingerprints)?;
+    let (os_roots, _) = load_os_roots().unwrap_or_default();
+    let (layout, store, _) = scope_setup(scope)?;
+    let report = install::uninstall(
+        &layout,
+        store.as_store(),
+        &os_roots,
+        &pins,
+        args.dry_run,
+        ApplyOptions::default(),
+    )?;
+    let stdout = if args.scope.json {
+        install_report::install_json("uninstall", &report, 0)
+    } else {
+        install_report::install_text("uninstall", &report)
+    };
+    Ok(Rendered {
+        stdout,
+        exit_code: 0,
+        warnings: Vec::new(),
+    })
+}
+
+pub fn run_refresh(args: &ScopeArgs) -> Result<Rendered, CommandError> {
+    let scope = resolve_scope(args.scope)?;
+    let (os_roots, _) = load_os_roots().map_err(CommandError::Local)?;
+    let (layout, store, _) = scope_setup(scope)?;
+    let report = install::refresh(
+        &layout,
+        store.as_store(),
+        &os_roots,
+        ApplyOptions::default(),
+    )?;
+    let stdout = if args.json {
+        install_report::install_json("refresh", &report, 0)
+    } else {
+        install_report::install_text("refresh", &report)
+    };
+    Ok(Rendered {
+        stdout,
+        exit_code: 0,
+        warnings: Vec::new(),
+    })
+}
+
+pub fn run_status(args: &ScopeArgs) -> Result<Rendered, CommandError> {
+    let scope = args.scope.map(to_scope).unwrap_or_else(default_scope);
+    let (layout, store, _) = scope_setup(scope)?;
+    let status = install::status(&layout, store.as_store())?;
+    let stdout = if args.json {
+        install_report::status_json(&status)
+    } else {
+        install_report::status_text(&status)
+    };
+    Ok(Rendered {
+        stdout,
+        exit_code: if status.healthy { 0 } else { 1 },
+        warnings: Vec::new(),
+    })
+}
+
+pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
+    let shell = match args.shell {
+        Some(s) => shell_of(s),
+        None => envsnippet::detect_shell(|k| std::env::var(k).ok()),
+    };
+    let scopes = match args.scope {
+        Some(s) => vec![to_scope(s)],
+        None => vec![Scope::User, Scope::System],
+    };
+    for scope in scopes {
+        let (layout, _, _) = scope_setup(scope)?;
+        if let Some(state) = install::load_state(&layout)? {
+            let mut effective = layout.clone();
+            if !state.cas.iter().all(|c| c.in_os_store) {
+                effective.os_bundle = None;
+            }
+            let paths = EnvPaths {
+                bundle: effective.bundle_for_env(),
+                cert_dir: effective.cert_dir(),
+                proxy_ca: effective.proxy_ca(),
+            };
+            let proxy = state.proxy.as_ref().map(|url| ProxyEnv {
+                url: url.clone(),
+                no_proxy: state.no_proxy.clone(),
+            });
+            let vars = envsnippet::variables(&paths, proxy.as_ref())
+                .map_err(|e| CommandError::Local(e.to_string()))?;
+            let text = match shell {
+                Shell::Cmd => envsnippet::render_checked(shell, &vars)
+                    .map_err(|e| CommandError::Local(e.to_string()))?,
+                _ => envsnippet::render(shell, &vars),
+            };
+            return Ok(Rendered {
+                stdout: text.trim_end().to_string(),
+                exit_code: 0,
+                warnings: Vec::new(),
+            });
+        }
+    }
+    Err(CommandError::Local(
+        "nothing is installed yet: run `trust-proxy install` first".to_string(),
+    ))
+}
+
+fn shell_of(s: ShellArg) -> Shell {
+    match s {
+        ShellArg::Sh => Shell::Sh,
+        ShellArg::Bash => Shell::Bash,
+        ShellArg::Zsh => Shell::Zsh,
+        ShellArg::Fish => Shell::Fish,
+        ShellArg::Pwsh => Shell::Pwsh,
+        ShellArg::Cmd => Shell::Cmd,
+    }
+}
+
+fn ask_person(question: &str) -> bool {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(question.as_bytes());
+    let _ = err.flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(_) => line.trim().eq_ignore_ascii_case("yes"),
+        Err(_) => false,
+    }
+}
+
+fn parse_pins(raw: &[String]) -> Result<Vec<Pin>, CommandError> {
+    raw.iter()
+        .map(|p| Pin::parse(p).map_err(|e| CommandError::Usage(e.to_string())))
+        .collect()
+}
+
+fn to_scope(s: ScopeArg) -> Scope {
+    match s {
+        ScopeArg::System => Scope::System,
+        ScopeArg::User => Scope::User,
+    }
+}
+
+pub fn is_elevated() -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+fn default_scope() -> Scope {
+    if is_elevated() {
+        Scope::System
+    } else {
+        Scope::User
+    }
+}
+
+/// The scope to change, refusing early (before any probe) when the privileges do not fit.
+fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
+    let scope = arg.map(to_scope).unwrap_or_else(default_scope);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if cfg!(unix) && scope == Scope::System && !is_elevated() {
+        return Err(CommandError::NotPrivileged(format!(
+            "the system scope changes the OS trust store and /etc: run it as root:\n  sudo trust-proxy {}\nor install for yourself only with --scope user",
+            args.join(" ")
+        )));
+    }
+    if cfg!(unix) && scope == Scope::User && is_elevated() {
+        refuse_foreign_home()?;
+    }
+    Ok(scope)
+}
+
+/// An elevated run never writes inside another user's home (sudo may keep HOME).
+fn refuse_foreign_home() -> Result<(), CommandError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(home) = std::env::var_os("HOME") {
+            if let Ok(meta) = std::fs::metadata(&home) {
+                if meta.uid() != 0 {
+                    return Err(CommandError::NotPrivileged(format!(
+                        "running as root with --scope user would write into {} (owned by uid {}): run it as that user without sudo, or use --scope system",
+                        Path::new(&home).display(),
+                        meta.uid()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The OS store for a scope, or a stand-in where the OS has none (Linux user scope).
+pub enum StoreChoice {
+    Real(Box<dyn TrustStore>),
+    None(NoOsStore),
+}
+
+impl StoreChoice {
+    fn as_store(&self) -> &dyn TrustStore {
+        match self {
+            StoreChoice::Real(s) => s.as_ref(),
+            StoreChoice::None(s) => s,
+        }
+    }
+    fn is_real(&self) -> bool {
+        matches!(self, StoreChoice::Real(_))
+    }
+}
+
+/// Linux has no per-user trust store: user scope is bundle + environment only.
+pub struct NoOsStore;
+
+impl TrustStore for NoOsStore {
+    fn describe(&self) -> String {
+        "no per-user OS trust store on this system (bundle and environment only)".to_string()
+    }
+    fn list(&self) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn contains(&self, _: &rustls_pki_types::CertificateDer<'_>) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    fn add(&self, _: &rustls_pki_types::CertificateDer<'_>, _: &str) -> Result<Change, StoreError> {
+        Err(StoreError::Unsupported(
+            "no per-user OS trust store".to_string(),
+        ))
+    }
+    fn remove(&self, _: &rustls_pki_types::CertificateDer<'_>) -> Result<Change, StoreError> {
+        Ok(Change::Unchanged)
+    }
+}
+
+/// The layout and OS store for a scope; a note when the OS has no store for it.
+fn scope_setup(scope: Scope) -> Result<(Layout, StoreChoice, Option<String>), CommandError> {
+    let (store, note) = match trust_proxy_platform::os_store(scope) {
+        Ok(s) => (StoreChoice::Real(s), None),
+        Err(StoreError::Unsupported(why)) => (
+            StoreChoice::None(NoOsStore),
+            Some(format!(
+                "{why}: writing the bundle and environment snippets only"
+            )),
+        ),
+        Err(e) => return Err(CommandError::Local(e.to_string())),
+    };
+    let os_bundle = if cfg!(target_os = "linux") && scope == Scope::System {
+        trust_proxy_platform::linux::LinuxStore::detect("/")
+            .bundle_path()
+            .ok()
+    } else {
+        None
+    };
+    let layout = Layout::new(scope, Path::new("/"), os_bundle)
+        .map_err(|e| CommandError::Local(e.to_string()))?;
+    Ok((layout, store, note))
+}
+
+fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, CommandError> {
+    let mut out = Vec::new();
+    for path in paths {
+        for cert in read_certs(path, "--ca-file")? {
+            out.push(CaFileCert {
+                path: path.clone(),
+                cert,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn build_config(
-    args: &DiscoverArgs,
+    args: &ProbeArgs,
+    ca_files: Vec<CaFileCert>,
     warnings: &mut Vec<String>,
 ) -> Result<DiscoverConfig, CommandError> {
     let usage = CommandError::Usage;
@@ -80,15 +427,6 @@ fn build_config(
     proxy.no_proxy_flag = args.no_proxy;
     if let Some(url) = &args.proxy {
         proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(e.to_string()))?);
-    }
-    let mut ca_files = Vec::new();
-    for path in &args.ca_files {
-        for cert in read_certs(path, "--ca-file")? {
-            ca_files.push(CaFileCert {
-                path: path.clone(),
-                cert,
-            });
-        }
     }
     let public = match &args.public_roots {
         Some(path) => {
@@ -145,17 +483,15 @@ fn read_certs(path: &Path, flag: &str) -> Result<Vec<Cert>, CommandError> {
 
 fn load_os_roots() -> Result<(Vec<Cert>, String), String> {
     let ders = trust_proxy_platform::os_roots().map_err(|e| e.to_string())?;
-    let description = trust_proxy_platform::os_store(trust_proxy_platform::Scope::System)
+    let description = trust_proxy_platform::os_store(Scope::System)
         .map(|s| s.describe())
         .unwrap_or_else(|_| "the OS trust store".to_string());
     let certs: Vec<Cert> = ders
         .iter()
         .filter_map(|d| Cert::parse(d.as_ref()).ok())
         .collect();
-    Ok((
-        certs.clone(),
-        format!("{description} ({} roots)", certs.len()),
-    ))
+    let n = certs.len();
+    Ok((certs, format!("{description} ({n} roots)")))
 }
 
 fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandError> {

@@ -51,7 +51,7 @@ pub struct TargetResult {
     pub proxy_tls_unverified: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
     /// Already trusted by the OS (IT pushed it).

@@ -3,6 +3,8 @@
 //! Data flows one way: proxy choice -> probe -> chain analysis -> report (and, later, confirm ->
 //! plan -> apply -> verify).
 
+pub mod apply;
+pub mod bundle;
 pub mod certinfo;
 pub mod certload;
 pub mod chain;
@@ -10,12 +12,21 @@ pub mod classify;
 pub mod cli;
 pub mod command;
 pub mod deadline;
+pub mod decide;
 pub mod discover;
+pub mod envsnippet;
 pub mod fetch;
 pub mod hints;
+pub mod install;
+pub mod install_report;
+pub mod layout;
 pub mod lint;
+pub mod plan;
 pub mod probe;
 pub mod proxy;
 pub mod report;
+pub mod state;
 pub mod target;
 pub mod tunnel;
+pub mod validate;
+pub mod verify;

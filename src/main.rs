@@ -2,12 +2,17 @@ use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 use trust_proxy::cli::{Cli, Command};
-use trust_proxy::command::{self, CommandError};
+use trust_proxy::command;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Discover(args) => command::run_discover(args),
+        Command::Install(args) => command::run_install(args),
+        Command::Uninstall(args) => command::run_uninstall(args),
+        Command::Status(args) => command::run_status(args),
+        Command::Env(args) => command::run_env(args),
+        Command::Refresh(args) => command::run_refresh(args),
     };
     match outcome {
         Ok(rendered) => {
@@ -22,10 +27,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("trust-proxy: error: {e}");
-            ExitCode::from(match e {
-                CommandError::Usage(_) => 2,
-                CommandError::Local(_) => 1,
-            })
+            ExitCode::from(e.exit_code() as u8)
         }
     }
 }

@@ -121,6 +121,21 @@ impl ProxyEndpoint {
         format!("{scheme}://{user}{host}:{}", self.port)
     }
 
+    /// The URL for `HTTPS_PROXY` snippets: no user, no password (credentials never go into
+    /// files trust-proxy writes).
+    pub fn env_url(&self) -> String {
+        let scheme = match self.scheme {
+            ProxyScheme::Http => "http",
+            ProxyScheme::Https => "https",
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{scheme}://{host}:{}", self.port)
+    }
+
     /// The target-shaped address of the proxy, for connecting to it.
     pub fn address(&self) -> Target {
         Target {

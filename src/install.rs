@@ -1,0 +1,767 @@
+//! `install`, `uninstall`, `refresh`, `status`: the data flows one way, discover -> decide ->
+//! plan -> apply -> verify. Everything the machine is asked to do is in the plan; everything
+//! applied is in the state file.
+
+use crate::apply::{self, ApplyError, ApplyOptions, Lock};
+use crate::bundle;
+use crate::certinfo::Cert;
+use crate::chain::LinkSource;
+use crate::decide::{self, Candidate, Decision, Pin, Policy, Refusal, Verdict};
+use crate::discover::{self, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus};
+use crate::envsnippet::{self, EnvPaths, ProxyEnv, Shell};
+use crate::layout::Layout;
+use crate::lint;
+use crate::plan::{Action, Effect, Plan, PlannedStep};
+use crate::state::{sha256_hex, InstalledCa, OwnedFile, State, StateError};
+use crate::tunnel::ProxyTlsTrust;
+use crate::validate::{self, Invalid};
+use crate::verify::{self, Verification};
+use serde::Serialize;
+use std::path::PathBuf;
+use trust_proxy_platform::{fs_safe, StoreError, TrustStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("nothing to install: {0}")]
+    NothingToInstall(String, Outcome),
+    #[error("{}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Invalid>),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("declined: {0} was not confirmed; nothing was changed")]
+    Declined(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Plan(String),
+    #[error("no installed CA matches {0}; `trust-proxy status` lists them")]
+    UnknownFingerprint(String),
+}
+
+impl InstallError {
+    /// The documented exit codes (README, `--help`).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            InstallError::NothingToInstall(_, outcome) => outcome.exit_code(),
+            InstallError::Refused(_) | InstallError::Declined(_) => 6,
+            InstallError::Invalid(_) => 7,
+            InstallError::UnknownFingerprint(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Asks a person; `None` in unattended runs. Gets the question text, returns the answer.
+pub type Ask<'a> = &'a mut dyn FnMut(&str) -> bool;
+
+/// Everything an install needs; the CLI fills it from flags, the OS and the terminal.
+pub struct InstallRequest {
+    pub discover: DiscoverConfig,
+    /// `--ca-file` certificates: the CAs to install, no probe needed.
+    pub ca_files: Vec<Cert>,
+    pub pins: Vec<Pin>,
+    pub policy: Policy,
+    pub use_os_store: bool,
+    pub dry_run: bool,
+    pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstallReport {
+    pub scope: String,
+    pub dry_run: bool,
+    pub installed: Vec<CaSummary>,
+    pub warnings: Vec<String>,
+    pub steps: Vec<PlannedStep>,
+    /// True when every step was (or would be) unchanged.
+    pub unchanged: bool,
+    pub verification: Option<Verification>,
+    pub env_file: String,
+    pub bundle: String,
+    #[serde(skip)]
+    pub discover: Option<DiscoverResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaSummary {
+    pub sha256: String,
+    pub subject: String,
+    pub decision: Decision,
+    pub provenance: Provenance,
+}
+
+/// Candidates from `--ca-file`: their self-signed CAs, with the files' other CAs that chain to
+/// them as intermediates.
+fn candidates_from_files(
+    files: &[Cert],
+    os_roots: &[Cert],
+) -> Result<Vec<Candidate>, InstallError> {
+    let roots: Vec<&Cert> = files.iter().filter(|c| c.is_self_signed()).collect();
+    if roots.is_empty() {
+        let invalid = files
+            .iter()
+            .map(|c| Invalid::NotRoot {
+                subject: crate::tunnel::printable(&c.info.subject),
+            })
+            .collect();
+        return Err(InstallError::Invalid(invalid));
+    }
+    Ok(roots
+        .into_iter()
+        .map(|root| Candidate {
+            root: root.clone(),
+            path: files
+                .iter()
+                .filter(|c| !c.is_self_signed() && c.names_issuer(root) && c.is_signed_by(root))
+                .cloned()
+                .collect(),
+            provenance: if os_roots.iter().any(|o| o.same_identity(root)) {
+                Provenance::OsStore
+            } else {
+                Provenance::UserFile
+            },
+        })
+        .collect())
+}
+
+/// Candidates from discover's roots; extras are the path's certificates the proxy did not send.
+fn candidates_from_discover(
+    result: &DiscoverResult,
+) -> Vec<(Candidate, Vec<Cert>, Vec<lint::Finding>)> {
+    result
+        .roots
+        .iter()
+        .map(|r| {
+            let extras = r
+                .intermediates
+                .iter()
+                .filter(|(_, src)| *src != LinkSource::Presented)
+                .map(|(c, _)| c.clone())
+                .collect();
+            (
+                Candidate {
+                    root: r.root.clone(),
+                    path: r.intermediates.iter().map(|(c, _)| c.clone()).collect(),
+                    provenance: r.provenance,
+                },
+                extras,
+                r.lint.clone(),
+            )
+        })
+        .collect()
+}
+
+pub fn install(
+    req: InstallRequest,
+    layout: &Layout,
+    store: &dyn TrustStore,
+    ask: Option<Ask<'_>>,
+) -> Result<InstallReport, InstallError> {
+    let result = discover::discover(&req.discover);
+    let os_roots = &req.discover.os_roots;
+
+    let offered: Vec<(Candidate, Vec<Cert>, Vec<lint::Finding>)> = if req.ca_files.is_empty() {
+        if result.outcome != Outcome::Intercepted {
+            let why = match result.outcome {
+                Outcome::NotIntercepted => "no TLS interception was observed (pass --ca-file to install a CA IT gave you)".to_string(),
+                Outcome::RootNotFound => result
+                    .unresolved
+                    .first()
+                    .map(|u| u.advice.clone())
+                    .unwrap_or_else(|| "the interception root was not found".to_string()),
+                _ => "no target could be probed (proxy or network failure; pass --ca-file to install without a probe)".to_string(),
+            };
+            return Err(InstallError::NothingToInstall(why, result.outcome));
+        }
+        candidates_from_discover(&result)
+    } else {
+        let from_discover = candidates_from_discover(&result);
+        candidates_from_files(&req.ca_files, os_roots)?
+            .into_iter()
+            .map(|c| {
+                // What discover saw for this root (extras, lint) when the proxy is reachable.
+                let seen = from_discover.iter().find(|(d, _, _)| d.root == c.root);
+                let extras = seen.map(|(_, e, _)| e.clone()).unwrap_or_default();
+                let lint = seen
+                    .map(|(_, _, l)| l.clone())
+                    .unwrap_or_else(|| lint::lint_path(&c.root, &c.path, None));
+                (c, extras, lint)
+            })
+            .collect()
+    };
+
+    let mut warnings = Vec::new();
+    let mut invalid = Vec::new();
+    for (c, _, lint) in &offered {
+        match validate::validate_root(&c.root, lint) {
+            Ok(w) => warnings.extend(w),
+            Err(i) => invalid.extend(i),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(InstallError::Invalid(invalid));
+    }
+
+    let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
+    let verdicts = decide::decide(&candidates, &req.pins, req.policy)?;
+    let mut ask = ask;
+    let mut decisions = Vec::new();
+    for (c, verdict) in candidates.iter().zip(verdicts) {
+        let decision = match verdict {
+            Verdict::Accept(d) => d,
+            Verdict::AskPerson => {
+                let question = confirm_text(c, &result);
+                let yes = ask.as_mut().map(|a| a(&question)).unwrap_or(false);
+                if !yes {
+                    return Err(InstallError::Declined(crate::tunnel::printable(
+                        &c.root.info.subject,
+                    )));
+                }
+                Decision::Confirmed
+            }
+        };
+        decisions.push(decision);
+    }
+
+    let state_before = load_state(layout)?;
+    let mut after = state_before
+        .clone()
+        .unwrap_or_else(|| State::empty(scope_name(layout)));
+    let mut store_adds = Vec::new();
+    for ((c, extras, _), decision) in offered.iter().zip(&decisions) {
+        if after.cas.iter().any(|ca| ca.sha256 == c.root.sha256()) {
+            continue;
+        }
+        let store_name = store_name_for(&c.root);
+        let will_add = req.use_os_store && *decision != Decision::OsStore;
+        let already = store.contains(&c.root.der)?;
+        if will_add {
+            store_adds.push((c.root.clone(), store_name.clone()));
+        }
+        after.cas.push(InstalledCa {
+            sha256: c.root.sha256().to_string(),
+            subject: c.root.info.subject.clone(),
+            pem: c.root.to_pem(),
+            extra_pem: extras.iter().map(|e| e.to_pem()).collect(),
+            decision: *decision,
+            provenance: c.provenance,
+            added_to_os_store: will_add && !already,
+            in_os_store: will_add || already,
+            store_name,
+        });
+    }
+    if after.proxy.is_none() {
+        after.proxy = result
+            .targets
+            .iter()
+            .filter_map(|t| t.proxy.as_ref())
+            .find_map(|p| p.endpoint.as_ref())
+            .map(|e| e.env_url());
+        after.no_proxy = req.discover.proxy.no_proxy.as_ref().map(|(_, v)| v.clone());
+    }
+
+    let effective = effective_layout(layout, &after);
+    let (plan, _) = build_plan(
+        &effective,
+        state_before.as_ref(),
+        &after,
+        os_roots,
+        &store_adds,
+        &[],
+    )?;
+    let mut report = InstallReport {
+        scope: scope_name(layout).to_string(),
+        dry_run: req.dry_run,
+        installed: after.cas.iter().map(summary).collect(),
+        warnings,
+        steps: Vec::new(),
+        unchanged: false,
+        verification: None,
+        env_file: effective.env_file(Shell::Sh).display().to_string(),
+        bundle: effective.bundle_for_env().display().to_string(),
+        discover: Some(result),
+    };
+    if req.dry_run {
+        report.steps = plan.steps(store)?;
+        report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
+        return Ok(report);
+    }
+    let lock = Lock::acquire(&layout.dir, &layout.lock_file())?;
+    let applied = apply::apply(&plan, store, req.apply);
+    let steps = match applied {
+        Ok(steps) => steps,
+        Err(e) => {
+            if state_before.is_none() {
+                lock.remove_traces(None);
+            }
+            return Err(e.into());
+        }
+    };
+    report.unchanged = steps.iter().all(|s| s.effect == Effect::Unchanged);
+    report.steps = steps;
+    report.verification = Some(run_verify(&report, &effective, &req.discover));
+    Ok(report)
+}
+
+fn run_verify(report: &InstallReport, layout: &Layout, config: &DiscoverConfig) -> Verification {
+    let Some(result) = &report.discover else {
+        return Verification::NotApplicable {
+            reason: "no probe was made".to_string(),
+        };
+    };
+    let targets: Vec<_> = result
+        .targets
+        .iter()
+        .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
+        .filter_map(|t| t.proxy.clone().map(|p| (t.target.clone(), p)))
+        .collect();
+    if targets.is_empty() {
+        return Verification::NotApplicable {
+            reason: "no interception was observed on any target (off the corporate network?)"
+                .to_string(),
+        };
+    }
+    let bundle = match fs_safe::read_nofollow(&layout.bundle_for_env()) {
+        Ok(Some(bytes)) => crate::certload::load_certs_lenient(&bytes)
+            .map(|(c, _)| c)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let trust = ProxyTlsTrust {
+        roots: config.os_roots.iter().map(|c| c.der.clone()).collect(),
+    };
+    verify::verify(&targets, &bundle, config.timeout, &trust)
+}
+
+fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
+    let seen = result
+        .roots
+        .iter()
+        .find(|r| r.root == c.root)
+        .map(|r| r.seen_on.len())
+        .unwrap_or(0);
+    let origin = match c.provenance {
+        Provenance::Network => "WARNING: this CA came from the NETWORK ONLY. Anyone between you and the proxy could have sent it.",
+        Provenance::UserFile => "This CA comes from a file you gave.",
+        Provenance::VendorFile => "This CA comes from a vendor agent's file on this machine.",
+        Provenance::OsStore => "This CA is already trusted by the OS.",
+    };
+    format!(
+        "{origin}\nCompare its fingerprint with the one your IT department publishes before trusting it.\n\n  Subject  {}\n  SHA-256  {}\n  Seen on  {seen} target(s)\n\nTrust this CA for every TLS connection? Type 'yes' to confirm: ",
+        crate::tunnel::printable(&c.root.info.subject),
+        c.root.sha256()
+    )
+}
+
+fn summary(ca: &InstalledCa) -> CaSummary {
+    CaSummary {
+        sha256: ca.sha256.clone(),
+        subject: ca.subject.clone(),
+        decision: ca.decision,
+        provenance: ca.provenance,
+    }
+}
+
+pub fn scope_name(layout: &Layout) -> &'static str {
+    match layout.scope {
+        trust_proxy_platform::Scope::System => "system",
+        trust_proxy_platform::Scope::User => "user",
+    }
+}
+
+/// Stable and unique per CA: readable prefix from the subject plus the fingerprint's start.
+fn store_name_for(root: &Cert) -> String {
+    let cn: String = root
+        .info
+        .subject
+        .rsplit("CN=")
+        .next()
+        .unwrap_or("ca")
+        .split(',')
+        .next()
+        .unwrap_or("ca")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cn = cn.trim_matches('-');
+    let short: String = root.sha256().replace(':', "").chars().take(16).collect();
+    format!(
+        "trust-proxy-{}-{}",
+        &cn[..cn.len().min(40)],
+        short.to_ascii_lowercase()
+    )
+}
+
+/// The distro bundle only serves when the CAs are really in the OS store.
+fn effective_layout(layout: &Layout, state: &State) -> Layout {
+    let mut l = layout.clone();
+    let all_in_store = state.cas.iter().all(|c| c.in_os_store);
+    if !all_in_store {
+        l.os_bundle = None;
+    }
+    l
+}
+
+pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
+    if layout.scope == trust_proxy_platform::Scope::System && cfg!(unix) {
+        for path in [layout.dir.clone(), layout.state_file()] {
+            if std::fs::symlink_metadata(&path).is_ok() {
+                fs_safe::check_root_owned_not_writable(&path)?;
+            }
+        }
+    }
+    Ok(State::load(&layout.state_file())?)
+}
+
+/// The files, dir and blocks for the CA set in `after`; or, when it is empty, their removal.
+pub fn build_plan(
+    layout: &Layout,
+    before: Option<&State>,
+    after: &State,
+    os_roots: &[Cert],
+    store_adds: &[(Cert, String)],
+    store_removes: &[(Cert, String)],
+) -> Result<(Plan, State), InstallError> {
+    let mut actions = Vec::new();
+    for (cert, name) in store_removes {
+        actions.push(Action::StoreRemove {
+            cert: cert.clone(),
+            name: name.clone(),
+        });
+    }
+    for (cert, name) in store_adds {
+        actions.push(Action::StoreAdd {
+            cert: cert.clone(),
+            name: name.clone(),
+        });
+    }
+    let mut state = after.clone();
+    state.files.clear();
+    state.blocks.clear();
+
+    if after.cas.is_empty() {
+        if let Some(before) = before {
+            for f in &before.files {
+                actions.push(Action::Remove {
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                });
+            }
+            for b in &before.blocks {
+                actions.push(Action::EditBlock {
+                    path: b.clone(),
+                    block: None,
+                });
+            }
+            actions.push(Action::SyncDir {
+                dir: layout.cert_dir(),
+                entries: Vec::new(),
+            });
+            let current = fs_safe::read_nofollow(&layout.state_file())?.unwrap_or_default();
+            actions.push(Action::Remove {
+                path: layout.state_file(),
+                sha256: sha256_hex(&current),
+            });
+        }
+        return Ok((Plan { actions }, state));
+    }
+
+    let mut roots = Vec::new();
+    let mut proxy_ca = String::new();
+    for ca in &after.cas {
+        let root = parse_pem(&ca.pem)?;
+        let extras: Vec<Cert> = ca
+            .extra_pem
+            .iter()
+            .map(|p| parse_pem(p))
+            .collect::<Result<_, _>>()?;
+        proxy_ca.push_str(&bundle::render_proxy_ca_pem(&root, &extras));
+        roots.push(root);
+    }
+    let composed = bundle::compose_bundle(os_roots, true, &roots);
+    let bundle_certs: Vec<Cert> = composed.iter().map(|b| b.cert.clone()).collect();
+    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(layout.proxy_ca(), proxy_ca.into_bytes())];
+    if layout.os_bundle.is_none() {
+        files.push((
+            layout.own_bundle(),
+            bundle::render_bundle_pem(&composed).into_bytes(),
+        ));
+    }
+    let paths = EnvPaths {
+        bundle: layout.bundle_for_env(),
+        cert_dir: layout.cert_dir(),
+        proxy_ca: layout.proxy_ca(),
+    };
+    let proxy = after.proxy.as_ref().map(|url| ProxyEnv {
+        url: url.clone(),
+        no_proxy: after.no_proxy.clone(),
+    });
+    let vars = envsnippet::variables(&paths, proxy.as_ref())
+        .map_err(|e| InstallError::Plan(e.to_string()))?;
+    for shell in [Shell::Sh, Shell::Fish, Shell::Pwsh, Shell::Cmd] {
+        let text = match shell {
+            Shell::Cmd => envsnippet::render_checked(shell, &vars)
+                .unwrap_or_else(|e| format!("rem trust-proxy: {e}\r\n")),
+            _ => envsnippet::render(shell, &vars),
+        };
+        files.push((layout.env_file(shell), text.into_bytes()));
+    }
+    if let Some(p) = &layout.profile_d {
+        files.push((p.clone(), envsnippet::profile_d_script(&vars).into_bytes()));
+    }
+    // Whole files that exist but were not written by trust-proxy are someone else's.
+    for (path, contents) in &files {
+        let owned = before.and_then(|b| b.file_hash(path)).is_some();
+        if !owned {
+            if let Some(existing) = fs_safe::read_nofollow(path)? {
+                if existing != *contents {
+                    return Err(InstallError::Plan(format!(
+                        "{} exists and was not written by trust-proxy; move it away first",
+                        path.display()
+                    )));
+                }
+            }
+        }
+    }
+    // Files an earlier install wrote that this one no longer needs.
+    if let Some(before) = before {
+        for f in &before.files {
+            if !files.iter().any(|(p, _)| *p == f.path) {
+                actions.push(Action::Remove {
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                });
+            }
+        }
+    }
+    for (path, contents) in files {
+        state.files.push(OwnedFile {
+            path: path.clone(),
+            sha256: sha256_hex(&contents),
+        });
+        actions.push(Action::Write {
+            path,
+            contents,
+            mode: 0o644,
+        });
+    }
+    let entries =
+        bundle::hashed_dir_entries(&bundle_certs).map_err(|e| InstallError::Plan(e.to_string()))?;
+    actions.push(Action::SyncDir {
+        dir: layout.cert_dir(),
+        entries,
+    });
+    if let Some(env_file) = &layout.etc_environment {
+        let block =
+            envsnippet::environment_block(&vars).map_err(|e| InstallError::Plan(e.to_string()))?;
+        actions.push(Action::EditBlock {
+            path: env_file.clone(),
+            block: Some(block),
+        });
+        state.blocks.push(env_file.clone());
+    }
+    actions.push(Action::Write {
+        path: layout.state_file(),
+        contents: state.to_bytes(),
+        mode: 0o644,
+    });
+    Ok((Plan { actions }, state))
+}
+
+fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
+    crate::certload::load_certs(pem.as_bytes())
+        .ok()
+        .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+        .ok_or_else(|| {
+            InstallError::Plan("the state file holds a certificate that does not parse".to_string())
+        })
+}
+
+/// Removes the CAs named by `pins` (all when empty), reversing exactly what the state lists.
+pub fn uninstall(
+    layout: &Layout,
+    store: &dyn TrustStore,
+    os_roots: &[Cert],
+    pins: &[Pin],
+    dry_run: bool,
+    options: ApplyOptions,
+) -> Result<InstallReport, InstallError> {
+    let before = load_state(layout)?;
+    let mut report = InstallReport {
+        scope: scope_name(layout).to_string(),
+        dry_run,
+        installed: Vec::new(),
+        warnings: Vec::new(),
+        steps: Vec::new(),
+        unchanged: true,
+        verification: None,
+        env_file: String::new(),
+        bundle: String::new(),
+        discover: None,
+    };
+    let Some(before) = before else {
+        return Ok(report);
+    };
+    let mut after = before.clone();
+    let mut removes = Vec::new();
+    let selected: Vec<InstalledCa> = if pins.is_empty() {
+        before.cas.clone()
+    } else {
+        let mut v = Vec::new();
+        for p in pins {
+            let hit = before
+                .cas
+                .iter()
+                .find(|c| Pin::parse(&c.sha256).is_ok_and(|own| own == *p))
+                .ok_or_else(|| InstallError::UnknownFingerprint(p.display()))?;
+            v.push(hit.clone());
+        }
+        v
+    };
+    for ca in &selected {
+        if ca.added_to_os_store {
+            removes.push((parse_pem(&ca.pem)?, ca.store_name.clone()));
+        }
+        after.cas.retain(|c| c.sha256 != ca.sha256);
+    }
+    let effective = effective_layout(layout, &after);
+    let (plan, _) = build_plan(&effective, Some(&before), &after, os_roots, &[], &removes)?;
+    report.installed = after.cas.iter().map(summary).collect();
+    if dry_run {
+        report.steps = plan.steps(store)?;
+        report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
+        return Ok(report);
+    }
+    let lock = Lock::acquire(&layout.dir, &layout.lock_file())?;
+    report.steps = apply::apply(&plan, store, options)?;
+    report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
+    if after.cas.is_empty() {
+        lock.remove_traces(Some(&layout.dir));
+    }
+    Ok(report)
+}
+
+/// Rebuilds the bundle and hashed dir from the current OS store; safe from a timer.
+pub fn refresh(
+    layout: &Layout,
+    store: &dyn TrustStore,
+    os_roots: &[Cert],
+    options: ApplyOptions,
+) -> Result<InstallReport, InstallError> {
+    let Some(before) = load_state(layout)? else {
+        return Err(InstallError::Plan(
+            "nothing is installed in this scope; run `trust-proxy install` first".to_string(),
+        ));
+    };
+    let effective = effective_layout(layout, &before);
+    let (plan, _) = build_plan(&effective, Some(&before), &before, os_roots, &[], &[])?;
+    let _lock = Lock::acquire(&layout.dir, &layout.lock_file())?;
+    let steps = apply::apply(&plan, store, options)?;
+    Ok(InstallReport {
+        scope: scope_name(layout).to_string(),
+        dry_run: false,
+        installed: before.cas.iter().map(summary).collect(),
+        warnings: Vec::new(),
+        unchanged: steps.iter().all(|s| s.effect == Effect::Unchanged),
+        steps,
+        verification: None,
+        env_file: effective.env_file(Shell::Sh).display().to_string(),
+        bundle: effective.bundle_for_env().display().to_string(),
+        discover: None,
+    })
+}
+
+/// One piece of an installation as it is now on disk or in the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct PieceStatus {
+    pub what: String,
+    pub path: String,
+    pub status: &'static str,
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub scope: String,
+    pub installed: Vec<CaSummary>,
+    pub pieces: Vec<PieceStatus>,
+    pub healthy: bool,
+    pub env_file: Option<String>,
+}
+
+pub fn status(layout: &Layout, store: &dyn TrustStore) -> Result<StatusReport, InstallError> {
+    let Some(state) = load_state(layout)? else {
+        return Ok(StatusReport {
+            scope: scope_name(layout).to_string(),
+            installed: Vec::new(),
+            pieces: Vec::new(),
+            healthy: true,
+            env_file: None,
+        });
+    };
+    let mut pieces = Vec::new();
+    for ca in &state.cas {
+        if ca.added_to_os_store || ca.decision == Decision::OsStore {
+            let cert = parse_pem(&ca.pem)?;
+            let present = store.contains(&cert.der)?;
+            pieces.push(PieceStatus {
+                what: format!("OS store: {}", crate::tunnel::printable(&ca.subject)),
+                path: store.describe(),
+                status: if present { "ok" } else { "missing" },
+                fix: (!present).then(|| {
+                    format!(
+                        "trust-proxy uninstall --fingerprint {} && trust-proxy install --fingerprint {} (or ask IT: the CA was removed from the OS store)",
+                        ca.sha256, ca.sha256
+                    )
+                }),
+            });
+        }
+    }
+    for f in &state.files {
+        let status = match fs_safe::read_nofollow(&f.path) {
+            Ok(Some(bytes)) if sha256_hex(&bytes) == f.sha256 => "ok",
+            Ok(Some(_)) => "modified",
+            Ok(None) => "missing",
+            Err(_) => "unreadable",
+        };
+        pieces.push(PieceStatus {
+            what: "file".to_string(),
+            path: f.path.display().to_string(),
+            status,
+            fix: (status != "ok")
+                .then(|| "trust-proxy refresh (rewrites trust-proxy's files)".to_string()),
+        });
+    }
+    for b in &state.blocks {
+        let text = fs_safe::read_nofollow(b)
+            .ok()
+            .flatten()
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default();
+        let present = text.contains("# BEGIN trust-proxy");
+        pieces.push(PieceStatus {
+            what: "environment block".to_string(),
+            path: b.display().to_string(),
+            status: if present { "ok" } else { "missing" },
+            fix: (!present).then(|| "trust-proxy refresh".to_string()),
+        });
+    }
+    let healthy = pieces.iter().all(|p| p.status == "ok");
+    Ok(StatusReport {
+        scope: scope_name(layout).to_string(),
+        installed: state.cas.iter().map(summary).collect(),
+        env_file: Some(layout.env_file(Shell::Sh).display().to_string()),
+        pieces,
+        healthy,
+    })
+}

@@ -1,0 +1,221 @@
+//! An install (or uninstall, or refresh) is first a list of actions. `--dry-run` prints it;
+//! `apply` executes it. Each action can say, before running, what it would change, so the
+//! printed plan and the applied result agree.
+
+use crate::certinfo::Cert;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use trust_proxy_platform::fs_safe;
+use trust_proxy_platform::{StoreError, TrustStore};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Add a root to the OS trust store (anchor file + refresh, keychain, cert store).
+    StoreAdd { cert: Cert, name: String },
+    /// Remove a root that trust-proxy added (`name` lets a rollback add it back).
+    StoreRemove { cert: Cert, name: String },
+    /// Make `path` hold exactly `contents` (atomic; unchanged bytes are not rewritten).
+    Write {
+        path: PathBuf,
+        contents: Vec<u8>,
+        mode: u32,
+    },
+    /// Delete `path` if it still holds what trust-proxy wrote (`sha256`); leave it otherwise.
+    Remove { path: PathBuf, sha256: String },
+    /// Make the hashed directory hold exactly these `(file name, PEM)` entries.
+    SyncDir {
+        dir: PathBuf,
+        entries: Vec<(String, String)>,
+    },
+    /// Insert, replace (`Some`) or remove (`None`) trust-proxy's marked block in `path`.
+    EditBlock {
+        path: PathBuf,
+        block: Option<String>,
+    },
+}
+
+/// What an action does (or would do) to the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Create,
+    Replace,
+    Remove,
+    Unchanged,
+    /// A file to remove was changed by someone else since trust-proxy wrote it: left in place.
+    KeptModified,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStep {
+    pub action: String,
+    pub target: String,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+}
+
+impl Action {
+    pub fn describe(&self) -> (String, String) {
+        match self {
+            Action::StoreAdd { cert, .. } => (
+                "trust in OS store".to_string(),
+                format!(
+                    "{} ({})",
+                    crate::tunnel::printable(&cert.info.subject),
+                    cert.sha256()
+                ),
+            ),
+            Action::StoreRemove { cert, .. } => (
+                "remove from OS store".to_string(),
+                format!(
+                    "{} ({})",
+                    crate::tunnel::printable(&cert.info.subject),
+                    cert.sha256()
+                ),
+            ),
+            Action::Write { path, .. } => ("write file".to_string(), path.display().to_string()),
+            Action::Remove { path, .. } => ("remove file".to_string(), path.display().to_string()),
+            Action::SyncDir { dir, entries } => (
+                "sync hashed dir".to_string(),
+                format!("{} ({} certificates)", dir.display(), entries.len()),
+            ),
+            Action::EditBlock { path, block } => (
+                if block.is_some() {
+                    "set marked block".to_string()
+                } else {
+                    "remove marked block".to_string()
+                },
+                path.display().to_string(),
+            ),
+        }
+    }
+
+    /// What running this action now would do.
+    pub fn predict(&self, store: &dyn TrustStore) -> Result<Effect, StoreError> {
+        Ok(match self {
+            Action::StoreAdd { cert, .. } => {
+                if store.contains(&cert.der)? {
+                    Effect::Unchanged
+                } else {
+                    Effect::Create
+                }
+            }
+            Action::StoreRemove { cert, .. } => {
+                if store.contains(&cert.der)? {
+                    Effect::Remove
+                } else {
+                    Effect::Unchanged
+                }
+            }
+            Action::Write { path, contents, .. } => match fs_safe::read_nofollow(path)? {
+                None => Effect::Create,
+                Some(old) if old == *contents => Effect::Unchanged,
+                Some(_) => Effect::Replace,
+            },
+            Action::Remove { path, sha256 } => match fs_safe::read_nofollow(path)? {
+                None => Effect::Unchanged,
+                Some(old) if crate::state::sha256_hex(&old) == *sha256 => Effect::Remove,
+                Some(_) => Effect::KeptModified,
+            },
+            Action::SyncDir { dir, entries } => {
+                let current = read_managed_dir(dir)?;
+                if current.is_none() {
+                    if entries.is_empty() {
+                        Effect::Unchanged
+                    } else {
+                        Effect::Create
+                    }
+                } else if current.as_deref() == Some(entries.as_slice()) {
+                    Effect::Unchanged
+                } else if entries.is_empty() {
+                    Effect::Remove
+                } else {
+                    Effect::Replace
+                }
+            }
+            Action::EditBlock { path, block } => {
+                let old = fs_safe::read_nofollow(path)?.unwrap_or_default();
+                let old_text = String::from_utf8_lossy(&old).into_owned();
+                match crate::envsnippet::replace_marked_block(&old_text, block.as_deref()) {
+                    Ok(new) if new == old_text => Effect::Unchanged,
+                    Ok(_) if block.is_none() => Effect::Remove,
+                    Ok(_) => Effect::Replace,
+                    // Reported again, with its reason, when applied.
+                    Err(_) => Effect::Replace,
+                }
+            }
+        })
+    }
+}
+
+impl Plan {
+    pub fn steps(&self, store: &dyn TrustStore) -> Result<Vec<PlannedStep>, StoreError> {
+        self.actions
+            .iter()
+            .map(|a| {
+                let (action, target) = a.describe();
+                Ok(PlannedStep {
+                    action,
+                    target,
+                    effect: a.predict(store)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The managed entries of a hashed dir, sorted by name; `None` when the dir does not exist.
+pub fn read_managed_dir(dir: &Path) -> Result<Option<Vec<(String, String)>>, StoreError> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Io {
+                op: "stat",
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(StoreError::Symlink {
+            path: dir.to_path_buf(),
+        });
+    }
+    let read = std::fs::read_dir(dir).map_err(|source| StoreError::Io {
+        op: "read directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut entries = Vec::new();
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_hashed_name(&name) {
+            continue;
+        }
+        if let Some(bytes) = fs_safe::read_nofollow(&entry.path())? {
+            entries.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    entries.sort();
+    Ok(Some(entries))
+}
+
+/// `<8 lower-case hex>.<n>`: the names `openssl rehash` gives; nothing else in the dir is ours.
+pub fn is_hashed_name(name: &str) -> bool {
+    match name.split_once('.') {
+        Some((hash, n)) => {
+            hash.len() == 8
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,106 @@
+//! The state file: what an install applied, with the hash of every byte it wrote, so that
+//! `uninstall` reverses exactly that and nothing else, and `status` can tell what drifted.
+
+use crate::decide::Decision;
+use crate::discover::Provenance;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub schema_version: u32,
+    pub scope: String,
+    /// The installed CAs: a set keyed by SHA-256 (vendors rotate by adding a new CA first).
+    pub cas: Vec<InstalledCa>,
+    /// Files trust-proxy wrote (whole files it owns), with the SHA-256 of their content.
+    pub files: Vec<OwnedFile>,
+    /// Files where trust-proxy owns only a marked block (e.g. /etc/environment).
+    pub blocks: Vec<PathBuf>,
+    /// The proxy the CAs were discovered through (no credentials): for HTTPS_PROXY & co.
+    pub proxy: Option<String>,
+    pub no_proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledCa {
+    pub sha256: String,
+    pub subject: String,
+    pub pem: String,
+    /// Intermediates of its verified path the proxy does not send (go into proxy-ca.pem).
+    pub extra_pem: Vec<String>,
+    pub decision: Decision,
+    pub provenance: Provenance,
+    /// True only when trust-proxy itself added it to the OS store; uninstall removes only those.
+    pub added_to_os_store: bool,
+    /// In the OS store after the install (added, or already there): the distro bundle then
+    /// holds it and the variables can point at that bundle.
+    pub in_os_store: bool,
+    pub store_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedFile {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file {}: {message}", path.display())]
+    Corrupt { path: PathBuf, message: String },
+    #[error("state file {}: written by a newer trust-proxy (schema {found}); upgrade trust-proxy", path.display())]
+    Newer { path: PathBuf, found: u32 },
+    #[error(transparent)]
+    Fs(#[from] trust_proxy_platform::StoreError),
+}
+
+impl State {
+    pub fn empty(scope: &str) -> State {
+        State {
+            schema_version: STATE_VERSION,
+            scope: scope.to_string(),
+            cas: Vec::new(),
+            files: Vec::new(),
+            blocks: Vec::new(),
+            proxy: None,
+            no_proxy: None,
+        }
+    }
+
+    /// `None` when nothing is installed.
+    pub fn load(path: &Path) -> Result<Option<State>, StateError> {
+        let Some(bytes) = trust_proxy_platform::fs_safe::read_nofollow(path)? else {
+            return Ok(None);
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if state.schema_version > STATE_VERSION {
+            return Err(StateError::Newer {
+                path: path.to_path_buf(),
+                found: state.schema_version,
+            });
+        }
+        Ok(Some(state))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s.into_bytes()
+    }
+
+    pub fn file_hash(&self, path: &Path) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.sha256.as_str())
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    trust_proxy_platform::hex_upper(&trust_proxy_platform::sha256(bytes))
+}

@@ -1,0 +1,627 @@
+//! Install, uninstall, refresh and status against a temporary tree and an in-memory OS store,
+//! with the in-process intercepting proxy for discover and verify.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use trust_proxy::apply::ApplyOptions;
+use trust_proxy::certinfo::Cert;
+use trust_proxy::classify::PublicRoots;
+use trust_proxy::decide::{Decision, Pin, Policy, Refusal};
+use trust_proxy::discover::{DiscoverConfig, Outcome, Provenance};
+use trust_proxy::install::{self, InstallError, InstallRequest};
+use trust_proxy::layout::Layout;
+use trust_proxy::plan::Effect;
+use trust_proxy::proxy::{ProxyEndpoint, ProxySettings};
+use trust_proxy::target::Target;
+use trust_proxy::verify::Verification;
+use trust_proxy_platform::{Change, Scope, StoreError, TrustStore};
+use trust_proxy_testkit::*;
+
+/// An OS store in memory, so tests can see exactly what was added and removed.
+#[derive(Default)]
+struct MemStore {
+    certs: Mutex<Vec<Vec<u8>>>,
+}
+
+impl TrustStore for MemStore {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+    fn list(&self) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, StoreError> {
+        Ok(self
+            .certs
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| c.clone().into())
+            .collect())
+    }
+    fn contains(&self, cert: &rustls_pki_types::CertificateDer<'_>) -> Result<bool, StoreError> {
+        Ok(self
+            .certs
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c == cert.as_ref()))
+    }
+    fn add(
+        &self,
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        _: &str,
+    ) -> Result<Change, StoreError> {
+        let mut certs = self.certs.lock().unwrap();
+        if certs.iter().any(|c| c == cert.as_ref()) {
+            return Ok(Change::Unchanged);
+        }
+        certs.push(cert.to_vec());
+        Ok(Change::Added)
+    }
+    fn remove(&self, cert: &rustls_pki_types::CertificateDer<'_>) -> Result<Change, StoreError> {
+        let mut certs = self.certs.lock().unwrap();
+        let before = certs.len();
+        certs.retain(|c| c != cert.as_ref());
+        Ok(if certs.len() < before {
+            Change::Removed
+        } else {
+            Change::Unchanged
+        })
+    }
+}
+
+fn cert(der: &rustls_pki_types::CertificateDer<'_>) -> Cert {
+    Cert::parse(der.as_ref()).unwrap()
+}
+
+/// Every file under `root` with its bytes, and symlinks marked, for before/after comparisons.
+fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                out.insert(p.clone(), b"<symlink>".to_vec());
+            } else if ft.is_dir() {
+                out.insert(p.clone(), b"<dir>".to_vec());
+                walk(&p, out);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    walk(root, &mut out);
+    out
+}
+
+struct Lab {
+    dir: tempfile::TempDir,
+    root: Arc<Ca>,
+    proxy: ProxyHandle,
+    store: MemStore,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let root = Arc::new(Ca::new_root("Install Test Root"));
+        let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+            root.clone(),
+            vec![root.cert_der()],
+        )))
+        .unwrap();
+        Lab {
+            dir: tempfile::tempdir().unwrap(),
+            root,
+            proxy,
+            store: MemStore::default(),
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        Layout::plain(Scope::User, self.dir.path().join("trust-proxy"))
+    }
+
+    fn pin(&self) -> Pin {
+        Pin::parse(cert(&self.root.cert_der()).sha256()).unwrap()
+    }
+
+    fn request(&self, pins: Vec<Pin>) -> InstallRequest {
+        self.request_via(&self.proxy.url(), pins)
+    }
+
+    fn request_via(&self, proxy: &str, pins: Vec<Pin>) -> InstallRequest {
+        InstallRequest {
+            discover: DiscoverConfig {
+                targets: vec![Target::parse("pypi.org").unwrap()],
+                proxy: ProxySettings {
+                    flag: Some(ProxyEndpoint::parse(proxy).unwrap()),
+                    no_proxy: Some(("NO_PROXY".into(), "internal.corp".into())),
+                    ..Default::default()
+                },
+                ca_files: vec![],
+                public: PublicRoots::mozilla(),
+                os_roots: vec![],
+                os_store: "memory".into(),
+                timeout: Duration::from_secs(5),
+                read_file: Box::new(|_| None),
+            },
+            ca_files: vec![],
+            pins,
+            policy: Policy {
+                interactive: false,
+                assume_yes: false,
+                trust_on_first_use: false,
+                system_scope: false,
+            },
+            use_os_store: true,
+            dry_run: false,
+            apply: ApplyOptions::default(),
+        }
+    }
+
+    fn install(&self, req: InstallRequest) -> Result<install::InstallReport, InstallError> {
+        install::install(req, &self.layout(), &self.store, None)
+    }
+}
+
+#[test]
+fn pinned_install_writes_everything_and_verifies() {
+    let lab = Lab::new();
+    let report = lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let layout = lab.layout();
+    assert!(!report.unchanged);
+    assert_eq!(report.installed.len(), 1);
+    assert_eq!(report.installed[0].decision, Decision::Pinned);
+    assert_eq!(report.installed[0].provenance, Provenance::Network);
+    assert!(lab.store.contains(&lab.root.cert_der()).unwrap());
+
+    let proxy_ca = std::fs::read_to_string(layout.proxy_ca()).unwrap();
+    assert!(proxy_ca.contains(lab.root.cert_pem().trim()));
+    let bundle = std::fs::read_to_string(layout.own_bundle()).unwrap();
+    assert!(bundle.contains(lab.root.cert_pem().trim()));
+    assert!(
+        bundle.matches("-----BEGIN CERTIFICATE-----").count() > 100,
+        "Mozilla roots included"
+    );
+    let env = std::fs::read_to_string(layout.dir.join("env.sh")).unwrap();
+    assert!(env.contains("SSL_CERT_FILE"));
+    assert!(
+        env.contains(&format!("HTTPS_PROXY='{}'", lab.proxy.url())),
+        "{env}"
+    );
+    assert!(env.contains("NO_PROXY='internal.corp'"), "{env}");
+    assert!(std::fs::read_dir(layout.cert_dir()).unwrap().count() > 100);
+    assert!(layout.state_file().exists());
+    match report.verification {
+        Some(Verification::Passed { ref targets }) => assert_eq!(targets.len(), 1),
+        ref other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn second_install_changes_nothing_and_keeps_mtimes() {
+    let lab = Lab::new();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let layout = lab.layout();
+    let mtime = |p: PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
+    let before = (
+        mtime(layout.own_bundle()),
+        mtime(layout.state_file()),
+        tree(lab.dir.path()),
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    let report = lab.install(lab.request(vec![lab.pin()])).unwrap();
+    assert!(report.unchanged, "{:?}", report.steps);
+    assert!(report.steps.iter().all(|s| s.effect == Effect::Unchanged));
+    let after = (
+        mtime(layout.own_bundle()),
+        mtime(layout.state_file()),
+        tree(lab.dir.path()),
+    );
+    assert_eq!(before, after);
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let lab = Lab::new();
+    let wrong = Pin::parse(&"ab".repeat(32)).unwrap();
+    let cases: Vec<(&str, InstallRequest)> = vec![
+        ("wrong pin", lab.request(vec![wrong])),
+        ("no tty, no pin", lab.request(vec![])),
+        ("tofu for system scope", {
+            let mut r = lab.request(vec![]);
+            r.policy.trust_on_first_use = true;
+            r.policy.system_scope = true;
+            r
+        }),
+        ("--yes without pin", {
+            let mut r = lab.request(vec![]);
+            r.policy.assume_yes = true;
+            r.policy.interactive = true;
+            r
+        }),
+    ];
+    for (what, req) in cases {
+        let err = lab.install(req).unwrap_err();
+        assert!(matches!(err, InstallError::Refused(_)), "{what}: {err}");
+        assert_eq!(err.exit_code(), 6, "{what}");
+        assert!(
+            tree(lab.dir.path()).is_empty(),
+            "{what}: wrote {:?}",
+            tree(lab.dir.path()).keys()
+        );
+        assert!(lab.store.list().unwrap().is_empty(), "{what}");
+    }
+    let err = lab
+        .install(lab.request(vec![Pin::parse(&"cd".repeat(32)).unwrap()]))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        InstallError::Refused(Refusal::PinMismatch { .. })
+    ));
+}
+
+#[test]
+fn a_person_confirms_or_declines() {
+    let lab = Lab::new();
+    let mut req = lab.request(vec![]);
+    req.policy.interactive = true;
+    let mut seen = String::new();
+    let mut no = |q: &str| {
+        seen = q.to_string();
+        false
+    };
+    let err = install::install(req, &lab.layout(), &lab.store, Some(&mut no)).unwrap_err();
+    assert!(matches!(err, InstallError::Declined(_)));
+    assert!(seen.contains("NETWORK ONLY"), "{seen}");
+    assert!(seen.contains(cert(&lab.root.cert_der()).sha256()));
+    assert!(tree(lab.dir.path()).is_empty());
+
+    let mut req = lab.request(vec![]);
+    req.policy.interactive = true;
+    let mut yes = |_: &str| true;
+    let report = install::install(req, &lab.layout(), &lab.store, Some(&mut yes)).unwrap();
+    assert_eq!(report.installed[0].decision, Decision::Confirmed);
+}
+
+#[test]
+fn trust_on_first_use_for_user_scope() {
+    let lab = Lab::new();
+    let mut req = lab.request(vec![]);
+    req.policy.trust_on_first_use = true;
+    let report = lab.install(req).unwrap();
+    assert_eq!(report.installed[0].decision, Decision::TrustOnFirstUse);
+}
+
+#[test]
+fn root_already_in_os_store_needs_no_pin_and_is_not_added() {
+    let lab = Lab::new();
+    let _ = lab.store.add(&lab.root.cert_der(), "it").unwrap();
+    let mut req = lab.request(vec![]);
+    req.discover.os_roots = vec![cert(&lab.root.cert_der())];
+    let report = lab.install(req).unwrap();
+    assert_eq!(report.installed[0].decision, Decision::OsStore);
+    assert!(report.steps.iter().all(|s| s.action != "trust in OS store"));
+    // Uninstall must not remove what IT put there.
+    install::uninstall(
+        &lab.layout(),
+        &lab.store,
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(lab.store.contains(&lab.root.cert_der()).unwrap());
+    assert!(
+        tree(lab.dir.path()).is_empty(),
+        "{:?}",
+        tree(lab.dir.path()).keys()
+    );
+}
+
+#[test]
+fn invalid_cas_are_refused() {
+    let lab = Lab::new();
+    let leaf = lab.root.issue_leaf("not-a-ca.example", None);
+    let expired = Ca::new_root_with("Expired Root", &CaOptions::default().expired());
+    let intermediate = lab.root.issue_intermediate("Only An Intermediate", None);
+    for (what, der) in [
+        ("leaf", leaf.cert_der.clone()),
+        ("expired", expired.cert_der()),
+        ("intermediate", intermediate.cert_der()),
+    ] {
+        let mut req = lab.request(vec![Pin::parse(cert(&der).sha256()).unwrap()]);
+        req.ca_files = vec![cert(&der)];
+        let err = lab.install(req).unwrap_err();
+        assert!(matches!(err, InstallError::Invalid(_)), "{what}: {err}");
+        assert_eq!(err.exit_code(), 7);
+        assert!(tree(lab.dir.path()).is_empty(), "{what}");
+    }
+}
+
+#[test]
+fn ca_file_install_without_interception_verify_not_applicable() {
+    let lab = Lab::new();
+    let it_root = Ca::new_root("IT Published Root");
+    // No proxy listening: the probe fails, the pinned file still installs.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut req = lab.request_via(
+        &format!("http://127.0.0.1:{port}"),
+        vec![Pin::parse(cert(&it_root.cert_der()).sha256()).unwrap()],
+    );
+    req.ca_files = vec![cert(&it_root.cert_der())];
+    let report = lab.install(req).unwrap();
+    assert_eq!(report.installed[0].provenance, Provenance::UserFile);
+    assert!(matches!(
+        report.verification,
+        Some(Verification::NotApplicable { .. })
+    ));
+}
+
+#[test]
+fn verify_failure_is_reported_not_rolled_back() {
+    let lab = Lab::new();
+    let other = Ca::new_root("Not The Proxy's Root");
+    let mut req = lab.request(vec![Pin::parse(cert(&other.cert_der()).sha256()).unwrap()]);
+    req.ca_files = vec![cert(&other.cert_der())];
+    let report = lab.install(req).unwrap();
+    assert!(
+        matches!(report.verification, Some(Verification::Failed { .. })),
+        "{:?}",
+        report.verification
+    );
+    assert_eq!(trust_proxy::install_report::install_exit_code(&report), 9);
+    assert!(lab.store.contains(&other.cert_der()).unwrap());
+}
+
+#[test]
+fn nothing_to_install_when_not_intercepted() {
+    let lab = Lab::new();
+    let mut req = lab.request(vec![lab.pin()]);
+    req.discover.public = PublicRoots::from_certs(&[cert(&lab.root.cert_der())], "test").unwrap();
+    let err = lab.install(req).unwrap_err();
+    assert!(matches!(
+        err,
+        InstallError::NothingToInstall(_, Outcome::NotIntercepted)
+    ));
+    assert_eq!(err.exit_code(), 3);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let lab = Lab::new();
+    let mut req = lab.request(vec![lab.pin()]);
+    req.dry_run = true;
+    let report = lab.install(req).unwrap();
+    assert!(report.steps.len() >= 8, "{:?}", report.steps);
+    assert!(report
+        .steps
+        .iter()
+        .any(|s| s.action == "trust in OS store" && s.effect == Effect::Create));
+    assert!(tree(lab.dir.path()).is_empty());
+    assert!(lab.store.list().unwrap().is_empty());
+}
+
+#[test]
+fn failure_at_every_step_leaves_previous_state_intact() {
+    // First install (nothing before) and a rotation (one CA installed, a second one added).
+    for rotation in [false, true] {
+        let lab = Lab::new();
+        let second = Arc::new(Ca::new_root("Rotated Root"));
+        let rotated_proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+            second.clone(),
+            vec![second.cert_der()],
+        )))
+        .unwrap();
+        let (url, pin) = if rotation {
+            lab.install(lab.request(vec![lab.pin()])).unwrap();
+            (
+                rotated_proxy.url(),
+                Pin::parse(cert(&second.cert_der()).sha256()).unwrap(),
+            )
+        } else {
+            (lab.proxy.url(), lab.pin())
+        };
+        let mut dry = lab.request_via(&url, vec![pin.clone()]);
+        dry.dry_run = true;
+        let steps = lab.install(dry).unwrap().steps.len();
+        for step in 0..steps {
+            let files_before = tree(lab.dir.path());
+            let store_before = lab.store.list().unwrap();
+            let mut req = lab.request_via(&url, vec![pin.clone()]);
+            req.apply.fail_before_step = Some(step);
+            let err = lab.install(req).unwrap_err();
+            assert!(
+                err.to_string().contains("nothing changed"),
+                "step {step}: {err}"
+            );
+            let mut files_after = tree(lab.dir.path());
+            files_after.retain(|p, _| !p.ends_with(".lock"));
+            let mut files_before = files_before.clone();
+            files_before.retain(|p, _| !p.ends_with(".lock"));
+            assert_eq!(files_before, files_after, "rotation={rotation} step {step}");
+            assert_eq!(
+                store_before,
+                lab.store.list().unwrap(),
+                "rotation={rotation} step {step}"
+            );
+        }
+        // And without injected failures the same install goes through.
+        lab.install(lab.request_via(&url, vec![pin])).unwrap();
+    }
+}
+
+#[test]
+fn planted_symlinks_are_refused() {
+    let lab = Lab::new();
+    let layout = lab.layout();
+    let victim = lab.dir.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let targets = vec![
+        layout.proxy_ca(),
+        layout.own_bundle(),
+        layout.dir.join("env.sh"),
+        layout.state_file(),
+        layout.cert_dir(),
+    ];
+    for target in targets {
+        std::fs::create_dir_all(&layout.dir).unwrap();
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        let err = lab.install(lab.request(vec![lab.pin()])).unwrap_err();
+        assert!(
+            err.to_string().contains(&target.display().to_string()),
+            "{}: {err}",
+            target.display()
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(lab.store.list().unwrap().is_empty(), "{}", target.display());
+        std::fs::remove_file(&target).unwrap();
+    }
+    // A symlinked parent directory.
+    std::fs::remove_dir_all(&layout.dir).unwrap();
+    let elsewhere = lab.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &layout.dir).unwrap();
+    let err = lab.install(lab.request(vec![lab.pin()])).unwrap_err();
+    assert!(err.to_string().contains("symlink"), "{err}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn rotation_then_exact_uninstall() {
+    let lab = Lab::new();
+    let pristine = tree(lab.dir.path());
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let second = Arc::new(Ca::new_root("Second Root"));
+    let p2 = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        second.clone(),
+        vec![second.cert_der()],
+    )))
+    .unwrap();
+    let pin2 = Pin::parse(cert(&second.cert_der()).sha256()).unwrap();
+    let report = lab
+        .install(lab.request_via(&p2.url(), vec![pin2.clone()]))
+        .unwrap();
+    assert_eq!(
+        report.installed.len(),
+        2,
+        "a new CA is added beside the old one"
+    );
+    let proxy_ca = std::fs::read_to_string(lab.layout().proxy_ca()).unwrap();
+    assert!(
+        proxy_ca.contains(lab.root.cert_pem().trim())
+            && proxy_ca.contains(second.cert_pem().trim())
+    );
+
+    let r = install::uninstall(
+        &lab.layout(),
+        &lab.store,
+        &[],
+        &[lab.pin()],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.installed.len(), 1);
+    assert!(!lab.store.contains(&lab.root.cert_der()).unwrap());
+    assert!(lab.store.contains(&second.cert_der()).unwrap());
+    let proxy_ca = std::fs::read_to_string(lab.layout().proxy_ca()).unwrap();
+    assert!(!proxy_ca.contains(lab.root.cert_pem().trim()));
+
+    let unknown = install::uninstall(
+        &lab.layout(),
+        &lab.store,
+        &[],
+        &[lab.pin()],
+        false,
+        ApplyOptions::default(),
+    );
+    assert!(matches!(unknown, Err(InstallError::UnknownFingerprint(_))));
+
+    install::uninstall(
+        &lab.layout(),
+        &lab.store,
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(lab.store.list().unwrap().is_empty());
+    assert_eq!(
+        tree(lab.dir.path()),
+        pristine,
+        "uninstall reverses exactly what install did"
+    );
+    // Idempotent: nothing installed, nothing to do.
+    let again = install::uninstall(
+        &lab.layout(),
+        &lab.store,
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(again.unchanged);
+}
+
+#[test]
+fn uninstall_keeps_files_modified_by_someone_else() {
+    let lab = Lab::new();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let env = lab.layout().dir.join("env.sh");
+    std::fs::write(&env, b"# edited by hand\n").unwrap();
+    let status = install::status(&lab.layout(), &lab.store).unwrap();
+    assert!(!status.healthy);
+    assert!(status
+        .pieces
+        .iter()
+        .any(|p| p.status == "modified" && p.path.ends_with("env.sh")));
+    let r = install::uninstall(
+        &lab.layout(),
+        &lab.store,
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(r.steps.iter().any(|s| s.effect == Effect::KeptModified));
+    assert_eq!(std::fs::read(&env).unwrap(), b"# edited by hand\n");
+}
+
+#[test]
+fn status_and_refresh() {
+    let lab = Lab::new();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    assert!(install::status(&lab.layout(), &lab.store).unwrap().healthy);
+    std::fs::remove_file(lab.layout().own_bundle()).unwrap();
+    let s = install::status(&lab.layout(), &lab.store).unwrap();
+    assert!(s
+        .pieces
+        .iter()
+        .any(|p| p.status == "missing" && p.fix.is_some()));
+    install::refresh(&lab.layout(), &lab.store, &[], ApplyOptions::default()).unwrap();
+    assert!(install::status(&lab.layout(), &lab.store).unwrap().healthy);
+    // A new OS root shows up in the bundle after a refresh.
+    let new_os_root = cert(&Ca::new_root("Pushed Later").cert_der());
+    install::refresh(
+        &lab.layout(),
+        &lab.store,
+        std::slice::from_ref(&new_os_root),
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    let bundle = std::fs::read_to_string(lab.layout().own_bundle()).unwrap();
+    assert!(bundle.contains(new_os_root.to_pem().trim()));
+}

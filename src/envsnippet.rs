@@ -47,6 +47,9 @@ pub enum Shell {
     Zsh,
     Fish,
     Pwsh,
+    /// Output for cmd.exe is a batch file (`%` doubled), to be saved as `.cmd` and `call`ed; it is
+    /// not right for pasting at the interactive prompt, where `%%` is not an escape. See
+    /// [`render_checked`] for what it refuses.
     Cmd,
 }
 
@@ -361,14 +364,19 @@ fn detect_shell_for(windows: bool, env: impl Fn(&str) -> Option<String>) -> Shel
 
 fn header(shell: Shell, what: &str) -> String {
     // Plain ASCII with no shell metacharacters: a REM line in cmd still undergoes %-expansion.
+    let usage = match shell {
+        Shell::Cmd => "; save as a .cmd file and call it, do not paste at the prompt",
+        _ => "",
+    };
     format!(
-        "{} trust-proxy: {what}; undo with: trust-proxy uninstall\n",
+        "{} trust-proxy: {what}{usage}; undo with: trust-proxy uninstall\n",
         shell.comment()
     )
 }
 
 /// Render `vars` for `shell`, refusing (typed error) a name or value that the shell cannot carry
-/// literally.
+/// literally: an invalid name, NUL, newline or CR anywhere; for cmd also `"` and `!` (see
+/// [`Shell::Cmd`]: `%` is doubled for a batch file).
 pub fn render_checked(shell: Shell, vars: &[(String, String)]) -> Result<String, EnvError> {
     let mut out = header(shell, "CA bundle and proxy environment for tools");
     for (name, value) in vars {
@@ -461,7 +469,7 @@ fn pwsh_quote(value: &str) -> String {
 /// - `%`: the rendered text is meant to be saved as a `.cmd`/`.bat` file and `call`ed (that is
 ///   what the install step writes), where `%%` is a literal `%`. Pasted at the interactive prompt
 ///   instead, `%%` stays `%%` and `%NAME%` expands: there is no escape that works in both places,
-///   so the snippet is for batch files only and says so in its first line's caller's docs.
+///   so the snippet is for batch files only, and its first line says so.
 /// - `!`: eaten when delayed expansion is on (`cmd /V:ON`, or the registry's DelayedExpansion), and
 ///   the escape differs between on and off: refused.
 /// - `"`: would end the quoted region and expose the rest to the parser: refused.

@@ -230,9 +230,9 @@ fn run(action: &Action, store: &dyn TrustStore) -> Result<(Effect, Undo), StoreE
                     what: path.display().to_string(),
                     message: e.to_string(),
                 })?;
-            if new_text == old_text {
-                (Effect::Unchanged, Undo::Nothing)
-            } else if new_text.is_empty() && previous.as_ref().is_none_or(|p| p.is_empty()) {
+            // An absent file and an empty one are the same to pam_env: nothing to write.
+            let absent_or_empty = previous.as_ref().is_none_or(|p| p.is_empty());
+            if new_text == old_text || (new_text.is_empty() && absent_or_empty) {
                 (Effect::Unchanged, Undo::Nothing)
             } else {
                 fs_safe::write_atomic(path, new_text.as_bytes(), 0o644)?;

@@ -488,7 +488,7 @@ fn load_os_roots() -> Result<(Vec<Cert>, String), String> {
         .unwrap_or_else(|_| "the OS trust store".to_string());
     let certs: Vec<Cert> = ders
         .iter()
-        .filter_map(|d| Cert::parse(d.as_ref()).ok())
+        .filter_map(|d| Cert::parse_anchor(d.as_ref()).ok())
         .collect();
     let n = certs.len();
     Ok((certs, format!("{description} ({n} roots)")))

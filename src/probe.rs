@@ -92,8 +92,13 @@ fn drive(conn: &mut rustls::ClientConnection, stream: &mut Stream) -> Result<(),
             .into());
         }
         if let Err(e) = conn.process_new_packets() {
-            // Let the peer know why we stop; a failure here changes nothing.
-            let _ = conn.write_tls(stream);
+            // Let the peer know why we stop (the alert may follow other queued records, and a
+            // plain write takes one buffer at a time); a failure here changes nothing.
+            while conn.wants_write() {
+                if conn.write_tls(stream).is_err() {
+                    break;
+                }
+            }
             return Err(classify(e));
         }
     }

@@ -73,13 +73,12 @@ pub fn validate_root(root: &Cert, lint: &[Finding]) -> Result<Vec<String>, Vec<I
             info.not_after
         ));
     }
-    match &info.name_constraints {
-        Some(nc) => warnings.push(format!(
+    if let Some(nc) = &info.name_constraints {
+        warnings.push(format!(
             "{subject} is name-constrained: permitted [{}], excluded [{}]",
             crate::tunnel::printable(&nc.permitted.join(", ")),
             crate::tunnel::printable(&nc.excluded.join(", "))
-        )),
-        None => {}
+        ));
     }
     for f in lint.iter().filter(|f| f.severity == Severity::Error) {
         warnings.push(format!(

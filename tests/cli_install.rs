@@ -1,0 +1,156 @@
+//! The install family as scripts run it: user scope in a temporary HOME, no terminal, JSON.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use trust_proxy_testkit::*;
+
+fn bin(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SHELL",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("HOME", home).env("XDG_DATA_HOME", home.join("data"));
+    c
+}
+
+fn run(c: &mut Command) -> (i32, String, String) {
+    let out = c.stdin(std::process::Stdio::null()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fingerprint(der: &[u8]) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, der);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn user_scope_install_env_status_uninstall() {
+    let home = tempfile::tempdir().unwrap();
+    let root = Arc::new(Ca::new_root("CLI Install Root"));
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        root.clone(),
+        vec![root.cert_der()],
+    )))
+    .unwrap();
+    let common = ["--scope", "user", "--target", "pypi.org", "--proxy"];
+
+    // No terminal, no pin: refused, nothing written.
+    let (code, out, err) = run(bin(home.path())
+        .arg("install")
+        .args(common)
+        .arg(proxy.url()));
+    assert_eq!(code, 6, "{out}{err}");
+    assert!(err.contains("--fingerprint"), "{err}");
+    assert!(!home.path().join("data").exists());
+
+    // A wrong pin: refused.
+    let (code, _, err) = run(bin(home.path())
+        .arg("install")
+        .args(common)
+        .arg(proxy.url())
+        .args(["--fingerprint", &"00".repeat(32)]));
+    assert_eq!(code, 6, "{err}");
+
+    // Dry run with the right pin (sha256: prefix, lower case): a plan, nothing written.
+    let pin = format!("sha256:{}", fingerprint(&root.cert_der()));
+    let (code, out, err) = run(bin(home.path())
+        .arg("install")
+        .args(common)
+        .arg(proxy.url())
+        .args(["--fingerprint", &pin, "--dry-run", "--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["outcome"], "dry_run");
+    assert!(!home.path().join("data").exists());
+
+    let (code, out, err) = run(bin(home.path())
+        .arg("install")
+        .args(common)
+        .arg(proxy.url())
+        .args(["--fingerprint", &pin, "--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["outcome"], "changed");
+    assert_eq!(v["scope"], "user");
+    assert_eq!(v["installed"][0]["decision"], "pinned");
+    assert_eq!(v["verification"]["status"], "passed");
+    assert_eq!(v["discover"]["outcome"], "intercepted");
+    assert!(err.contains("no per-user OS trust store"), "{err}");
+
+    let (code, out, _) = run(bin(home.path())
+        .arg("install")
+        .args(common)
+        .arg(proxy.url())
+        .args(["--fingerprint", &pin]));
+    assert_eq!(code, 0);
+    assert!(out.contains("already in place; nothing changed"), "{out}");
+
+    let (code, out, err) = run(bin(home.path()).args(["env", "--shell", "bash"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("export SSL_CERT_FILE="), "{out}");
+    let bundle = home.path().join("data/trust-proxy/ca-bundle.pem");
+    assert!(out.contains(&bundle.display().to_string()), "{out}");
+
+    let (code, out, _) = run(bin(home.path()).args(["status", "--json"]));
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["healthy"], true);
+
+    let (code, out, err) = run(bin(home.path()).args(["uninstall", "--scope", "user"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!home.path().join("data/trust-proxy").exists(), "{out}");
+    let (code, _, _) = run(bin(home.path()).args(["env"]));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn system_scope_needs_root() {
+    // Only meaningful when the test runs as root: drop to nobody and ask for the system scope.
+    // SAFETY: geteuid has no preconditions.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    if !is_root {
+        let home = tempfile::tempdir().unwrap();
+        let (code, _, err) =
+            run(bin(home.path()).args(["install", "--scope", "system", "--ca-file", "/dev/null"]));
+        assert_eq!(code, 8, "{err}");
+        assert!(err.contains("sudo trust-proxy"), "{err}");
+        return;
+    }
+    let Ok(status) = Command::new("setpriv").arg("--help").output() else {
+        eprintln!("setpriv not installed; skipped");
+        return;
+    };
+    assert!(status.status.success());
+    let (code, _, err) = run(Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_trust-proxy"))
+        .args([
+            "install",
+            "--scope",
+            "system",
+            "--target",
+            "pypi.org",
+            "--fingerprint",
+        ])
+        .arg("ab".repeat(32))
+        .env("HOME", "/nonexistent"));
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("sudo trust-proxy install --scope system"),
+        "{err}"
+    );
+}

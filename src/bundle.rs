@@ -216,11 +216,13 @@ fn canonical_string(value: &Any<'_>) -> Result<Option<Vec<u8>>, String> {
 }
 
 fn decode_fixed_width(data: &[u8], width: usize, what: &str) -> Result<Vec<u8>, String> {
-    if data.len() % width != 0 {
+    // chunks_exact rather than `len % width` (clippy wants is_multiple_of, newer than our MSRV).
+    let units = data.chunks_exact(width);
+    if !units.remainder().is_empty() {
         return Err(format!("{what} length is not a multiple of {width}"));
     }
     let mut s = String::with_capacity(data.len());
-    for unit in data.chunks_exact(width) {
+    for unit in units {
         let v = unit.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
         let c =
             char::from_u32(v).ok_or_else(|| format!("{what} holds invalid code point {v:#x}"))?;

@@ -156,8 +156,11 @@ const DC: &[u8] = &[
     0x06, 0x0a, 0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19,
 ];
 
-/// A Name from RDNs of (OID TLV, value tag, value bytes).
-fn name(rdns: &[&[(&[u8], u8, &[u8])]]) -> Vec<u8> {
+/// (OID TLV, value tag, value bytes).
+type Attr<'a> = (&'a [u8], u8, &'a [u8]);
+
+/// A Name from RDNs of attributes.
+fn name(rdns: &[&[Attr<'_>]]) -> Vec<u8> {
     let mut body = Vec::new();
     for rdn in rdns {
         let mut set = Vec::new();
@@ -457,7 +460,7 @@ fn compose_dedupes_keeps_first_origin_and_is_order_independent() {
     let bundle = compose_bundle(
         &[b.clone(), a.clone(), moz0.clone(), b.clone()],
         true,
-        &[a.clone()],
+        std::slice::from_ref(&a),
     );
     assert_eq!(bundle.len(), moz.len() + 2, "a, b once each; moz0 once");
     let origin_of = |c: &Cert| -> Vec<Origin> {
@@ -479,10 +482,14 @@ fn compose_dedupes_keeps_first_origin_and_is_order_independent() {
     }
 
     // Same inputs, other order: byte-identical output.
-    let again = compose_bundle(&[moz0, a.clone(), b.clone()], true, &[a.clone()]);
+    let again = compose_bundle(
+        &[moz0, a.clone(), b.clone()],
+        true,
+        std::slice::from_ref(&a),
+    );
     assert_eq!(render_bundle_pem(&bundle), render_bundle_pem(&again));
 
-    let no_moz = compose_bundle(&[b.clone()], false, &[a.clone(), a.clone()]);
+    let no_moz = compose_bundle(std::slice::from_ref(&b), false, &[a.clone(), a.clone()]);
     assert_eq!(no_moz.len(), 2);
     assert!(compose_bundle(&[], false, &[]).is_empty());
 }
@@ -504,7 +511,7 @@ fn hostile_ca() -> Cert {
 fn rendered_bundle_round_trips_and_comments_are_inert() {
     let a = test_ca("Alpha Test CA");
     let evil = hostile_ca();
-    let bundle = compose_bundle(&[a.clone()], true, &[evil.clone()]);
+    let bundle = compose_bundle(std::slice::from_ref(&a), true, std::slice::from_ref(&evil));
     let pem = render_bundle_pem(&bundle);
     assert!(!pem.contains('\r'));
     assert!(pem.ends_with("-----END CERTIFICATE-----\n"));

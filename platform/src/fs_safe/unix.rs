@@ -46,7 +46,7 @@ fn write_atomic_inner(
         let mut file = File::from(fd);
         file.write_all(bytes)?;
         // The process umask may have narrowed the mode given to openat.
-        rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))?;
+        rustix::fs::fchmod(&file, file_mode(mode))?;
         file.sync_all()?;
         before_rename(path)?;
         rustix::fs::renameat(&dir, &tmp_name, &dir, name)?;
@@ -74,7 +74,7 @@ fn create_temp(dir: &OwnedFd, name: &OsStr, mode: u32) -> io::Result<(PathBuf, O
         tmp.push(name);
         tmp.push(format!(".tmp-{}-{n}-{nanos}", std::process::id()));
         let tmp = PathBuf::from(tmp);
-        match rustix::fs::openat(dir, &tmp, flags, Mode::from_raw_mode(mode & 0o777)) {
+        match rustix::fs::openat(dir, &tmp, flags, file_mode(mode)) {
             Ok(fd) => return Ok((tmp, fd)),
             Err(e) if e == rustix::io::Errno::EXIST => last = e.into(),
             Err(e) => return Err(e.into()),
@@ -202,8 +202,8 @@ fn open_parent(path: &Path, create: Option<u32>) -> Result<(OwnedFd, &OsStr), St
                 match (opened, create) {
                     (Err(e), Some(mode)) if e == rustix::io::Errno::NOENT => {
                         let made = match &dir {
-                            Some(d) => rustix::fs::mkdirat(d, c, Mode::from_raw_mode(mode)),
-                            None => rustix::fs::mkdirat(CWD, c, Mode::from_raw_mode(mode)),
+                            Some(d) => rustix::fs::mkdirat(d, c, file_mode(mode)),
+                            None => rustix::fs::mkdirat(CWD, c, file_mode(mode)),
                         };
                         match made {
                             Ok(()) | Err(rustix::io::Errno::EXIST) => {
@@ -240,6 +240,11 @@ fn open_parent(path: &Path, create: Option<u32>) -> Result<(OwnedFd, &OsStr), St
             .map_err(|e| io_err("open directory", Path::new("."), e.into()))?,
     };
     Ok((dir, name))
+}
+
+/// `mode_t` is 16 bits on macOS and 32 on Linux; permission bits fit either.
+fn file_mode(bits: u32) -> Mode {
+    Mode::from_raw_mode((bits & 0o7777) as rustix::fs::RawMode)
 }
 
 fn open_dir_at(dir: Option<&OwnedFd>, name: &OsStr, flags: OFlags) -> rustix::io::Result<OwnedFd> {

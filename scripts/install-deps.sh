@@ -20,6 +20,8 @@ APT_PKGS=(
   squid-openssl   # squid built with OpenSSL: ssl-bump + security_file_certgen
   apache2-utils   # htpasswd for the Basic-auth proxy
   procps psmisc   # pgrep/fuser used by the lab's cleanup
+  zsh fish        # tests/env_shells.rs sources the snippets in the real shells
+  util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of trust-proxy, on a fresh Debian 12 machine, as root. `.ci/run` runs exactly this.
-#   1. installs what the tests need (apt + PyPI: squid-openssl, mitmproxy, wine, mingw, targets)
+#   1. installs what the tests need (scripts/install-deps.sh: apt + PyPI, squid-openssl,
+#      mitmproxy, shells; scripts/xplat-check.sh installs wine, mingw and the Rust targets)
 #   2. cargo fmt --check, clippy (-D warnings) and cargo test for the whole workspace
 #   3. the namespace lab: real squid ssl-bump and mitmproxy, explicit and transparent
 #   4. the cross-target checks: clippy for Windows/macOS targets, the Windows store under wine
@@ -29,9 +30,13 @@ stage "cargo test (hermetic: in-process intercepting proxies on loopback)"
 cargo test --workspace --locked 2>&1 | tee /tmp/trust-proxy-cargo-test.log
 grep -q "test result: ok" /tmp/trust-proxy-cargo-test.log
 
-stage "namespace lab (real squid ssl-bump and mitmproxy)"
+stage "namespace lab (real squid ssl-bump and mitmproxy; real update-ca-certificates)"
 cargo build --release --locked
-TRUST_PROXY_BIN="$repo/target/release/trust-proxy" tests/lab/run.sh 2>&1 | tee /tmp/trust-proxy-lab.log || failed+=("lab")
+: >/tmp/trust-proxy-lab.log
+logged() { "$@" 2>&1 | tee -a /tmp/trust-proxy-lab.log; return "${PIPESTATUS[0]}"; }
+export TRUST_PROXY_BIN="$repo/target/release/trust-proxy"
+logged tests/lab/run.sh || failed+=("lab")
+logged tests/lab/install_system.sh || failed+=("lab-install")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 scripts/xplat-check.sh || failed+=("xplat")

@@ -1,5 +1,6 @@
 //! Command-line syntax (clap). Parsing only: turning arguments into work is `command.rs`.
 
+use crate::envsnippet::Shell;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -166,21 +167,11 @@ pub struct UninstallArgs {
     pub scope: ScopeArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShellArg {
-    Sh,
-    Bash,
-    Zsh,
-    Fish,
-    Pwsh,
-    Cmd,
-}
-
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     /// The shell to print for. Default: detected from $SHELL (or PowerShell / cmd on Windows).
-    #[arg(long, value_enum)]
-    pub shell: Option<ShellArg>,
+    #[arg(long, value_name = "sh|bash|zsh|fish|pwsh|cmd")]
+    pub shell: Option<Shell>,
 
     /// system or user. Default: the scope that has an installation (user first).
     #[arg(long, value_enum)]

@@ -8,11 +8,11 @@ use crate::certload;
 use crate::chain::CaFileCert;
 use crate::classify::PublicRoots;
 use crate::cli::{
-    DiscoverArgs, EnvArgs, InstallArgs, ProbeArgs, ScopeArg, ScopeArgs, ShellArg, UninstallArgs,
+    DiscoverArgs, EnvArgs, InstallArgs, ProbeArgs, ScopeArg, ScopeArgs, UninstallArgs,
 };
 use crate::decide::{Pin, Policy};
 use crate::discover::{self, DiscoverConfig, DiscoverResult};
-use crate::envsnippet::{self, EnvPaths, ProxyEnv, Shell};
+use crate::envsnippet::{self, Shell};
 use crate::install::{self, InstallError, InstallRequest};
 use crate::install_report;
 use crate::layout::Layout;
@@ -186,7 +186,7 @@ pub fn run_status(args: &ScopeArgs) -> Result<Rendered, CommandError> {
 
 pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
     let shell = match args.shell {
-        Some(s) => shell_of(s),
+        Some(s) => s,
         None => envsnippet::detect_shell(|k| std::env::var(k).ok()),
     };
     let scopes = match args.scope {
@@ -196,21 +196,7 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
     for scope in scopes {
         let (layout, _, _) = scope_setup(scope)?;
         if let Some(state) = install::load_state(&layout)? {
-            let mut effective = layout.clone();
-            if !state.cas.iter().all(|c| c.in_os_store) {
-                effective.os_bundle = None;
-            }
-            let paths = EnvPaths {
-                bundle: effective.bundle_for_env(),
-                cert_dir: effective.cert_dir(),
-                proxy_ca: effective.proxy_ca(),
-            };
-            let proxy = state.proxy.as_ref().map(|url| ProxyEnv {
-                url: url.clone(),
-                no_proxy: state.no_proxy.clone(),
-            });
-            let vars = envsnippet::variables(&paths, proxy.as_ref())
-                .map_err(|e| CommandError::Local(e.to_string()))?;
+            let vars = install::env_vars(&install::effective_layout(&layout, &state), &state)?;
             let text = match shell {
                 Shell::Cmd => envsnippet::render_checked(shell, &vars)
                     .map_err(|e| CommandError::Local(e.to_string()))?,
@@ -226,17 +212,6 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
     Err(CommandError::Local(
         "nothing is installed yet: run `trust-proxy install` first".to_string(),
     ))
-}
-
-fn shell_of(s: ShellArg) -> Shell {
-    match s {
-        ShellArg::Sh => Shell::Sh,
-        ShellArg::Bash => Shell::Bash,
-        ShellArg::Zsh => Shell::Zsh,
-        ShellArg::Fish => Shell::Fish,
-        ShellArg::Pwsh => Shell::Pwsh,
-        ShellArg::Cmd => Shell::Cmd,
-    }
 }
 
 fn ask_person(question: &str) -> bool {

@@ -403,7 +403,7 @@ fn store_name_for(root: &Cert) -> String {
 }
 
 /// The distro bundle only serves when the CAs are really in the OS store.
-fn effective_layout(layout: &Layout, state: &State) -> Layout {
+pub fn effective_layout(layout: &Layout, state: &State) -> Layout {
     let mut l = layout.clone();
     let all_in_store = state.cas.iter().all(|c| c.in_os_store);
     if !all_in_store {
@@ -497,17 +497,7 @@ pub fn build_plan(
             bundle::render_bundle_pem(&composed).into_bytes(),
         ));
     }
-    let paths = EnvPaths {
-        bundle: layout.bundle_for_env(),
-        cert_dir: layout.cert_dir(),
-        proxy_ca: layout.proxy_ca(),
-    };
-    let proxy = after.proxy.as_ref().map(|url| ProxyEnv {
-        url: url.clone(),
-        no_proxy: after.no_proxy.clone(),
-    });
-    let vars = envsnippet::variables(&paths, proxy.as_ref())
-        .map_err(|e| InstallError::Plan(e.to_string()))?;
+    let vars = env_vars(layout, after)?;
     for shell in [Shell::Sh, Shell::Fish, Shell::Pwsh, Shell::Cmd] {
         let text = match shell {
             Shell::Cmd => envsnippet::render_checked(shell, &vars)
@@ -576,6 +566,20 @@ pub fn build_plan(
         mode: 0o644,
     });
     Ok((Plan { actions }, state))
+}
+
+/// The variables for `state` installed under `layout` (already the effective layout).
+pub fn env_vars(layout: &Layout, state: &State) -> Result<Vec<(String, String)>, InstallError> {
+    let paths = EnvPaths {
+        bundle: layout.bundle_for_env(),
+        cert_dir: layout.cert_dir(),
+        proxy_ca: layout.proxy_ca(),
+    };
+    let proxy = state.proxy.as_ref().map(|url| ProxyEnv {
+        url: url.clone(),
+        no_proxy: state.no_proxy.clone(),
+    });
+    envsnippet::variables(&paths, proxy.as_ref()).map_err(|e| InstallError::Plan(e.to_string()))
 }
 
 fn parse_pem(pem: &str) -> Result<Cert, InstallError> {

@@ -194,7 +194,7 @@ pub fn read_managed_dir(dir: &Path) -> Result<Option<Vec<(String, String)>>, Sto
     let mut entries = Vec::new();
     for entry in read.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_hashed_name(&name) {
+        if !crate::bundle::is_hashed_entry_name(&name) {
             continue;
         }
         if let Some(bytes) = fs_safe::read_nofollow(&entry.path())? {
@@ -203,19 +203,4 @@ pub fn read_managed_dir(dir: &Path) -> Result<Option<Vec<(String, String)>>, Sto
     }
     entries.sort();
     Ok(Some(entries))
-}
-
-/// `<8 lower-case hex>.<n>`: the names `openssl rehash` gives; nothing else in the dir is ours.
-pub fn is_hashed_name(name: &str) -> bool {
-    match name.split_once('.') {
-        Some((hash, n)) => {
-            hash.len() == 8
-                && hash
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                && !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    }
 }

@@ -20,8 +20,12 @@ use crate::certinfo::Cert;
 /// Why a bundle or hashed directory could not be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("certificate {fingerprint}: cannot compute OpenSSL's subject hash ({reason})")]
-    SubjectHash { fingerprint: String, reason: String },
+    #[error("certificate {fingerprint}: cannot compute OpenSSL's subject hash ({source})")]
+    SubjectHash {
+        fingerprint: String,
+        #[source]
+        source: NameError,
+    },
     #[error("{0:?} is not a hashed-directory entry name (expected 8 lower-case hex digits, '.', a number)")]
     BadEntryName(String),
     #[error("hashed-directory entry {0:?} is listed twice")]
@@ -36,6 +40,24 @@ pub enum BundleError {
     SymlinkEntry { path: PathBuf },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a DER name has no OpenSSL hash: malformed DER, or a value OpenSSL itself refuses to decode
+/// (so OpenSSL could not load the certificate either).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NameError(String);
+
+impl From<String> for NameError {
+    fn from(reason: String) -> Self {
+        NameError(reason)
+    }
+}
+
+impl From<&str> for NameError {
+    fn from(reason: &str) -> Self {
+        NameError(reason.to_string())
+    }
 }
 
 /// Where a certificate in the bundle came from; shown in the bundle so a person can audit it.
@@ -87,17 +109,17 @@ impl DirChange {
 /// Exactly OpenSSL's `X509_NAME_hash` of the certificate's subject: what
 /// `openssl x509 -subject_hash` prints and what `openssl rehash` names files by.
 pub fn openssl_subject_hash(cert: &Cert) -> Result<u32, BundleError> {
-    let fail = |reason: String| BundleError::SubjectHash {
+    let fail = |source: NameError| BundleError::SubjectHash {
         fingerprint: cert.sha256().to_string(),
-        reason,
+        source,
     };
-    let subject = subject_tlv(cert.der.as_ref()).map_err(fail)?;
+    let subject = subject_tlv(cert.der.as_ref()).map_err(|r| fail(NameError(r)))?;
     openssl_name_hash(subject).map_err(fail)
 }
 
 /// `X509_NAME_hash` of a DER `Name` (SEQUENCE OF RDN): SHA-1 over OpenSSL's canonical encoding,
 /// first four digest bytes as a little-endian number.
-pub fn openssl_name_hash(name_der: &[u8]) -> Result<u32, String> {
+pub fn openssl_name_hash(name_der: &[u8]) -> Result<u32, NameError> {
     let canon = openssl_canonical_name(name_der)?;
     let d = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &canon);
     let b = d.as_ref();
@@ -108,7 +130,7 @@ pub fn openssl_name_hash(name_der: &[u8]) -> Result<u32, String> {
 /// re-encoded as a DER SET of its canonicalised attributes, concatenated without the outer
 /// SEQUENCE header. Empty RDNs contribute nothing (OpenSSL flattens the name into entries and
 /// regroups them, so an empty SET leaves no trace); an empty name is the empty string.
-pub fn openssl_canonical_name(name_der: &[u8]) -> Result<Vec<u8>, String> {
+pub fn openssl_canonical_name(name_der: &[u8]) -> Result<Vec<u8>, NameError> {
     let (rest, name) = parse_tlv(name_der, "name")?;
     if !rest.is_empty() {
         return Err("trailing bytes after the name".into());

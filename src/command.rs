@@ -347,13 +347,16 @@ fn scope_setup(scope: Scope) -> Result<(Layout, StoreChoice, Option<String>), Co
         ),
         Err(e) => return Err(CommandError::Local(e.to_string())),
     };
-    let os_bundle = if cfg!(target_os = "linux") && scope == Scope::System {
-        trust_proxy_platform::linux::LinuxStore::detect("/")
-            .bundle_path()
-            .ok()
-    } else {
-        None
-    };
+    #[cfg(target_os = "linux")]
+    let os_bundle = (scope == Scope::System)
+        .then(|| {
+            trust_proxy_platform::linux::LinuxStore::detect("/")
+                .bundle_path()
+                .ok()
+        })
+        .flatten();
+    #[cfg(not(target_os = "linux"))]
+    let os_bundle = None;
     let layout = Layout::new(scope, Path::new("/"), os_bundle)
         .map_err(|e| CommandError::Local(e.to_string()))?;
     Ok((layout, store, note))

@@ -140,6 +140,8 @@ fn help_documents_exit_codes() {
     }
 }
 
+// Unix only: it plants a symlink for --export to refuse.
+#[cfg(unix)]
 #[test]
 fn not_intercepted_exits_3_and_root_not_found_exits_4() {
     let public = Arc::new(Ca::new_root("CLI Public Root"));

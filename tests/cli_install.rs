@@ -117,6 +117,7 @@ fn user_scope_install_env_status_uninstall() {
     assert_eq!(code, 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn system_scope_needs_root() {
     // Only meaningful when the test runs as root: drop to nobody and ask for the system scope.

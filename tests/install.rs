@@ -460,6 +460,7 @@ fn failure_at_every_step_leaves_previous_state_intact() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn planted_symlinks_are_refused() {
     let lab = Lab::new();

@@ -205,7 +205,18 @@ impl FromStr for Family {
 /// tool, and so a caller can defer the refresh when changing several anchors.
 pub trait Refresher: fmt::Debug + Send + Sync {
     fn refresh(&self, sysroot: &Path, tool: &str, args: &[&str]) -> Result<(), StoreError>;
+
+    /// Tells Debian's update-ca-certificates hooks (Java's keystore, ...) that these
+    /// `/etc/ssl/certs/*.pem` entries are gone. `update-ca-certificates --fresh` reports every
+    /// certificate as added and none as removed, so without this the Java keystore keeps a CA
+    /// after its anchor was deleted (seen with ca-certificates-java 20230710 on Debian 12).
+    fn notify_removed(&self, _sysroot: &Path, _entries: &[PathBuf]) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
+
+/// Where update-ca-certificates finds its hooks; each reads `+path` / `-path` lines on stdin.
+const DEBIAN_HOOK_DIR: &str = "/etc/ca-certificates/update.d";
 
 /// Runs the distro tool, found only in the standard sbin/bin directories (never via `$PATH`,
 /// which a root shell may have inherited from a user).
@@ -247,6 +258,78 @@ impl Refresher for SystemRefresher {
             detail: format!("{}: {}", output.status, last.trim()),
         })
     }
+
+    fn notify_removed(&self, sysroot: &Path, entries: &[PathBuf]) -> Result<(), StoreError> {
+        self.run_hooks(sysroot, entries)
+    }
+}
+
+impl SystemRefresher {
+    fn run_hooks(&self, sysroot: &Path, entries: &[PathBuf]) -> Result<(), StoreError> {
+        if sysroot != Path::new("/") || entries.is_empty() {
+            return Ok(());
+        }
+        let dir = Path::new(DEBIAN_HOOK_DIR);
+        let mut hooks: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+            Err(_) => return Ok(()),
+        };
+        hooks.sort();
+        let input: String = entries
+            .iter()
+            .map(|e| format!("-{}\n", e.display()))
+            .collect();
+        for hook in hooks {
+            let Ok(meta) = std::fs::metadata(&hook) else {
+                continue;
+            };
+            if !is_executable_file(&meta) {
+                continue;
+            }
+            let command = hook.display().to_string();
+            let mut child = Command::new(&hook)
+                .env_clear()
+                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| StoreError::Refresh {
+                    command: command.clone(),
+                    detail: e.to_string(),
+                })?;
+            if let Some(mut stdin) = child.stdin.take() {
+                use std::io::Write;
+                let _ = stdin.write_all(input.as_bytes());
+            }
+            let output = child.wait_with_output().map_err(|e| StoreError::Refresh {
+                command: command.clone(),
+                detail: e.to_string(),
+            })?;
+            if !output.status.success() {
+                return Err(StoreError::Refresh {
+                    command,
+                    detail: format!(
+                        "{}: {}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn is_executable_file(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable_file(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
 }
 
 /// Does nothing: the caller refreshes later (or the image build does).
@@ -276,6 +359,17 @@ impl Refresher for RecordingRefresher {
         let line = std::iter::once(tool)
             .chain(args.iter().copied())
             .map(String::from)
+            .collect();
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(line);
+        Ok(())
+    }
+
+    fn notify_removed(&self, _: &Path, entries: &[PathBuf]) -> Result<(), StoreError> {
+        let line = std::iter::once("notify-removed".to_string())
+            .chain(entries.iter().map(|e| e.display().to_string()))
             .collect();
         self.calls
             .lock()
@@ -548,9 +642,15 @@ impl TrustStore for LinuxStore {
     fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError> {
         let layout = self.layout()?;
         let mut removed = false;
+        let mut removed_names = Vec::new();
         for (path, bytes) in self.anchors_holding(layout, cert.as_ref())? {
             match fs_safe::remove_if_hash_matches(&path, &crate::sha256(&bytes))? {
-                fs_safe::Removal::Removed => removed = true,
+                fs_safe::Removal::Removed => {
+                    removed = true;
+                    if let Some(stem) = path.file_stem() {
+                        removed_names.push(stem.to_string_lossy().into_owned());
+                    }
+                }
                 fs_safe::Removal::Absent => {}
                 fs_safe::Removal::HashMismatch => return Err(StoreError::NameTaken { path }),
             }
@@ -559,6 +659,14 @@ impl TrustStore for LinuxStore {
             return Ok(Change::Unchanged);
         }
         self.refresh(layout, layout.remove_args)?;
+        if self.family == Family::Debian {
+            // update-ca-certificates links `/etc/ssl/certs/<anchor name>.pem` to each anchor.
+            let entries: Vec<PathBuf> = removed_names
+                .iter()
+                .map(|n| Path::new("/etc/ssl/certs").join(format!("{n}.pem")))
+                .collect();
+            self.refresher.notify_removed(&self.sysroot, &entries)?;
+        }
         Ok(Change::Removed)
     }
 }
@@ -601,6 +709,10 @@ mod tests {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, out).expect("write bundle");
             Ok(())
+        }
+
+        fn notify_removed(&self, sysroot: &Path, entries: &[PathBuf]) -> Result<(), StoreError> {
+            self.rec.notify_removed(sysroot, entries)
         }
     }
 
@@ -817,11 +929,12 @@ mod tests {
             assert_eq!(store.remove(&b).expect("remove again"), Change::Unchanged);
 
             let calls: Vec<String> = tool.rec.calls().iter().map(|c| c.join(" ")).collect();
-            assert_eq!(
-                calls,
-                vec![add_cmd.to_owned(), rm_cmd.to_owned()],
-                "{family}"
-            );
+            let mut expected = vec![add_cmd.to_owned(), rm_cmd.to_owned()];
+            if family == Family::Debian {
+                // The hooks (Java's keystore) learn about the removal that --fresh hides.
+                expected.push("notify-removed /etc/ssl/certs/Corp-CA.pem".to_owned());
+            }
+            assert_eq!(calls, expected, "{family}");
         }
     }
 

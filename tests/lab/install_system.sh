@@ -111,6 +111,10 @@ cp "$work/last.out" "$work/install.json"
 check "install reports verification passed" grep -q '"status": "passed"' "$work/install.json"
 check "anchor file in /usr/local/share/ca-certificates" sh -c 'ls /usr/local/share/ca-certificates | grep -q "^trust-proxy-.*\.crt$"'
 check "the distro bundle now holds the CA" sh -c "grep -q \"\$(sed -n 2p '$LAB_CA_SQUID')\" /etc/ssl/certs/ca-certificates.crt"
+if [ -f /etc/ssl/certs/java/cacerts ] && command -v keytool >/dev/null; then
+  check "the update-ca-certificates hooks put the CA into Java's keystore" sh -c \
+    "keytool -list -keystore /etc/ssl/certs/java/cacerts -storepass changeit | grep -qi '$FP'"
+fi
 check "curl through the proxy verifies with the system store" curl_pypi
 check "openssl s_client -verify_return_error verifies" openssl_pypi
 check "Python's ssl default context verifies" python_pypi

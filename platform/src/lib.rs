@@ -9,6 +9,15 @@ use std::path::PathBuf;
 pub use rustls_pki_types::CertificateDer;
 
 pub mod fs_safe;
+pub mod gui_session;
+pub mod secure_dir;
+pub mod session_env;
+#[cfg(windows)]
+mod win_str;
+
+pub use gui_session::gui_session_available;
+pub use secure_dir::secure_system_dir;
+pub use session_env::{persistent_env, PersistentEnv};
 
 #[cfg(target_os = "linux")]
 pub mod linux;

@@ -553,16 +553,17 @@ pub fn sync_hashed_dir(dir: &Path, entries: &[(String, String)]) -> Result<DirCh
             return Err(BundleError::DuplicateEntry(name.clone()));
         }
     }
-    // Also the symlink check: fs_safe walks every component with O_NOFOLLOW.
-    fs_safe::create_dir_all(dir, 0o755)?;
+    // Opened once, every component checked with O_NOFOLLOW; each entry is then handled relative
+    // to that directory, and made durable by one flush at the end. Walking the path and
+    // fsyncing twice per file made a fresh 10,000-entry directory take ~10 s.
+    let safe = fs_safe::SafeDir::open(dir, Some(0o755))?;
 
     let mut change = DirChange::default();
     for (name, pem) in entries {
-        let path = dir.join(name);
-        match fs_safe::read_nofollow(&path)? {
+        match safe.read(name)? {
             Some(existing) if existing == pem.as_bytes() => change.unchanged += 1,
             _ => {
-                fs_safe::write_atomic(&path, pem.as_bytes(), 0o644)?;
+                safe.write(name, pem.as_bytes(), 0o644)?;
                 change.written += 1;
             }
         }
@@ -594,16 +595,18 @@ pub fn sync_hashed_dir(dir: &Path, entries: &[(String, String)]) -> Result<DirCh
     // Sorted so that the order of removals (and of any error) is reproducible.
     stale.sort_unstable();
     for name in stale {
-        let path = dir.join(&name);
-        let Some(bytes) = fs_safe::read_nofollow(&path)? else {
+        let Some(bytes) = safe.read(&name)? else {
             continue;
         };
         // Removed only if it still holds what was just read: a file another process rewrote in
         // the meantime is left for the next run.
         let sha = trust_proxy_platform::sha256(&bytes);
-        if fs_safe::remove_if_hash_matches(&path, &sha)? == fs_safe::Removal::Removed {
+        if safe.remove_if_hash_matches(&name, &sha)? == fs_safe::Removal::Removed {
             change.removed += 1;
         }
+    }
+    if change.written + change.removed > 0 {
+        safe.sync()?;
     }
     Ok(change)
 }

@@ -13,6 +13,54 @@ use crate::StoreError;
 
 /// Replaces `path` with `bytes` so readers see either the old or the new file, never a mix.
 /// Refuses if any existing component of `path` is a symlink or junction. Parents must exist.
+/// The portable stand-in for the Unix `SafeDir`: path-based, each write already durable.
+pub struct SafeDir {
+    path: PathBuf,
+}
+
+impl SafeDir {
+    pub fn open(path: &Path, create: Option<u32>) -> Result<SafeDir, StoreError> {
+        if let Some(mode) = create {
+            create_dir_all(path, mode)?;
+        }
+        refuse_links(path)?;
+        Ok(SafeDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn join(&self, name: &str) -> Result<PathBuf, StoreError> {
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+            return Err(io_err(
+                "resolve",
+                &self.path.join(name),
+                io::ErrorKind::InvalidInput.into(),
+            ));
+        }
+        Ok(self.path.join(name))
+    }
+
+    pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        read_nofollow(&self.join(name)?)
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
+        write_atomic(&self.join(name)?, bytes, mode)
+    }
+
+    pub fn remove_if_hash_matches(
+        &self,
+        name: &str,
+        sha256: &[u8; 32],
+    ) -> Result<Removal, StoreError> {
+        remove_if_hash_matches(&self.join(name)?, sha256)
+    }
+
+    pub fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), StoreError> {
     refuse_links(path)?;
     if let Ok(meta) = fs::symlink_metadata(path) {

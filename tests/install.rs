@@ -626,3 +626,59 @@ fn status_and_refresh() {
     let bundle = std::fs::read_to_string(lab.layout().own_bundle()).unwrap();
     assert!(bundle.contains(new_os_root.to_pem().trim()));
 }
+
+#[test]
+fn md5_root_is_refused() {
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pem) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-md5", "-days", "30",
+        ])
+        .args([
+            "-subj",
+            "/CN=MD5 Signed Root",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&pem)
+        .output();
+    match made {
+        Ok(out) if out.status.success() => {}
+        other => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "openssl could not make an MD5 root: {other:?}"
+            );
+            eprintln!("SKIPPED: openssl could not make an MD5-signed root here");
+            return;
+        }
+    }
+    let root = trust_proxy::certload::load_certs(&std::fs::read(&pem).unwrap())
+        .unwrap()
+        .remove(0);
+    assert_eq!(root.info.signature_algorithm, "md5WithRSAEncryption");
+    let mut req = lab.request(vec![Pin::parse(root.sha256()).unwrap()]);
+    req.ca_files = vec![root];
+    let err = lab.install(req).unwrap_err();
+    assert!(matches!(err, InstallError::Invalid(_)), "{err}");
+    assert!(err.to_string().contains("MD5"), "{err}");
+    assert!(tree(lab.dir.path()).is_empty());
+    assert!(lab.store.list().unwrap().is_empty());
+}
+
+#[test]
+fn a_concurrent_run_is_locked_out() {
+    let lab = Lab::new();
+    let layout = lab.layout();
+    let held = trust_proxy::apply::Lock::acquire(&layout.dir, &layout.lock_file()).unwrap();
+    let err = lab.install(lab.request(vec![lab.pin()])).unwrap_err();
+    assert!(err.to_string().contains("another trust-proxy run"), "{err}");
+    assert!(lab.store.list().unwrap().is_empty());
+    drop(held);
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+}

@@ -3,8 +3,9 @@
 //! `$(...)`, `%PATH%`, `!`, `;`, `&`, backslashes, unicode), and must run nothing.
 //!
 //! A shell that is not installed is reported as skipped (printed, visible with `--nocapture`
-//! and in the test's name) and its test passes only in that case; under CI=true a missing bash,
-//! dash, zsh or fish fails instead, since CI installs them. pwsh is not available from the
+//! and in the test's name) and its test passes only in that case; with TRUST_PROXY_REQUIRE_TOOLS=1
+//! (set by scripts/test-all.sh, which installs them) a missing bash, dash, zsh or fish fails
+//! instead. pwsh is not available from the
 //! registries CI can reach, so its test always skips there.
 //!
 //! The `/etc/environment` block is checked with a port of pam_env's own reader (never the real
@@ -150,8 +151,8 @@ fn source_command(shell: Shell, program: &Path, file: &Path, dir: &Path, locale:
 
 fn check_posixish(shell: Shell, program_name: &str) -> TestResult {
     let Some(program) = find_program(program_name) else {
-        // CI installs these (scripts/install-deps.sh): a skip there would be a silent gap.
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
+        // test-all.sh installs these (scripts/install-deps.sh): a skip there would be a gap.
+        if std::env::var("TRUST_PROXY_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
             return Err(format!("{program_name} is not installed, and CI must run it").into());
         }
         println!("SKIPPED: {program_name} is not installed (apt-get install {program_name})");

@@ -10,6 +10,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export CARGO_TERM_COLOR=never
+# Tests that need an external tool (a shell, openssl) fail instead of skipping when it is
+# missing: this script installs them, so a skip here would hide a gap.
+export TRUST_PROXY_REQUIRE_TOOLS=1
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "test-all: run as root (the lab creates network namespaces)" >&2
@@ -39,7 +42,15 @@ logged tests/lab/run.sh || failed+=("lab")
 logged tests/lab/install_system.sh || failed+=("lab-install")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
-scripts/xplat-check.sh || failed+=("xplat")
+if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then
+  scripts/xplat-check.sh || failed+=("xplat")
+elif [[ ${TRUST_PROXY_SKIP_XPLAT:-} == 1 ]]; then
+  # GitHub Actions: no ../shared there; the workflow's own macOS and Windows jobs build natively.
+  echo "test-all: ../shared/xplat not found; cross-target stage skipped (TRUST_PROXY_SKIP_XPLAT=1)"
+else
+  echo "test-all: ../shared/xplat not found (needed for the cross-target stage)" >&2
+  failed+=("xplat")
+fi
 
 # One closing line for the whole run: cargo's test counts plus the lab's scenarios.
 read -r passed nfailed < <(

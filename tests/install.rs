@@ -651,7 +651,7 @@ fn md5_root_is_refused() {
         Ok(out) if out.status.success() => {}
         other => {
             assert!(
-                std::env::var_os("CI").is_none(),
+                std::env::var("TRUST_PROXY_REQUIRE_TOOLS").as_deref() != Ok("1"),
                 "openssl could not make an MD5 root: {other:?}"
             );
             eprintln!("SKIPPED: openssl could not make an MD5-signed root here");

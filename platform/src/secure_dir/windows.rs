@@ -93,13 +93,24 @@ pub(super) fn secure_system_dir(path: &Path) -> Result<(), StoreError> {
                 || IsWellKnownSid(owner, WinBuiltinAdministratorsSid) != 0
         };
     if !trusted_owner {
+        let owner = account_name(owner);
+        let message = if created {
+            // Checked even for a directory we just created: an OS that ignored the requested
+            // descriptor (wine does) has not protected it either. The empty directory goes.
+            let _ = std::fs::remove_dir(path);
+            format!(
+                "created with owner Administrators requested, but the system reports {owner}: \
+                 it did not apply the security descriptor, so the directory is not protected"
+            )
+        } else {
+            format!(
+                "owned by {owner}, expected SYSTEM or Administrators: someone else created it; \
+                 check its contents, then delete it and run again"
+            )
+        };
         return Err(StoreError::Platform {
             what: shown,
-            message: format!(
-                "owned by {}, expected SYSTEM or Administrators: someone else created it; \
-                 check its contents, then delete it and run again",
-                account_name(owner)
-            ),
+            message,
         });
     }
 

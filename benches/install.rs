@@ -15,6 +15,7 @@ mod linux_bench {
     use trust_proxy::discover::DiscoverConfig;
     use trust_proxy::install::{self, InstallRequest};
     use trust_proxy::layout::Layout;
+    use trust_proxy::plan::Host;
     use trust_proxy::proxy::ProxySettings;
     use trust_proxy_platform::linux::{Family, LinuxStore, NoRefresh};
     use trust_proxy_platform::Scope;
@@ -95,12 +96,13 @@ mod linux_bench {
             let layout = Layout::plain(Scope::User, sysroot.join("etc/trust-proxy"));
 
             let t = Instant::now();
-            install::install(request(&root, &os_roots), &layout, &store, None).expect("install");
+            install::install(request(&root, &os_roots), &layout, Host::new(&store), None)
+                .expect("install");
             first.push(t.elapsed());
 
             let t = Instant::now();
-            let r =
-                install::install(request(&root, &os_roots), &layout, &store, None).expect("again");
+            let r = install::install(request(&root, &os_roots), &layout, Host::new(&store), None)
+                .expect("again");
             again.push(t.elapsed());
             assert!(r.unchanged);
 
@@ -122,7 +124,7 @@ mod linux_bench {
             let t = Instant::now();
             install::uninstall(
                 &layout,
-                &store,
+                Host::new(&store),
                 &os_roots,
                 &[],
                 false,

@@ -53,4 +53,48 @@ state=$("$xplat/wine-run.sh" "$exe" status | tail -n 1 | tr -d '\r')
 echo "after add, a new process sees the test CA as: $state"
 "$xplat/wine-run.sh" "$exe" remove
 [[ $state == present ]] || { echo "xplat-check: add did not persist" >&2; exit 1; }
+echo "== wine: persistent environment (HKCU\\Environment) and secure_system_dir"
+cargo build -p trust-proxy-platform --example winenv --target "$target"
+envexe=$target_dir/$target/debug/examples/winenv.exe
+[[ -f $envexe ]] || { echo "xplat-check: $envexe was not built" >&2; exit 1; }
+"$xplat/wine-run.sh" "$envexe" set
+# Fresh processes: the values must persist in the registry, then be gone after unset.
+state=$("$xplat/wine-run.sh" "$envexe" status | tail -n 1 | tr -d '\r')
+echo "after set, a new process sees the test variables as: $state"
+[[ $state == present ]] || { echo "xplat-check: persistent env set did not persist" >&2; exit 1; }
+"$xplat/wine-run.sh" "$envexe" unset
+state=$("$xplat/wine-run.sh" "$envexe" status | tail -n 1 | tr -d '\r')
+echo "after unset, a new process sees the test variables as: $state"
+[[ $state == absent ]] || { echo "xplat-check: persistent env unset did not persist" >&2; exit 1; }
+# Wine 8 keeps no ACLs (it derives them from Unix modes, owner = the Wine user), so
+# secure_system_dir must refuse there (exit 1, reason printed); exit 2 would be a failure.
+rc=0; "$xplat/wine-run.sh" "$envexe" dir || rc=$?
+[[ $rc -le 1 ]] || { echo "xplat-check: winenv dir failed (exit $rc)" >&2; exit 1; }
+echo "== wine: trust-proxy.exe install / status / env / uninstall, user scope (CurrentUser\\Root, HKCU\\Environment)"
+cargo build --bin trust-proxy --target "$target"
+tpexe=$target_dir/$target/debug/trust-proxy.exe
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
+  -out "$work/root.pem" -subj "/CN=trust-proxy wine e2e root" -days 30 \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+fp=$(openssl x509 -in "$work/root.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+winpath="Z:${work//\//\\}\\root.pem"
+# The probe goes to a refused loopback port only: verification is then "not applicable".
+tp() { "$xplat/wine-run.sh" "$tpexe" "$@" 2>&1 | tr -d '\r'; }
+out=$(tp install --scope user --ca-file "$winpath" --fingerprint "$fp" --target 127.0.0.1:9 --timeout 2)
+echo "$out" | sed 's/^/  /'
+grep -q "trust-proxy install: done" <<<"$out" || { echo "xplat-check: install under wine failed" >&2; exit 1; }
+grep -q "set session environment" <<<"$out" || { echo "xplat-check: no session env step" >&2; exit 1; }
+out=$(tp install --scope user --ca-file "$winpath" --fingerprint "$fp" --target 127.0.0.1:9 --timeout 2)
+grep -q "nothing changed" <<<"$out" || { echo "xplat-check: second install changed something: $out" >&2; exit 1; }
+out=$(tp status --scope user)
+grep -q "everything as written" <<<"$out" || { echo "xplat-check: status after install: $out" >&2; exit 1; }
+grep -q "ok .*OS store" <<<"$out" || { echo "xplat-check: CA not in CurrentUser\\Root: $out" >&2; exit 1; }
+tp env --shell pwsh | grep -q "^\$env:SSL_CERT_FILE = '" || { echo "xplat-check: env --shell pwsh" >&2; exit 1; }
+out=$(tp uninstall --scope user)
+grep -q "remove from OS store *remove" <<<"$out" || { echo "xplat-check: uninstall did not remove the CA: $out" >&2; exit 1; }
+out=$(tp status --scope user)
+grep -q "nothing installed" <<<"$out" || { echo "xplat-check: status after uninstall: $out" >&2; exit 1; }
+echo "  install, idempotent re-install, status, env, uninstall: ok under wine"
 echo "xplat-check: ok"

@@ -2,11 +2,11 @@
 //! step fails, the completed ones are undone in reverse order, so the previous installation is
 //! left as it was.
 
-use crate::plan::{read_managed_dir, Action, Effect, Plan, PlannedStep};
+use crate::plan::{read_managed_dir, Action, Effect, Host, Plan, PlannedStep};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
-use trust_proxy_platform::{Change, StoreError, TrustStore};
+use trust_proxy_platform::{Change, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -35,6 +35,8 @@ enum Undo {
     StoreAdd(crate::certinfo::Cert, String),
     RestoreFile(PathBuf, Option<Vec<u8>>),
     RestoreDir(PathBuf, Option<Vec<(String, String)>>),
+    /// The session variables as they were: `None` means it was not set.
+    RestoreSessionEnv(Vec<(String, Option<String>)>),
 }
 
 /// Holds the lock for as long as it lives.
@@ -45,10 +47,18 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Creates `dir` (0755) if needed and takes an exclusive, non-blocking lock in it.
-    pub fn acquire(dir: &Path, lock_path: &Path) -> Result<Lock, ApplyError> {
+    /// Creates `dir` (0755) if needed and takes an exclusive, non-blocking lock in it. A
+    /// `system` directory decides what the whole machine trusts: it must be root-owned and not
+    /// writable by others all the way up (Unix), or created with a protected ACL and owned by
+    /// SYSTEM or Administrators (Windows).
+    pub fn acquire(dir: &Path, lock_path: &Path, system: bool) -> Result<Lock, ApplyError> {
         let existed = std::fs::symlink_metadata(dir).is_ok();
-        fs_safe::create_dir_all(dir, 0o755).map_err(|source| ApplyError::Prepare {
+        let prepared = if system {
+            trust_proxy_platform::secure_system_dir(dir)
+        } else {
+            fs_safe::create_dir_all(dir, 0o755)
+        };
+        prepared.map_err(|source| ApplyError::Prepare {
             dir: dir.to_path_buf(),
             source,
         })?;
@@ -123,7 +133,7 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
 /// Runs every action; on failure undoes the completed ones. The caller holds the [`Lock`].
 pub fn apply(
     plan: &Plan,
-    store: &dyn TrustStore,
+    host: Host<'_>,
     options: ApplyOptions,
 ) -> Result<Vec<PlannedStep>, ApplyError> {
     let mut undo: Vec<Undo> = Vec::new();
@@ -133,7 +143,7 @@ pub fn apply(
         let result = if options.fail_before_step == Some(i) {
             Err(format!("injected failure before step {i}"))
         } else {
-            run(action, store).map_err(|e| e.to_string())
+            run(action, host).map_err(|e| e.to_string())
         };
         match result {
             Ok((effect, u)) => {
@@ -145,7 +155,7 @@ pub fn apply(
                 });
             }
             Err(message) => {
-                let failures = rollback(undo, store);
+                let failures = rollback(undo, host);
                 let rollback = if failures.is_empty() {
                     "every earlier step was undone; nothing changed".to_string()
                 } else {
@@ -163,8 +173,44 @@ pub fn apply(
     Ok(done)
 }
 
-fn run(action: &Action, store: &dyn TrustStore) -> Result<(Effect, Undo), StoreError> {
+fn run(action: &Action, host: Host<'_>) -> Result<(Effect, Undo), StoreError> {
+    let store = host.store;
     Ok(match action {
+        Action::SessionEnv { set, unset } => {
+            let Some(env) = host.session_env else {
+                return Ok((Effect::Unchanged, Undo::Nothing));
+            };
+            let mut previous = Vec::new();
+            for name in set.iter().map(|(n, _)| n).chain(unset.iter()) {
+                previous.push((name.clone(), env.get(name)?));
+            }
+            let was = |name: &str| {
+                previous
+                    .iter()
+                    .find(|(p, _)| p == name)
+                    .and_then(|(_, v)| v.clone())
+            };
+            let unchanged = set
+                .iter()
+                .all(|(n, v)| was(n).as_deref() == Some(v.as_str()))
+                && unset.iter().all(|n| was(n).is_none());
+            if unchanged {
+                (Effect::Unchanged, Undo::Nothing)
+            } else {
+                if !set.is_empty() {
+                    env.set(set)?;
+                }
+                if !unset.is_empty() {
+                    env.unset(unset)?;
+                }
+                let effect = if set.is_empty() {
+                    Effect::Remove
+                } else {
+                    Effect::Replace
+                };
+                (effect, Undo::RestoreSessionEnv(previous))
+            }
+        }
         Action::StoreAdd { cert, name } => match store.add(&cert.der, name)? {
             Change::Added => (Effect::Create, Undo::StoreRemove(cert.clone())),
             _ => (Effect::Unchanged, Undo::Nothing),
@@ -260,11 +306,27 @@ fn sync_dir(dir: &Path, entries: &[(String, String)]) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn rollback(undo: Vec<Undo>, store: &dyn TrustStore) -> Vec<String> {
+fn rollback(undo: Vec<Undo>, host: Host<'_>) -> Vec<String> {
+    let store = host.store;
     let mut failures = Vec::new();
     for u in undo.into_iter().rev() {
         let result = match u {
             Undo::Nothing => Ok(()),
+            Undo::RestoreSessionEnv(previous) => match host.session_env {
+                Some(env) => {
+                    let set: Vec<(String, String)> = previous
+                        .iter()
+                        .filter_map(|(n, v)| v.clone().map(|v| (n.clone(), v)))
+                        .collect();
+                    let unset: Vec<String> = previous
+                        .iter()
+                        .filter(|(_, v)| v.is_none())
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    env.set(&set).and_then(|_| env.unset(&unset))
+                }
+                None => Ok(()),
+            },
             Undo::StoreRemove(cert) => store.remove(&cert.der).map(|_| ()),
             Undo::StoreAdd(cert, name) => store.add(&cert.der, &name).map(|_| ()),
             Undo::RestoreFile(path, Some(bytes)) => fs_safe::write_atomic(&path, &bytes, 0o644),

@@ -16,13 +16,14 @@ use crate::envsnippet::{self, Shell};
 use crate::install::{self, InstallError, InstallRequest};
 use crate::install_report;
 use crate::layout::Layout;
+use crate::plan::Host;
 use crate::proxy::{ProxyEndpoint, ProxySettings};
 use crate::report;
 use crate::target::{Target, DEFAULT_TARGETS};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
-use trust_proxy_platform::{Change, Scope, StoreError, TrustStore};
+use trust_proxy_platform::{Change, PersistentEnv, Scope, StoreError, TrustStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -84,10 +85,23 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
     let scope = resolve_scope(args.scope.scope)?;
     let pins = parse_pins(&args.fingerprints)?;
+    // macOS confirms a user trust-settings change in a dialog: without a GUI session it would
+    // hang or fail late, so say so before probing anything.
+    if cfg!(target_os = "macos")
+        && scope == Scope::User
+        && !args.no_os_store
+        && !args.dry_run
+        && !trust_proxy_platform::gui_session_available()
+    {
+        return Err(CommandError::NotPrivileged(
+            "trusting a CA in the login keychain needs a logged-in GUI session (macOS asks for confirmation in a dialog): run this from the desktop session, not over ssh or from a daemon; or pass --no-os-store to write only the bundle and environment; fleets use an MDM profile".to_string(),
+        ));
+    }
     let ca_file_certs = read_ca_files(&args.ca_files)?;
     let config = build_config(&args.probe, ca_file_certs.clone(), &mut warnings)?;
-    let (layout, store, store_note) = scope_setup(scope)?;
-    if let Some(note) = store_note {
+    let parts = scope_setup(scope)?;
+    let layout = parts.layout.clone();
+    if let Some(note) = parts.note.clone() {
         warnings.push(note);
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -101,13 +115,13 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
             trust_on_first_use: args.trust_on_first_use,
             system_scope: scope == Scope::System,
         },
-        use_os_store: !args.no_os_store && store.is_real(),
+        use_os_store: !args.no_os_store && parts.store.is_real(),
         dry_run: args.dry_run,
         apply: ApplyOptions::default(),
     };
     let mut ask = |question: &str| ask_person(question);
     let ask_ref: Option<install::Ask<'_>> = if interactive { Some(&mut ask) } else { None };
-    let report = install::install(request, &layout, store.as_store(), ask_ref)?;
+    let report = install::install(request, &layout, parts.host(), ask_ref)?;
     let exit_code = install_report::install_exit_code(&report);
     let stdout = if args.scope.json {
         install_report::install_json("install", &report, exit_code)
@@ -125,10 +139,11 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
     let scope = resolve_scope(args.scope.scope)?;
     let pins = parse_pins(&args.fingerprints)?;
     let (os_roots, _) = load_os_roots().unwrap_or_default();
-    let (layout, store, _) = scope_setup(scope)?;
+    let parts = scope_setup(scope)?;
+    let layout = parts.layout.clone();
     let report = install::uninstall(
         &layout,
-        store.as_store(),
+        parts.host(),
         &os_roots,
         &pins,
         args.dry_run,
@@ -149,13 +164,9 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
 pub fn run_refresh(args: &ScopeArgs) -> Result<Rendered, CommandError> {
     let scope = resolve_scope(args.scope)?;
     let (os_roots, _) = load_os_roots().map_err(CommandError::Local)?;
-    let (layout, store, _) = scope_setup(scope)?;
-    let report = install::refresh(
-        &layout,
-        store.as_store(),
-        &os_roots,
-        ApplyOptions::default(),
-    )?;
+    let parts = scope_setup(scope)?;
+    let layout = parts.layout.clone();
+    let report = install::refresh(&layout, parts.host(), &os_roots, ApplyOptions::default())?;
     let stdout = if args.json {
         install_report::install_json("refresh", &report, 0)
     } else {
@@ -170,8 +181,9 @@ pub fn run_refresh(args: &ScopeArgs) -> Result<Rendered, CommandError> {
 
 pub fn run_status(args: &ScopeArgs) -> Result<Rendered, CommandError> {
     let scope = args.scope.map(to_scope).unwrap_or_else(default_scope);
-    let (layout, store, _) = scope_setup(scope)?;
-    let status = install::status(&layout, store.as_store())?;
+    let parts = scope_setup(scope)?;
+    let layout = parts.layout.clone();
+    let status = install::status(&layout, parts.host())?;
     let stdout = if args.json {
         install_report::status_json(&status)
     } else {
@@ -194,7 +206,7 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
         None => vec![Scope::User, Scope::System],
     };
     for scope in scopes {
-        let (layout, _, _) = scope_setup(scope)?;
+        let layout = scope_setup(scope)?.layout;
         if let Some(state) = install::load_state(&layout)? {
             let vars = install::env_vars(&install::effective_layout(&layout, &state), &state)?;
             let text = match shell {
@@ -335,8 +347,23 @@ impl TrustStore for NoOsStore {
     }
 }
 
-/// The layout and OS store for a scope; a note when the OS has no store for it.
-fn scope_setup(scope: Scope) -> Result<(Layout, StoreChoice, Option<String>), CommandError> {
+/// What one scope changes: trust-proxy's layout, the OS store, the session environment.
+struct ScopeParts {
+    layout: Layout,
+    store: StoreChoice,
+    session_env: Option<Box<dyn PersistentEnv>>,
+    /// Said once when the OS has no store for the scope.
+    note: Option<String>,
+}
+
+impl ScopeParts {
+    fn host(&self) -> Host<'_> {
+        Host::new(self.store.as_store()).with_session_env(self.session_env.as_deref())
+    }
+}
+
+/// The layout, OS store and session environment for a scope.
+fn scope_setup(scope: Scope) -> Result<ScopeParts, CommandError> {
     let (store, note) = match trust_proxy_platform::os_store(scope) {
         Ok(s) => (StoreChoice::Real(s), None),
         Err(StoreError::Unsupported(why)) => (
@@ -359,7 +386,14 @@ fn scope_setup(scope: Scope) -> Result<(Layout, StoreChoice, Option<String>), Co
     let os_bundle = None;
     let layout = Layout::new(scope, Path::new("/"), os_bundle)
         .map_err(|e| CommandError::Local(e.to_string()))?;
-    Ok((layout, store, note))
+    let session_env = trust_proxy_platform::persistent_env(scope)
+        .map_err(|e| CommandError::Local(e.to_string()))?;
+    Ok(ScopeParts {
+        layout,
+        store,
+        session_env,
+        note,
+    })
 }
 
 fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, CommandError> {

@@ -11,14 +11,14 @@ use crate::discover::{self, DiscoverConfig, DiscoverResult, Outcome, Provenance,
 use crate::envsnippet::{self, EnvPaths, ProxyEnv, Shell};
 use crate::layout::Layout;
 use crate::lint;
-use crate::plan::{Action, Effect, Plan, PlannedStep};
-use crate::state::{sha256_hex, InstalledCa, OwnedFile, State, StateError};
+use crate::plan::{Action, Effect, Host, Plan, PlannedStep};
+use crate::state::{sha256_hex, InstalledCa, OwnedFile, SessionVar, State, StateError};
 use crate::tunnel::ProxyTlsTrust;
 use crate::validate::{self, Invalid};
 use crate::verify::{self, Verification};
 use serde::Serialize;
 use std::path::PathBuf;
-use trust_proxy_platform::{fs_safe, StoreError, TrustStore};
+use trust_proxy_platform::{fs_safe, PersistentEnv, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -158,7 +158,7 @@ fn candidates_from_discover(
 pub fn install(
     req: InstallRequest,
     layout: &Layout,
-    store: &dyn TrustStore,
+    host: Host<'_>,
     ask: Option<Ask<'_>>,
 ) -> Result<InstallReport, InstallError> {
     let result = discover::discover(&req.discover);
@@ -238,7 +238,7 @@ pub fn install(
         }
         let store_name = store_name_for(&c.root);
         let will_add = req.use_os_store && *decision != Decision::OsStore;
-        let already = store.contains(&c.root.der)?;
+        let already = host.store.contains(&c.root.der)?;
         if will_add {
             store_adds.push((c.root.clone(), store_name.clone()));
         }
@@ -272,6 +272,7 @@ pub fn install(
         os_roots,
         &store_adds,
         &[],
+        host.session_env,
     )?;
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
@@ -286,12 +287,12 @@ pub fn install(
         discover: Some(result),
     };
     if req.dry_run {
-        report.steps = plan.steps(store)?;
+        report.steps = plan.steps(host)?;
         report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
         return Ok(report);
     }
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file())?;
-    let applied = apply::apply(&plan, store, req.apply);
+    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
+    let applied = apply::apply(&plan, host, req.apply);
     let steps = match applied {
         Ok(steps) => steps,
         Err(e) => {
@@ -366,6 +367,10 @@ fn summary(ca: &InstalledCa) -> CaSummary {
     }
 }
 
+fn is_system(layout: &Layout) -> bool {
+    layout.scope == trust_proxy_platform::Scope::System
+}
+
 pub fn scope_name(layout: &Layout) -> &'static str {
     match layout.scope {
         trust_proxy_platform::Scope::System => "system",
@@ -431,6 +436,7 @@ pub fn build_plan(
     os_roots: &[Cert],
     store_adds: &[(Cert, String)],
     store_removes: &[(Cert, String)],
+    session_env: Option<&dyn PersistentEnv>,
 ) -> Result<(Plan, State), InstallError> {
     let mut actions = Vec::new();
     for (cert, name) in store_removes {
@@ -448,6 +454,7 @@ pub fn build_plan(
     let mut state = after.clone();
     state.files.clear();
     state.blocks.clear();
+    state.session_env.clear();
 
     if after.cas.is_empty() {
         if let Some(before) = before {
@@ -467,6 +474,10 @@ pub fn build_plan(
                 dir: layout.cert_dir(),
                 entries: Vec::new(),
             });
+            if !before.session_env.is_empty() {
+                let (set, unset) = SessionVar::restore(&before.session_env);
+                actions.push(Action::SessionEnv { set, unset });
+            }
             let current = fs_safe::read_nofollow(&layout.state_file())?.unwrap_or_default();
             actions.push(Action::Remove {
                 path: layout.state_file(),
@@ -551,6 +562,30 @@ pub fn build_plan(
         dir: layout.cert_dir(),
         entries,
     });
+    if let Some(env) = session_env {
+        let earlier: &[SessionVar] = before.map(|b| b.session_env.as_slice()).unwrap_or_default();
+        let mut recorded = Vec::new();
+        for (name, _) in &vars {
+            // What the variable held before trust-proxy first set it, kept across re-installs.
+            let previous = match earlier.iter().find(|v| v.name == *name) {
+                Some(v) => v.previous.clone(),
+                None => env.get(name)?,
+            };
+            recorded.push(SessionVar {
+                name: name.clone(),
+                previous,
+            });
+        }
+        let stale: Vec<SessionVar> = earlier
+            .iter()
+            .filter(|v| !vars.iter().any(|(n, _)| *n == v.name))
+            .cloned()
+            .collect();
+        let (mut set, unset) = SessionVar::restore(&stale);
+        set.extend(vars.iter().cloned());
+        actions.push(Action::SessionEnv { set, unset });
+        state.session_env = recorded;
+    }
     if let Some(env_file) = &layout.etc_environment {
         let block =
             envsnippet::environment_block(&vars).map_err(|e| InstallError::Plan(e.to_string()))?;
@@ -594,7 +629,7 @@ fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
 /// Removes the CAs named by `pins` (all when empty), reversing exactly what the state lists.
 pub fn uninstall(
     layout: &Layout,
-    store: &dyn TrustStore,
+    host: Host<'_>,
     os_roots: &[Cert],
     pins: &[Pin],
     dry_run: bool,
@@ -639,15 +674,23 @@ pub fn uninstall(
         after.cas.retain(|c| c.sha256 != ca.sha256);
     }
     let effective = effective_layout(layout, &after);
-    let (plan, _) = build_plan(&effective, Some(&before), &after, os_roots, &[], &removes)?;
+    let (plan, _) = build_plan(
+        &effective,
+        Some(&before),
+        &after,
+        os_roots,
+        &[],
+        &removes,
+        host.session_env,
+    )?;
     report.installed = after.cas.iter().map(summary).collect();
     if dry_run {
-        report.steps = plan.steps(store)?;
+        report.steps = plan.steps(host)?;
         report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
         return Ok(report);
     }
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file())?;
-    report.steps = apply::apply(&plan, store, options)?;
+    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
+    report.steps = apply::apply(&plan, host, options)?;
     report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
     if after.cas.is_empty() {
         lock.remove_traces(Some(&layout.dir));
@@ -658,7 +701,7 @@ pub fn uninstall(
 /// Rebuilds the bundle and hashed dir from the current OS store; safe from a timer.
 pub fn refresh(
     layout: &Layout,
-    store: &dyn TrustStore,
+    host: Host<'_>,
     os_roots: &[Cert],
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
@@ -668,9 +711,17 @@ pub fn refresh(
         ));
     };
     let effective = effective_layout(layout, &before);
-    let (plan, _) = build_plan(&effective, Some(&before), &before, os_roots, &[], &[])?;
-    let _lock = Lock::acquire(&layout.dir, &layout.lock_file())?;
-    let steps = apply::apply(&plan, store, options)?;
+    let (plan, _) = build_plan(
+        &effective,
+        Some(&before),
+        &before,
+        os_roots,
+        &[],
+        &[],
+        host.session_env,
+    )?;
+    let _lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
+    let steps = apply::apply(&plan, host, options)?;
     Ok(InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run: false,
@@ -703,7 +754,8 @@ pub struct StatusReport {
     pub env_file: Option<String>,
 }
 
-pub fn status(layout: &Layout, store: &dyn TrustStore) -> Result<StatusReport, InstallError> {
+pub fn status(layout: &Layout, host: Host<'_>) -> Result<StatusReport, InstallError> {
+    let store = host.store;
     let Some(state) = load_state(layout)? else {
         return Ok(StatusReport {
             scope: scope_name(layout).to_string(),

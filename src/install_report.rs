@@ -103,7 +103,7 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         });
         for s in &report.steps {
             out.push_str(&format!(
-                "  {:<22} {:<10} {}\n",
+                "  {:<24} {:<10} {}\n",
                 s.action,
                 effect_word(s.effect),
                 printable(&s.target)
@@ -137,10 +137,15 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         None => {}
     }
     if command == "install" && !report.dry_run {
-        out.push_str(&format!(
-            "\nBundle for tools: {}\nIn this shell: eval \"$(trust-proxy env)\"   (or source {})\n",
-            report.bundle, report.env_file
-        ));
+        let hint = if cfg!(windows) {
+            "In this PowerShell: trust-proxy env --shell pwsh | Out-String | Invoke-Expression (new windows get it from the registry)".to_string()
+        } else {
+            format!(
+                "In this shell: eval \"$(trust-proxy env)\"   (or source {})",
+                report.env_file
+            )
+        };
+        out.push_str(&format!("\nBundle for tools: {}\n{hint}\n", report.bundle));
     }
     out
 }

@@ -6,7 +6,29 @@ use crate::certinfo::Cert;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
-use trust_proxy_platform::{StoreError, TrustStore};
+use trust_proxy_platform::{PersistentEnv, StoreError, TrustStore};
+
+/// The parts of the OS a plan changes besides files: the trust store, and (Windows, macOS) the
+/// environment that GUI apps and services inherit. Tests pass in-memory stand-ins.
+#[derive(Clone, Copy)]
+pub struct Host<'a> {
+    pub store: &'a dyn TrustStore,
+    pub session_env: Option<&'a dyn PersistentEnv>,
+}
+
+impl<'a> Host<'a> {
+    pub fn new(store: &'a dyn TrustStore) -> Host<'a> {
+        Host {
+            store,
+            session_env: None,
+        }
+    }
+
+    pub fn with_session_env(mut self, env: Option<&'a dyn PersistentEnv>) -> Host<'a> {
+        self.session_env = env;
+        self
+    }
+}
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -31,6 +53,12 @@ pub enum Action {
     EditBlock {
         path: PathBuf,
         block: Option<String>,
+    },
+    /// Set these variables and remove those in the environment new GUI apps and services get
+    /// (Windows registry environment, macOS LaunchAgent).
+    SessionEnv {
+        set: Vec<(String, String)>,
+        unset: Vec<String>,
     },
 }
 
@@ -83,6 +111,10 @@ impl Action {
                 "sync hashed dir".to_string(),
                 format!("{} ({} certificates)", dir.display(), entries.len()),
             ),
+            Action::SessionEnv { set, unset } => (
+                "set session environment".to_string(),
+                format!("{} set, {} removed", set.len(), unset.len()),
+            ),
             Action::EditBlock { path, block } => (
                 if block.is_some() {
                     "set marked block".to_string()
@@ -95,8 +127,30 @@ impl Action {
     }
 
     /// What running this action now would do.
-    pub fn predict(&self, store: &dyn TrustStore) -> Result<Effect, StoreError> {
+    pub fn predict(&self, host: Host<'_>) -> Result<Effect, StoreError> {
+        let store = host.store;
         Ok(match self {
+            Action::SessionEnv { set, unset } => {
+                let Some(env) = host.session_env else {
+                    return Ok(Effect::Unchanged);
+                };
+                let mut changes = 0;
+                for (name, value) in set {
+                    if env.get(name)?.as_deref() != Some(value.as_str()) {
+                        changes += 1;
+                    }
+                }
+                for name in unset {
+                    if env.get(name)?.is_some() {
+                        changes += 1;
+                    }
+                }
+                match (changes, set.is_empty()) {
+                    (0, _) => Effect::Unchanged,
+                    (_, true) => Effect::Remove,
+                    _ => Effect::Replace,
+                }
+            }
             Action::StoreAdd { cert, .. } => {
                 if store.contains(&cert.der)? {
                     Effect::Unchanged
@@ -153,7 +207,7 @@ impl Action {
 }
 
 impl Plan {
-    pub fn steps(&self, store: &dyn TrustStore) -> Result<Vec<PlannedStep>, StoreError> {
+    pub fn steps(&self, host: Host<'_>) -> Result<Vec<PlannedStep>, StoreError> {
         self.actions
             .iter()
             .map(|a| {
@@ -161,7 +215,7 @@ impl Plan {
                 Ok(PlannedStep {
                     action,
                     target,
-                    effect: a.predict(store)?,
+                    effect: a.predict(host)?,
                 })
             })
             .collect()

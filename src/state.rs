@@ -21,6 +21,32 @@ pub struct State {
     /// The proxy the CAs were discovered through (no credentials): for HTTPS_PROXY & co.
     pub proxy: Option<String>,
     pub no_proxy: Option<String>,
+    /// Variables set in the session environment (Windows registry, macOS LaunchAgent), with
+    /// what they held before trust-proxy first set them, so uninstall puts that back.
+    #[serde(default)]
+    pub session_env: Vec<SessionVar>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionVar {
+    pub name: String,
+    pub previous: Option<String>,
+}
+
+impl SessionVar {
+    /// The actions that put back what these variables held before trust-proxy.
+    pub fn restore(vars: &[SessionVar]) -> (Vec<(String, String)>, Vec<String>) {
+        let set = vars
+            .iter()
+            .filter_map(|v| v.previous.clone().map(|p| (v.name.clone(), p)))
+            .collect();
+        let unset = vars
+            .iter()
+            .filter(|v| v.previous.is_none())
+            .map(|v| v.name.clone())
+            .collect();
+        (set, unset)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +92,7 @@ impl State {
             blocks: Vec::new(),
             proxy: None,
             no_proxy: None,
+            session_env: Vec::new(),
         }
     }
 

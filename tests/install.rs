@@ -12,7 +12,7 @@ use trust_proxy::decide::{Decision, Pin, Policy, Refusal};
 use trust_proxy::discover::{DiscoverConfig, Outcome, Provenance};
 use trust_proxy::install::{self, InstallError, InstallRequest};
 use trust_proxy::layout::Layout;
-use trust_proxy::plan::Effect;
+use trust_proxy::plan::{Effect, Host};
 use trust_proxy::proxy::{ProxyEndpoint, ProxySettings};
 use trust_proxy::target::Target;
 use trust_proxy::verify::Verification;
@@ -164,7 +164,7 @@ impl Lab {
     }
 
     fn install(&self, req: InstallRequest) -> Result<install::InstallReport, InstallError> {
-        install::install(req, &self.layout(), &self.store, None)
+        install::install(req, &self.layout(), Host::new(&self.store), None)
     }
 }
 
@@ -275,7 +275,8 @@ fn a_person_confirms_or_declines() {
         seen = q.to_string();
         false
     };
-    let err = install::install(req, &lab.layout(), &lab.store, Some(&mut no)).unwrap_err();
+    let err =
+        install::install(req, &lab.layout(), Host::new(&lab.store), Some(&mut no)).unwrap_err();
     assert!(matches!(err, InstallError::Declined(_)));
     assert!(seen.contains("NETWORK ONLY"), "{seen}");
     assert!(seen.contains(cert(&lab.root.cert_der()).sha256()));
@@ -284,7 +285,8 @@ fn a_person_confirms_or_declines() {
     let mut req = lab.request(vec![]);
     req.policy.interactive = true;
     let mut yes = |_: &str| true;
-    let report = install::install(req, &lab.layout(), &lab.store, Some(&mut yes)).unwrap();
+    let report =
+        install::install(req, &lab.layout(), Host::new(&lab.store), Some(&mut yes)).unwrap();
     assert_eq!(report.installed[0].decision, Decision::Confirmed);
 }
 
@@ -309,7 +311,7 @@ fn root_already_in_os_store_needs_no_pin_and_is_not_added() {
     // Uninstall must not remove what IT put there.
     install::uninstall(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         &[],
         &[],
         false,
@@ -525,7 +527,7 @@ fn rotation_then_exact_uninstall() {
 
     let r = install::uninstall(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         &[],
         &[lab.pin()],
         false,
@@ -540,7 +542,7 @@ fn rotation_then_exact_uninstall() {
 
     let unknown = install::uninstall(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         &[],
         &[lab.pin()],
         false,
@@ -550,7 +552,7 @@ fn rotation_then_exact_uninstall() {
 
     install::uninstall(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         &[],
         &[],
         false,
@@ -566,7 +568,7 @@ fn rotation_then_exact_uninstall() {
     // Idempotent: nothing installed, nothing to do.
     let again = install::uninstall(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         &[],
         &[],
         false,
@@ -582,7 +584,7 @@ fn uninstall_keeps_files_modified_by_someone_else() {
     lab.install(lab.request(vec![lab.pin()])).unwrap();
     let env = lab.layout().dir.join("env.sh");
     std::fs::write(&env, b"# edited by hand\n").unwrap();
-    let status = install::status(&lab.layout(), &lab.store).unwrap();
+    let status = install::status(&lab.layout(), Host::new(&lab.store)).unwrap();
     assert!(!status.healthy);
     assert!(status
         .pieces
@@ -590,7 +592,7 @@ fn uninstall_keeps_files_modified_by_someone_else() {
         .any(|p| p.status == "modified" && p.path.ends_with("env.sh")));
     let r = install::uninstall(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         &[],
         &[],
         false,
@@ -605,20 +607,34 @@ fn uninstall_keeps_files_modified_by_someone_else() {
 fn status_and_refresh() {
     let lab = Lab::new();
     lab.install(lab.request(vec![lab.pin()])).unwrap();
-    assert!(install::status(&lab.layout(), &lab.store).unwrap().healthy);
+    assert!(
+        install::status(&lab.layout(), Host::new(&lab.store))
+            .unwrap()
+            .healthy
+    );
     std::fs::remove_file(lab.layout().own_bundle()).unwrap();
-    let s = install::status(&lab.layout(), &lab.store).unwrap();
+    let s = install::status(&lab.layout(), Host::new(&lab.store)).unwrap();
     assert!(s
         .pieces
         .iter()
         .any(|p| p.status == "missing" && p.fix.is_some()));
-    install::refresh(&lab.layout(), &lab.store, &[], ApplyOptions::default()).unwrap();
-    assert!(install::status(&lab.layout(), &lab.store).unwrap().healthy);
+    install::refresh(
+        &lab.layout(),
+        Host::new(&lab.store),
+        &[],
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        install::status(&lab.layout(), Host::new(&lab.store))
+            .unwrap()
+            .healthy
+    );
     // A new OS root shows up in the bundle after a refresh.
     let new_os_root = cert(&Ca::new_root("Pushed Later").cert_der());
     install::refresh(
         &lab.layout(),
-        &lab.store,
+        Host::new(&lab.store),
         std::slice::from_ref(&new_os_root),
         ApplyOptions::default(),
     )
@@ -675,10 +691,98 @@ fn md5_root_is_refused() {
 fn a_concurrent_run_is_locked_out() {
     let lab = Lab::new();
     let layout = lab.layout();
-    let held = trust_proxy::apply::Lock::acquire(&layout.dir, &layout.lock_file()).unwrap();
+    let held = trust_proxy::apply::Lock::acquire(&layout.dir, &layout.lock_file(), false).unwrap();
     let err = lab.install(lab.request(vec![lab.pin()])).unwrap_err();
     assert!(err.to_string().contains("another trust-proxy run"), "{err}");
     assert!(lab.store.list().unwrap().is_empty());
     drop(held);
     lab.install(lab.request(vec![lab.pin()])).unwrap();
+}
+
+/// The session environment (Windows registry, macOS LaunchAgent) in memory.
+#[derive(Default)]
+struct MemEnv {
+    vars: Mutex<BTreeMap<String, String>>,
+    fail_set: std::sync::atomic::AtomicBool,
+}
+
+impl trust_proxy_platform::PersistentEnv for MemEnv {
+    fn describe(&self) -> String {
+        "memory env".into()
+    }
+    fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.vars.lock().unwrap().get(name).cloned())
+    }
+    fn set(&self, vars: &[(String, String)]) -> Result<(), StoreError> {
+        if self.fail_set.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unsupported("injected".into()));
+        }
+        let mut m = self.vars.lock().unwrap();
+        for (k, v) in vars {
+            m.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+    fn unset(&self, names: &[String]) -> Result<(), StoreError> {
+        let mut m = self.vars.lock().unwrap();
+        for n in names {
+            m.remove(n);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn session_environment_is_set_kept_and_removed_exactly() {
+    let lab = Lab::new();
+    let env = MemEnv::default();
+    env.vars
+        .lock()
+        .unwrap()
+        .insert("PATH".into(), "untouched".into());
+    env.vars
+        .lock()
+        .unwrap()
+        .insert("SSL_CERT_FILE".into(), "/old/bundle.pem".into());
+    let host = Host::new(&lab.store).with_session_env(Some(&env));
+
+    // A failure after the session env step (the state write is last) puts the old values back.
+    let before = env.vars.lock().unwrap().clone();
+    let mut dry = lab.request(vec![lab.pin()]);
+    dry.dry_run = true;
+    let report = install::install(dry, &lab.layout(), host, None).unwrap();
+    assert!(report
+        .steps
+        .iter()
+        .any(|s| s.action == "set session environment" && s.effect == Effect::Replace));
+    let mut req = lab.request(vec![lab.pin()]);
+    req.apply.fail_before_step = Some(report.steps.len() - 1);
+    install::install(req, &lab.layout(), host, None).unwrap_err();
+    assert_eq!(*env.vars.lock().unwrap(), before);
+
+    install::install(lab.request(vec![lab.pin()]), &lab.layout(), host, None).unwrap();
+    let bundle = lab.layout().own_bundle().display().to_string();
+    {
+        let vars = env.vars.lock().unwrap();
+        assert_eq!(vars.get("SSL_CERT_FILE"), Some(&bundle));
+        assert_eq!(vars.get("HTTPS_PROXY"), Some(&lab.proxy.url()));
+        assert_eq!(vars.get("PATH").map(String::as_str), Some("untouched"));
+    }
+    let again = install::install(lab.request(vec![lab.pin()]), &lab.layout(), host, None).unwrap();
+    assert!(again.unchanged, "{:?}", again.steps);
+
+    install::uninstall(
+        &lab.layout(),
+        host,
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    let vars = env.vars.lock().unwrap();
+    assert_eq!(
+        *vars, before,
+        "uninstall puts back exactly what was there before"
+    );
 }

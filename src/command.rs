@@ -104,6 +104,14 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
     if let Some(note) = parts.note.clone() {
         warnings.push(note);
     }
+    if !args.no_os_store && !args.dry_run {
+        if cfg!(target_os = "macos") && scope == Scope::System {
+            warnings.push("macOS 11 and later ask for an administrator password for every admin trust-settings change, even as root; fleets deploy the CA with an MDM configuration profile (com.apple.security.root payload)".to_string());
+        }
+        if cfg!(windows) && scope == Scope::User {
+            warnings.push("Windows shows a confirmation dialog when a CA is added to (or removed from) CurrentUser\\Root: answer it".to_string());
+        }
+    }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let request = InstallRequest {
         discover: config,
@@ -250,20 +258,8 @@ fn to_scope(s: ScopeArg) -> Scope {
     }
 }
 
-pub fn is_elevated() -> bool {
-    #[cfg(unix)]
-    {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { libc::geteuid() == 0 }
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
-}
-
 fn default_scope() -> Scope {
-    if is_elevated() {
+    if trust_proxy_platform::is_elevated() {
         Scope::System
     } else {
         Scope::User
@@ -274,13 +270,23 @@ fn default_scope() -> Scope {
 fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
     let scope = arg.map(to_scope).unwrap_or_else(default_scope);
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if cfg!(unix) && scope == Scope::System && !is_elevated() {
+    if scope == Scope::System && !trust_proxy_platform::is_elevated() {
+        let how = if cfg!(windows) {
+            format!(
+                "the system scope changes LocalMachine\\Root and %ProgramData%: run it from an elevated PowerShell (right-click, Run as administrator):\n  trust-proxy {}",
+                args.join(" ")
+            )
+        } else {
+            format!(
+                "the system scope changes the OS trust store and system files: run it as root:\n  sudo trust-proxy {}",
+                args.join(" ")
+            )
+        };
         return Err(CommandError::NotPrivileged(format!(
-            "the system scope changes the OS trust store and /etc: run it as root:\n  sudo trust-proxy {}\nor install for yourself only with --scope user",
-            args.join(" ")
+            "{how}\nor install for yourself only with --scope user"
         )));
     }
-    if cfg!(unix) && scope == Scope::User && is_elevated() {
+    if cfg!(unix) && scope == Scope::User && trust_proxy_platform::is_elevated() {
         refuse_foreign_home()?;
     }
     Ok(scope)

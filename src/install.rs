@@ -812,6 +812,24 @@ pub fn status(layout: &Layout, host: Host<'_>) -> Result<StatusReport, InstallEr
             fix: (!present).then(|| "trust-proxy refresh".to_string()),
         });
     }
+    if let (Some(env), false) = (host.session_env, state.session_env.is_empty()) {
+        let expected = env_vars(&effective_layout(layout, &state), &state)?;
+        let mut status = "ok";
+        for (name, value) in &expected {
+            match env.get(name)? {
+                Some(v) if v == *value => {}
+                Some(_) => status = "modified",
+                None if status == "ok" => status = "missing",
+                None => {}
+            }
+        }
+        pieces.push(PieceStatus {
+            what: "session environment".to_string(),
+            path: env.describe(),
+            status,
+            fix: (status != "ok").then(|| "trust-proxy refresh".to_string()),
+        });
+    }
     let healthy = pieces.iter().all(|p| p.status == "ok");
     Ok(StatusReport {
         scope: scope_name(layout).to_string(),

@@ -121,8 +121,7 @@ fn user_scope_install_env_status_uninstall() {
 #[test]
 fn system_scope_needs_root() {
     // Only meaningful when the test runs as root: drop to nobody and ask for the system scope.
-    // SAFETY: geteuid has no preconditions.
-    let is_root = unsafe { libc::geteuid() } == 0;
+    let is_root = trust_proxy_platform::is_elevated();
     if !is_root {
         let home = tempfile::tempdir().unwrap();
         let (code, _, err) =

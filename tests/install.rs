@@ -770,6 +770,18 @@ fn session_environment_is_set_kept_and_removed_exactly() {
     }
     let again = install::install(lab.request(vec![lab.pin()]), &lab.layout(), host, None).unwrap();
     assert!(again.unchanged, "{:?}", again.steps);
+    assert!(install::status(&lab.layout(), host).unwrap().healthy);
+    env.vars
+        .lock()
+        .unwrap()
+        .insert("SSL_CERT_FILE".into(), "/someone/else.pem".into());
+    let status = install::status(&lab.layout(), host).unwrap();
+    assert!(status
+        .pieces
+        .iter()
+        .any(|p| p.what == "session environment" && p.status == "modified"));
+    install::refresh(&lab.layout(), host, &[], ApplyOptions::default()).unwrap();
+    assert!(install::status(&lab.layout(), host).unwrap().healthy);
 
     install::uninstall(
         &lab.layout(),

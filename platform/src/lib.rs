@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 pub use rustls_pki_types::CertificateDer;
 
+mod elevation;
 pub mod fs_safe;
 pub mod gui_session;
 pub mod secure_dir;
@@ -15,6 +16,7 @@ pub mod session_env;
 #[cfg(windows)]
 mod win_str;
 
+pub use elevation::is_elevated;
 pub use gui_session::gui_session_available;
 pub use secure_dir::secure_system_dir;
 pub use session_env::{persistent_env, PersistentEnv};

@@ -163,6 +163,17 @@ impl Lab {
         }
     }
 
+    fn uninstall(&self, pins: &[Pin]) -> Result<install::InstallReport, InstallError> {
+        install::uninstall(
+            &self.layout(),
+            Host::new(&self.store),
+            &[],
+            pins,
+            false,
+            ApplyOptions::default(),
+        )
+    }
+
     fn install(&self, req: InstallRequest) -> Result<install::InstallReport, InstallError> {
         install::install(req, &self.layout(), Host::new(&self.store), None)
     }
@@ -309,15 +320,7 @@ fn root_already_in_os_store_needs_no_pin_and_is_not_added() {
     assert_eq!(report.installed[0].decision, Decision::OsStore);
     assert!(report.steps.iter().all(|s| s.action != "trust in OS store"));
     // Uninstall must not remove what IT put there.
-    install::uninstall(
-        &lab.layout(),
-        Host::new(&lab.store),
-        &[],
-        &[],
-        false,
-        ApplyOptions::default(),
-    )
-    .unwrap();
+    lab.uninstall(&[]).unwrap();
     assert!(lab.store.contains(&lab.root.cert_der()).unwrap());
     assert!(
         tree(lab.dir.path()).is_empty(),
@@ -525,40 +528,17 @@ fn rotation_then_exact_uninstall() {
             && proxy_ca.contains(second.cert_pem().trim())
     );
 
-    let r = install::uninstall(
-        &lab.layout(),
-        Host::new(&lab.store),
-        &[],
-        &[lab.pin()],
-        false,
-        ApplyOptions::default(),
-    )
-    .unwrap();
+    let r = lab.uninstall(&[lab.pin()]).unwrap();
     assert_eq!(r.installed.len(), 1);
     assert!(!lab.store.contains(&lab.root.cert_der()).unwrap());
     assert!(lab.store.contains(&second.cert_der()).unwrap());
     let proxy_ca = std::fs::read_to_string(lab.layout().proxy_ca()).unwrap();
     assert!(!proxy_ca.contains(lab.root.cert_pem().trim()));
 
-    let unknown = install::uninstall(
-        &lab.layout(),
-        Host::new(&lab.store),
-        &[],
-        &[lab.pin()],
-        false,
-        ApplyOptions::default(),
-    );
+    let unknown = lab.uninstall(&[lab.pin()]);
     assert!(matches!(unknown, Err(InstallError::UnknownFingerprint(_))));
 
-    install::uninstall(
-        &lab.layout(),
-        Host::new(&lab.store),
-        &[],
-        &[],
-        false,
-        ApplyOptions::default(),
-    )
-    .unwrap();
+    lab.uninstall(&[]).unwrap();
     assert!(lab.store.list().unwrap().is_empty());
     assert_eq!(
         tree(lab.dir.path()),
@@ -566,15 +546,7 @@ fn rotation_then_exact_uninstall() {
         "uninstall reverses exactly what install did"
     );
     // Idempotent: nothing installed, nothing to do.
-    let again = install::uninstall(
-        &lab.layout(),
-        Host::new(&lab.store),
-        &[],
-        &[],
-        false,
-        ApplyOptions::default(),
-    )
-    .unwrap();
+    let again = lab.uninstall(&[]).unwrap();
     assert!(again.unchanged);
 }
 
@@ -590,15 +562,7 @@ fn uninstall_keeps_files_modified_by_someone_else() {
         .pieces
         .iter()
         .any(|p| p.status == "modified" && p.path.ends_with("env.sh")));
-    let r = install::uninstall(
-        &lab.layout(),
-        Host::new(&lab.store),
-        &[],
-        &[],
-        false,
-        ApplyOptions::default(),
-    )
-    .unwrap();
+    let r = lab.uninstall(&[]).unwrap();
     assert!(r.steps.iter().any(|s| s.effect == Effect::KeptModified));
     assert_eq!(std::fs::read(&env).unwrap(), b"# edited by hand\n");
 }

@@ -98,6 +98,9 @@ pub enum Verdict {
     Accept(Decision),
     /// A person must confirm at the terminal.
     AskPerson,
+    /// Pins were given and matched other roots: this one is left out (and said so), rather than
+    /// refusing the roots the fleet did pin (several regions or products can intercept).
+    Skip(String),
 }
 
 /// Decides every candidate. Pins are repeatable so a fleet can pin the old and the new CA during
@@ -146,6 +149,12 @@ pub fn decide(
                 return Ok(Verdict::Accept(Decision::Pinned));
             }
             let subject = crate::tunnel::printable(&c.root.info.subject);
+            if !pins.is_empty() {
+                return Ok(Verdict::Skip(format!(
+                    "{subject} ({}) was also seen but matches no --fingerprint pin: not installed",
+                    c.root.sha256()
+                )));
+            }
             if policy.assume_yes {
                 return Err(Refusal::YesIsNotAPin { subject });
             }

@@ -194,9 +194,16 @@ pub fn install(
             .collect()
     };
 
+    let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
+    let verdicts = decide::decide(&candidates, &req.pins, req.policy)?;
+
+    // Validated before anyone is asked, and only what would be installed.
     let mut warnings = Vec::new();
     let mut invalid = Vec::new();
-    for (c, _, lint) in &offered {
+    for ((c, _, lint), verdict) in offered.iter().zip(&verdicts) {
+        if matches!(verdict, Verdict::Skip(_)) {
+            continue;
+        }
         match validate::validate_root(&c.root, lint) {
             Ok(w) => warnings.extend(w),
             Err(i) => invalid.extend(i),
@@ -205,14 +212,15 @@ pub fn install(
     if !invalid.is_empty() {
         return Err(InstallError::Invalid(invalid));
     }
-
-    let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
-    let verdicts = decide::decide(&candidates, &req.pins, req.policy)?;
     let mut ask = ask;
     let mut decisions = Vec::new();
     for (c, verdict) in candidates.iter().zip(verdicts) {
         let decision = match verdict {
-            Verdict::Accept(d) => d,
+            Verdict::Skip(why) => {
+                warnings.push(why);
+                None
+            }
+            Verdict::Accept(d) => Some(d),
             Verdict::AskPerson => {
                 let question = confirm_text(c, &result);
                 let yes = ask.as_mut().map(|a| a(&question)).unwrap_or(false);
@@ -221,7 +229,7 @@ pub fn install(
                         &c.root.info.subject,
                     )));
                 }
-                Decision::Confirmed
+                Some(Decision::Confirmed)
             }
         };
         decisions.push(decision);
@@ -233,6 +241,9 @@ pub fn install(
         .unwrap_or_else(|| State::empty(scope_name(layout)));
     let mut store_adds = Vec::new();
     for ((c, extras, _), decision) in offered.iter().zip(&decisions) {
+        let Some(decision) = decision else {
+            continue;
+        };
         if after.cas.iter().any(|ca| ca.sha256 == c.root.sha256()) {
             continue;
         }

@@ -762,3 +762,31 @@ fn session_environment_is_set_kept_and_removed_exactly() {
         "uninstall puts back exactly what was there before"
     );
 }
+
+#[test]
+fn pins_install_the_pinned_root_and_leave_out_the_others() {
+    let lab = Lab::new();
+    let other = Arc::new(Ca::new_root("Other Region Root"));
+    let (a, b) = (lab.root.clone(), other.clone());
+    let mint: MintFn = Arc::new(move |host: &str| {
+        let ca = if host == "pypi.org" { &a } else { &b };
+        Minted::new(&ca.issue_leaf(host, None), &[ca.cert_der()])
+    });
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint)).unwrap();
+    let mut req = lab.request_via(&proxy.url(), vec![lab.pin()]);
+    req.discover.targets = vec![
+        Target::parse("pypi.org").unwrap(),
+        Target::parse("crates.io").unwrap(),
+    ];
+    let report = lab.install(req).unwrap();
+    assert_eq!(report.installed.len(), 1);
+    assert_eq!(
+        report.installed[0].sha256,
+        cert(&lab.root.cert_der()).sha256()
+    );
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.contains("Other Region Root") && w.contains("not installed")));
+    assert!(!lab.store.contains(&other.cert_der()).unwrap());
+}

@@ -76,4 +76,13 @@ demo_case "mitmproxy (sends only the leaf; the root comes from its http://mitm.i
   "http://$LAB_PROXY_HOST:$LAB_PORT_MITM" "$LAB_CA_MITM" pypi.org files.pythonhosted.org
 
 bold "tearing the lab down"
+lab_down
+trap - EXIT
+
+bold "then install for real: trust-proxy install --scope system --fingerprint ... (real update-ca-certificates)"
+echo "This runs inside the lab laptop's network namespace and a private mount namespace with private"
+echo "copies of /etc and the anchor directory: this machine's own trust store is never touched."
+echo "curl, openssl and Python fail before, verify after install, and fail again after uninstall."
+TPINST_SHOW=1 TRUST_PROXY_BIN="$BIN" bash "$ROOT/tests/lab/install_system.sh" </dev/null |
+  grep -E '^(ok|not ok) |passed|^    ' || status=1
 exit "$status"

@@ -782,8 +782,12 @@ pub fn status(layout: &Layout, host: Host<'_>) -> Result<StatusReport, InstallEr
             let cert = parse_pem(&ca.pem)?;
             let present = store.contains(&cert.der)?;
             pieces.push(PieceStatus {
-                what: format!("OS store: {}", crate::tunnel::printable(&ca.subject)),
-                path: store.describe(),
+                what: "OS store".to_string(),
+                path: format!(
+                    "{} in {}",
+                    crate::tunnel::printable(&ca.subject),
+                    store.describe()
+                ),
                 status: if present { "ok" } else { "missing" },
                 fix: (!present).then(|| {
                     format!(

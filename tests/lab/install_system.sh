@@ -108,6 +108,10 @@ refuse "--trust-on-first-use is refused for the system scope" "$BIN" install --s
 check "install --scope system with the pin (real update-ca-certificates)" "$BIN" install --scope system \
   --proxy "$PROXY" --target pypi.org --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP" --json
 cp "$work/last.out" "$work/install.json"
+if [ "\${TPINST_SHOW:-}" = 1 ]; then
+  echo "    \$ trust-proxy status --scope system"
+  "$BIN" status --scope system 2>&1 | sed 's/^/    /'
+fi
 check "install reports verification passed" grep -q '"status": "passed"' "$work/install.json"
 check "anchor file in /usr/local/share/ca-certificates" sh -c 'ls /usr/local/share/ca-certificates | grep -q "^trust-proxy-.*\.crt$"'
 check "the distro bundle now holds the CA" sh -c "grep -q \"\$(sed -n 2p '$LAB_CA_SQUID')\" /etc/ssl/certs/ca-certificates.crt"
@@ -138,7 +142,7 @@ echo "\$pass passed, \$fail failed"
 INSIDE
 
 set +e
-ip netns exec "$NS_LAPTOP" env LAB_PROXY_IP="$LAB_PROXY_IP" unshare --mount --propagation private bash "$work/inside.sh"
+ip netns exec "$NS_LAPTOP" env LAB_PROXY_IP="$LAB_PROXY_IP" TPINST_SHOW="${TPINST_SHOW:-}" unshare --mount --propagation private bash "$work/inside.sh"
 rc=$?
 set -e
 exit "$rc"

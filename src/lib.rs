@@ -1,7 +1,8 @@
 //! trust-proxy: find the root CA of a TLS-intercepting proxy, with proof, and trust it properly.
 //!
-//! Data flows one way: proxy choice -> probe -> chain analysis -> report (and, later, confirm ->
-//! plan -> apply -> verify).
+//! Data flows one way: discover (proxy choice -> probe -> chain analysis -> report), then
+//! install (decide -> validate -> plan -> apply -> verify), with the state file recording what
+//! was applied so uninstall reverses exactly that.
 
 pub mod apply;
 pub mod bundle;

@@ -318,7 +318,7 @@ fn read_reply_head(stream: &mut Stream) -> Result<ReplyHead, TunnelError> {
     }
 }
 
-/// `Ok(None)` while the head is incomplete. Public for the fuzz target.
+/// `Ok(None)` while the head is incomplete.
 fn parse_reply_head(buf: &[u8]) -> Result<Option<ReplyHead>, TunnelError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);

@@ -1,9 +1,8 @@
 //! The install family as scripts run it: user scope in a temporary HOME, no terminal, JSON.
+#![cfg(unix)]
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use trust_proxy_testkit::*;
 
 fn bin(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
@@ -31,6 +30,7 @@ fn run(c: &mut Command) -> (i32, String, String) {
     )
 }
 
+#[cfg(target_os = "linux")]
 fn fingerprint(der: &[u8]) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, der);
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -42,6 +42,9 @@ fn fingerprint(der: &[u8]) -> String {
 #[cfg(target_os = "linux")]
 #[test]
 fn user_scope_install_env_status_uninstall() {
+    use std::sync::Arc;
+    use trust_proxy_testkit::*;
+
     let home = tempfile::tempdir().unwrap();
     let root = Arc::new(Ca::new_root("CLI Install Root"));
     let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
@@ -121,7 +124,6 @@ fn user_scope_install_env_status_uninstall() {
     assert_eq!(code, 1);
 }
 
-#[cfg(unix)]
 #[test]
 fn system_scope_needs_root() {
     // Only meaningful when the test runs as root: drop to nobody and ask for the system scope.

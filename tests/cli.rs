@@ -222,3 +222,35 @@ fn network_failure_exits_5() {
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("could not connect to proxy"), "{out}");
 }
+
+#[test]
+fn hostile_names_never_reach_the_terminal_raw() {
+    // A CA name with terminal escapes and a fake line: printed only as inert text.
+    let root = Arc::new(Ca::new_root("Evil\u{1b}[2J\u{1b}]0;owned\u{7}\nFake: line"));
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        root.clone(),
+        vec![root.cert_der()],
+    )))
+    .unwrap();
+    let (code, out, err) =
+        run(bin().args(["discover", "--target", "pypi.org", "--proxy", &proxy.url()]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(!out.lines().any(|l| l.starts_with("Fake: line")), "{out}");
+    let (_, json, _) = run(bin().args([
+        "discover",
+        "--json",
+        "--target",
+        "pypi.org",
+        "--proxy",
+        &proxy.url(),
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // JSON carries the name exactly (escaped by the encoder), which proves the certificate
+    // really held the escapes the human report had to neutralise.
+    let subject = v["roots"][0]["certificate"]["subject"].as_str().unwrap();
+    assert!(
+        subject.contains('\u{1b}') && subject.contains("Evil"),
+        "{subject:?}"
+    );
+}

@@ -334,9 +334,12 @@ EOF
     /usr/lib/squid/security_file_certgen -c -s "$d/ssl_db" -M 4MB >/dev/null
   fi
   chown -R proxy:proxy "$d"
-  ip netns exec "$NS_PROXY" squid -k parse -f "$conf" >"$d/logs/parse.log" 2>&1 ||
+  # A service name per lab and squid: squid names its /dev/shm segments after it, so two labs
+  # (e.g. the bench beside the tests) never share them.
+  local svc="${TPLAB_PREFIX//[^A-Za-z0-9]/}${name//[^A-Za-z0-9]/}"
+  ip netns exec "$NS_PROXY" squid -n "$svc" -k parse -f "$conf" >"$d/logs/parse.log" 2>&1 ||
     { cat "$d/logs/parse.log" >&2; lab_die "squid $name: config does not parse"; return 1; }
-  ip netns exec "$NS_PROXY" squid -N -f "$conf" </dev/null >"$d/logs/stdout.log" 2>&1 &
+  ip netns exec "$NS_PROXY" squid -n "$svc" -N -f "$conf" </dev/null >"$d/logs/stdout.log" 2>&1 &
   echo $! >"$TPLAB_DIR/squid-$name.pid"
   lab_wait_port "$NS_PROXY" "$LAB_PROXY_IP" "$port" 30 ||
     { tail -20 "$d/logs/cache.log" "$d/logs/stdout.log" >&2; return 1; }

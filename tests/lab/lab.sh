@@ -115,6 +115,9 @@ lab_down() {
     rm -rf "/etc/netns/$ns"
   done
   rmdir /etc/netns 2>/dev/null || true
+  # Shared memory of this lab's squids (named after the lab, see lab_start_squid): a squid
+  # killed at the end of its grace period leaves it behind.
+  rm -f "/dev/shm/${TPLAB_PREFIX//[^A-Za-z0-9]/}"*.shm
   if [ "${TPLAB_KEEP:-0}" != 1 ]; then
     rm -rf "$TPLAB_DIR"
   fi

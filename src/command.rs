@@ -191,7 +191,7 @@ pub fn run_status(args: &ScopeArgs) -> Result<Rendered, CommandError> {
     let scope = args.scope.map(to_scope).unwrap_or_else(default_scope);
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
-    let status = install::status(&layout, parts.host())?;
+    let status = crate::status::status(&layout, parts.host())?;
     let stdout = if args.json {
         install_report::status_json(&status)
     } else {

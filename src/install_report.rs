@@ -1,9 +1,10 @@
 //! Reports for install, uninstall, refresh and status: JSON (`schema_version` 1, in README) and
 //! the human form.
 
-use crate::install::{InstallReport, StatusReport};
+use crate::install::InstallReport;
 use crate::plan::Effect;
 use crate::report::SCHEMA_VERSION;
+use crate::status::StatusReport;
 use crate::tunnel::printable;
 use crate::verify::Verification;
 use serde::Serialize;

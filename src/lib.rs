@@ -27,6 +27,7 @@ pub mod probe;
 pub mod proxy;
 pub mod report;
 pub mod state;
+pub mod status;
 pub mod target;
 pub mod tunnel;
 pub mod validate;

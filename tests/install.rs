@@ -14,6 +14,7 @@ use trust_proxy::install::{self, InstallError, InstallRequest};
 use trust_proxy::layout::Layout;
 use trust_proxy::plan::{Effect, Host};
 use trust_proxy::proxy::{ProxyEndpoint, ProxySettings};
+use trust_proxy::status;
 use trust_proxy::target::Target;
 use trust_proxy::verify::Verification;
 use trust_proxy_platform::{Change, Scope, StoreError, TrustStore};
@@ -556,7 +557,7 @@ fn uninstall_keeps_files_modified_by_someone_else() {
     lab.install(lab.request(vec![lab.pin()])).unwrap();
     let env = lab.layout().dir.join("env.sh");
     std::fs::write(&env, b"# edited by hand\n").unwrap();
-    let status = install::status(&lab.layout(), Host::new(&lab.store)).unwrap();
+    let status = status::status(&lab.layout(), Host::new(&lab.store)).unwrap();
     assert!(!status.healthy);
     assert!(status
         .pieces
@@ -572,12 +573,12 @@ fn status_and_refresh() {
     let lab = Lab::new();
     lab.install(lab.request(vec![lab.pin()])).unwrap();
     assert!(
-        install::status(&lab.layout(), Host::new(&lab.store))
+        status::status(&lab.layout(), Host::new(&lab.store))
             .unwrap()
             .healthy
     );
     std::fs::remove_file(lab.layout().own_bundle()).unwrap();
-    let s = install::status(&lab.layout(), Host::new(&lab.store)).unwrap();
+    let s = status::status(&lab.layout(), Host::new(&lab.store)).unwrap();
     assert!(s
         .pieces
         .iter()
@@ -590,7 +591,7 @@ fn status_and_refresh() {
     )
     .unwrap();
     assert!(
-        install::status(&lab.layout(), Host::new(&lab.store))
+        status::status(&lab.layout(), Host::new(&lab.store))
             .unwrap()
             .healthy
     );
@@ -734,18 +735,18 @@ fn session_environment_is_set_kept_and_removed_exactly() {
     }
     let again = install::install(lab.request(vec![lab.pin()]), &lab.layout(), host, None).unwrap();
     assert!(again.unchanged, "{:?}", again.steps);
-    assert!(install::status(&lab.layout(), host).unwrap().healthy);
+    assert!(status::status(&lab.layout(), host).unwrap().healthy);
     env.vars
         .lock()
         .unwrap()
         .insert("SSL_CERT_FILE".into(), "/someone/else.pem".into());
-    let status = install::status(&lab.layout(), host).unwrap();
+    let status = status::status(&lab.layout(), host).unwrap();
     assert!(status
         .pieces
         .iter()
         .any(|p| p.what == "session environment" && p.status == "modified"));
     install::refresh(&lab.layout(), host, &[], ApplyOptions::default()).unwrap();
-    assert!(install::status(&lab.layout(), host).unwrap().healthy);
+    assert!(status::status(&lab.layout(), host).unwrap().healthy);
 
     install::uninstall(
         &lab.layout(),

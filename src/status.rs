@@ -1,0 +1,121 @@
+//! `status`: what is installed, where, and whether each piece is still as trust-proxy wrote it
+//! (missing or modified pieces are reported with the command that fixes them).
+
+use crate::decide::Decision;
+use crate::envsnippet::Shell;
+use crate::install::{
+    effective_layout, env_vars, load_state, parse_pem, scope_name, summary, CaSummary, InstallError,
+};
+use crate::layout::Layout;
+use crate::plan::Host;
+use crate::state::sha256_hex;
+use serde::Serialize;
+use trust_proxy_platform::fs_safe;
+
+/// One piece of an installation as it is now on disk or in the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct PieceStatus {
+    pub what: String,
+    pub path: String,
+    pub status: &'static str,
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub scope: String,
+    pub installed: Vec<CaSummary>,
+    pub pieces: Vec<PieceStatus>,
+    pub healthy: bool,
+    pub env_file: Option<String>,
+}
+
+pub fn status(layout: &Layout, host: Host<'_>) -> Result<StatusReport, InstallError> {
+    let store = host.store;
+    let Some(state) = load_state(layout)? else {
+        return Ok(StatusReport {
+            scope: scope_name(layout).to_string(),
+            installed: Vec::new(),
+            pieces: Vec::new(),
+            healthy: true,
+            env_file: None,
+        });
+    };
+    let mut pieces = Vec::new();
+    for ca in &state.cas {
+        if ca.added_to_os_store || ca.decision == Decision::OsStore {
+            let cert = parse_pem(&ca.pem)?;
+            let present = store.contains(&cert.der)?;
+            pieces.push(PieceStatus {
+                what: "OS store".to_string(),
+                path: format!(
+                    "{} in {}",
+                    crate::tunnel::printable(&ca.subject),
+                    store.describe()
+                ),
+                status: if present { "ok" } else { "missing" },
+                fix: (!present).then(|| {
+                    format!(
+                        "trust-proxy uninstall --fingerprint {} && trust-proxy install --fingerprint {} (or ask IT: the CA was removed from the OS store)",
+                        ca.sha256, ca.sha256
+                    )
+                }),
+            });
+        }
+    }
+    for f in &state.files {
+        let status = match fs_safe::read_nofollow(&f.path) {
+            Ok(Some(bytes)) if sha256_hex(&bytes) == f.sha256 => "ok",
+            Ok(Some(_)) => "modified",
+            Ok(None) => "missing",
+            Err(_) => "unreadable",
+        };
+        pieces.push(PieceStatus {
+            what: "file".to_string(),
+            path: f.path.display().to_string(),
+            status,
+            fix: (status != "ok")
+                .then(|| "trust-proxy refresh (rewrites trust-proxy's files)".to_string()),
+        });
+    }
+    for b in &state.blocks {
+        let text = fs_safe::read_nofollow(b)
+            .ok()
+            .flatten()
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default();
+        let present = text.contains("# BEGIN trust-proxy");
+        pieces.push(PieceStatus {
+            what: "environment block".to_string(),
+            path: b.display().to_string(),
+            status: if present { "ok" } else { "missing" },
+            fix: (!present).then(|| "trust-proxy refresh".to_string()),
+        });
+    }
+    if let (Some(env), false) = (host.session_env, state.session_env.is_empty()) {
+        let expected = env_vars(&effective_layout(layout, &state), &state)?;
+        let mut status = "ok";
+        for (name, value) in &expected {
+            match env.get(name)? {
+                Some(v) if v == *value => {}
+                Some(_) => status = "modified",
+                None if status == "ok" => status = "missing",
+                None => {}
+            }
+        }
+        pieces.push(PieceStatus {
+            what: "session environment".to_string(),
+            path: env.describe(),
+            status,
+            fix: (status != "ok").then(|| "trust-proxy refresh".to_string()),
+        });
+    }
+    let healthy = pieces.iter().all(|p| p.status == "ok");
+    Ok(StatusReport {
+        scope: scope_name(layout).to_string(),
+        installed: state.cas.iter().map(summary).collect(),
+        env_file: Some(layout.env_file(Shell::Sh).display().to_string()),
+        pieces,
+        healthy,
+    })
+}

@@ -124,20 +124,6 @@ pub const END_MARKER: &str = "# END trust-proxy";
 const BEGIN_PREFIX: &str = "# BEGIN trust-proxy";
 const END_PREFIX: &str = "# END trust-proxy";
 
-/// Variables that *replace* a tool's roots: they must name the full bundle, because pointing them
-/// at a CA-only file breaks every host the proxy does not intercept (bypass lists, other networks).
-const BUNDLE_VARS: [&str; 9] = [
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "PIP_CERT",
-    "GIT_SSL_CAINFO",
-    "CARGO_HTTP_CAINFO",
-    "AWS_CA_BUNDLE",
-    "NIX_SSL_CERT_FILE",
-];
-
 /// All variable names [`variables`] can produce, in its order: what `render_unset` and the
 /// uninstall step remove.
 pub const ALL_NAMES: [&str; 16] = [
@@ -159,6 +145,11 @@ pub const ALL_NAMES: [&str; 16] = [
     "no_proxy",
 ];
 
+/// Variables that *replace* a tool's roots: they must name the full bundle, because pointing them
+/// at a CA-only file breaks every host the proxy does not intercept (bypass lists, other networks).
+/// They are the first nine of [`ALL_NAMES`].
+const BUNDLE_VARS: &[&str] = ALL_NAMES.split_at(9).0;
+
 /// The variables to set, in a fixed order (stable output, stable diffs of written files).
 pub fn variables(
     paths: &EnvPaths,
@@ -166,7 +157,7 @@ pub fn variables(
 ) -> Result<Vec<(String, String)>, EnvError> {
     let bundle = |name: &str| path_value(name, &paths.bundle);
     let mut out = Vec::with_capacity(ALL_NAMES.len());
-    for name in BUNDLE_VARS {
+    for &name in BUNDLE_VARS {
         let value = if name == "SSL_CERT_DIR" {
             path_value(name, &paths.cert_dir)?
         } else {

@@ -54,14 +54,7 @@ impl SafeDir {
 
     /// The file's bytes, `None` if absent; a symlink is an error.
     pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = self.path.join(name);
-        let Some(mut f) = open_file_at(&self.fd, self.checked(name)?, &path)? else {
-            return Ok(None);
-        };
-        let mut buf = Vec::new();
-        f.read_to_end(&mut buf)
-            .map_err(|e| io_err("read", &path, e))?;
-        Ok(Some(buf))
+        read_at(&self.fd, self.checked(name)?, &self.path.join(name))
     }
 
     /// Atomic replace (temp + rename), not yet durable: call [`SafeDir::sync`] when done.
@@ -84,15 +77,7 @@ impl SafeDir {
         name: &str,
         sha256: &[u8; 32],
     ) -> Result<Removal, StoreError> {
-        let Some(bytes) = self.read(name)? else {
-            return Ok(Removal::Absent);
-        };
-        if &crate::sha256(&bytes) != sha256 {
-            return Ok(Removal::HashMismatch);
-        }
-        rustix::fs::unlinkat(&self.fd, self.checked(name)?, AtFlags::empty())
-            .map_err(|e| io_err("remove", &self.path.join(name), e.into()))?;
-        Ok(Removal::Removed)
+        remove_at(&self.fd, self.checked(name)?, &self.path.join(name), sha256)
     }
 
     /// Makes every write and removal so far durable: one filesystem flush (Linux `syncfs`,
@@ -201,15 +186,36 @@ pub fn read_nofollow(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         }
         Err(e) => return Err(e),
     };
-    match open_file_at(&dir, name, path)? {
-        None => Ok(None),
-        Some(mut f) => {
-            let mut buf = Vec::new();
-            f.read_to_end(&mut buf)
-                .map_err(|e| io_err("read", path, e))?;
-            Ok(Some(buf))
-        }
+    read_at(&dir, name, path)
+}
+
+/// The bytes of `name` in the open directory, `None` if absent; a symlink is an error.
+fn read_at(dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(mut f) = open_file_at(dir, name, path)? else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)
+        .map_err(|e| io_err("read", path, e))?;
+    Ok(Some(buf))
+}
+
+/// Unlinks `name` in the open directory if it still hashes to `sha256` (not yet durable).
+fn remove_at(
+    dir: &OwnedFd,
+    name: &OsStr,
+    path: &Path,
+    sha256: &[u8; 32],
+) -> Result<Removal, StoreError> {
+    let Some(bytes) = read_at(dir, name, path)? else {
+        return Ok(Removal::Absent);
+    };
+    if &crate::sha256(&bytes) != sha256 {
+        return Ok(Removal::HashMismatch);
     }
+    rustix::fs::unlinkat(dir, name, AtFlags::empty())
+        .map_err(|e| io_err("remove", path, e.into()))?;
+    Ok(Removal::Removed)
 }
 
 /// Deletes `path` only if its contents hash to `sha256`, so we never remove a file that someone
@@ -222,19 +228,11 @@ pub fn remove_if_hash_matches(path: &Path, sha256: &[u8; 32]) -> Result<Removal,
         }
         Err(e) => return Err(e),
     };
-    let Some(mut f) = open_file_at(&dir, name, path)? else {
-        return Ok(Removal::Absent);
-    };
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf)
-        .map_err(|e| io_err("read", path, e))?;
-    if &crate::sha256(&buf) != sha256 {
-        return Ok(Removal::HashMismatch);
+    let removal = remove_at(&dir, name, path, sha256)?;
+    if removal == Removal::Removed {
+        rustix::fs::fsync(&dir).map_err(|e| io_err("fsync directory of", path, e.into()))?;
     }
-    rustix::fs::unlinkat(&dir, name, AtFlags::empty())
-        .map_err(|e| io_err("remove", path, e.into()))?;
-    rustix::fs::fsync(&dir).map_err(|e| io_err("fsync directory of", path, e.into()))?;
-    Ok(Removal::Removed)
+    Ok(removal)
 }
 
 /// System-scope state and config decide what gets trusted machine-wide, so they (and every

@@ -3,6 +3,7 @@
 //! left as it was.
 
 use crate::plan::{read_managed_dir, Action, Effect, Host, Plan, PlannedStep};
+use crate::state::SessionVar;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
@@ -35,8 +36,8 @@ enum Undo {
     StoreAdd(crate::certinfo::Cert, String),
     RestoreFile(PathBuf, Option<Vec<u8>>),
     RestoreDir(PathBuf, Option<Vec<(String, String)>>),
-    /// The session variables as they were: `None` means it was not set.
-    RestoreSessionEnv(Vec<(String, Option<String>)>),
+    /// The session variables as they were (`previous: None`: it was not set).
+    RestoreSessionEnv(Vec<SessionVar>),
 }
 
 /// Holds the lock for as long as it lives.
@@ -182,13 +183,16 @@ fn run(action: &Action, host: Host<'_>) -> Result<(Effect, Undo), StoreError> {
             };
             let mut previous = Vec::new();
             for name in set.iter().map(|(n, _)| n).chain(unset.iter()) {
-                previous.push((name.clone(), env.get(name)?));
+                previous.push(SessionVar {
+                    name: name.clone(),
+                    previous: env.get(name)?,
+                });
             }
             let was = |name: &str| {
                 previous
                     .iter()
-                    .find(|(p, _)| p == name)
-                    .and_then(|(_, v)| v.clone())
+                    .find(|v| v.name == name)
+                    .and_then(|v| v.previous.clone())
             };
             let unchanged = set
                 .iter()
@@ -314,15 +318,7 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>) -> Vec<String> {
             Undo::Nothing => Ok(()),
             Undo::RestoreSessionEnv(previous) => match host.session_env {
                 Some(env) => {
-                    let set: Vec<(String, String)> = previous
-                        .iter()
-                        .filter_map(|(n, v)| v.clone().map(|v| (n.clone(), v)))
-                        .collect();
-                    let unset: Vec<String> = previous
-                        .iter()
-                        .filter(|(_, v)| v.is_none())
-                        .map(|(n, _)| n.clone())
-                        .collect();
+                    let (set, unset) = SessionVar::restore(&previous);
                     env.set(&set).and_then(|_| env.unset(&unset))
                 }
                 None => Ok(()),

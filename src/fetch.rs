@@ -5,7 +5,6 @@
 use crate::deadline::{Deadline, DeadlineStream};
 use crate::proxy::ProxyEndpoint;
 use crate::tunnel::{self, io_error, printable, ProxyTlsTrust, Stream, TunnelError, TunnelInfo};
-use base64::Engine;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
@@ -179,13 +178,7 @@ impl HttpFetcher {
                 let auth = proxy
                     .credentials
                     .as_ref()
-                    .map(|c| {
-                        format!(
-                            "Proxy-Authorization: Basic {}\r\n",
-                            base64::engine::general_purpose::STANDARD
-                                .encode(format!("{}:{}", c.user, c.password))
-                        )
-                    })
+                    .map(|c| c.basic_header())
                     .unwrap_or_default();
                 (s, format!("http://{host_header}{}", target.path), auth)
             }

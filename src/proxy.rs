@@ -24,6 +24,16 @@ pub struct Credentials {
     pub password: String,
 }
 
+impl Credentials {
+    /// The `Proxy-Authorization` header line (with CRLF) sending these as Basic.
+    pub fn basic_header(&self) -> String {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.password));
+        format!("Proxy-Authorization: Basic {token}\r\n")
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Credentials({:?}, <redacted>)", self.user)

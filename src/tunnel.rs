@@ -5,7 +5,6 @@
 use crate::deadline::{Deadline, DeadlineStream, Rewind};
 use crate::proxy::{Credentials, ProxyChoice, ProxyEndpoint, ProxyScheme};
 use crate::target::Target;
-use base64::Engine;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -253,9 +252,7 @@ pub fn send_connect(
         env!("CARGO_PKG_VERSION")
     );
     if let Some(c) = credentials {
-        let token =
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password));
-        request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
+        request.push_str(&c.basic_header());
     }
     request.push_str("\r\n");
     stream

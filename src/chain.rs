@@ -328,7 +328,8 @@ fn build_path(
                         }
                     }
                 }
-                HintSource::Files(paths) => paths
+                HintSource::Files(files) => files
+                    .on_this_os()
                     .iter()
                     .filter_map(|p| (sources.read_file)(p).map(|b| (p.to_string(), b)))
                     .collect(),

@@ -477,11 +477,21 @@ fn build_config(
 
 /// Vendor hint files are small PEM files; anything large is not what we look for.
 fn read_small_file(path: &Path) -> Option<Vec<u8>> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > 1024 * 1024 {
+    const LIMIT: u64 = 1024 * 1024;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO planted at a hint path would block the open (and the run) forever.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).ok()?;
+    // Checked on the open handle, so the file cannot be swapped between check and read.
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > LIMIT {
         return None;
     }
-    std::fs::read(path).ok()
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, LIMIT + 1), &mut bytes).ok()?;
+    (bytes.len() as u64 <= LIMIT).then_some(bytes)
 }
 
 fn read_certs(path: &Path, flag: &str) -> Result<Vec<Cert>, CommandError> {
@@ -531,4 +541,36 @@ fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandE
     trust_proxy_platform::fs_safe::write_atomic(path, pem.as_bytes(), 0o644)
         .map_err(|e| CommandError::Local(format!("--export {}: {e}", path.display())))?;
     Ok(path.display().to_string())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::read_small_file;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn a_fifo_at_a_hint_path_is_skipped_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("nscacert.pem");
+        let c_path = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_small_file(&fifo));
+        });
+        let read = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(read, Ok(None), "a FIFO must be refused at once");
+    }
+
+    #[test]
+    fn large_files_are_skipped_and_small_ones_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small.pem");
+        std::fs::write(&small, b"pem").unwrap();
+        assert_eq!(read_small_file(&small).as_deref(), Some(&b"pem"[..]));
+        let large = dir.path().join("large.pem");
+        std::fs::write(&large, vec![b'x'; 1024 * 1024 + 1]).unwrap();
+        assert_eq!(read_small_file(&large), None);
+    }
 }

@@ -7,8 +7,33 @@
 pub enum HintSource {
     /// Fetched through the same proxy (the product answers it itself).
     Url(&'static str),
-    /// Files the vendor's agent leaves on the machine, per OS.
-    Files(&'static [&'static str]),
+    /// Files the vendor's agent leaves on the machine.
+    Files(AgentFiles),
+}
+
+/// Where an agent keeps its CA, per OS. Only the running OS's list is ever read: on Unix a
+/// `C:\ProgramData\...` name is a relative path, i.e. a file in whatever directory the (possibly
+/// privileged) run was started from, which anybody could have put there.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentFiles {
+    pub macos: &'static [&'static str],
+    pub windows: &'static [&'static str],
+    pub linux: &'static [&'static str],
+}
+
+impl AgentFiles {
+    /// The paths for the OS this binary was built for.
+    pub fn on_this_os(&self) -> &'static [&'static str] {
+        if cfg!(target_os = "macos") {
+            self.macos
+        } else if cfg!(windows) {
+            self.windows
+        } else if cfg!(target_os = "linux") {
+            self.linux
+        } else {
+            &[]
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -29,21 +54,26 @@ pub const HINTS: &[VendorHint] = &[
     VendorHint {
         vendor: "Netskope",
         issuer_markers: &["netskope"],
-        source: HintSource::Files(&[
-            "/Library/Application Support/Netskope/STAgent/data/nscacert.pem",
-            "/Library/Application Support/Netskope/STAgent/data/nscacert_combined.pem",
-            "C:\\ProgramData\\Netskope\\STAgent\\data\\nscacert.pem",
-            "C:\\ProgramData\\Netskope\\STAgent\\data\\nscacert_combined.pem",
-        ]),
+        source: HintSource::Files(AgentFiles {
+            macos: &[
+                "/Library/Application Support/Netskope/STAgent/data/nscacert.pem",
+                "/Library/Application Support/Netskope/STAgent/data/nscacert_combined.pem",
+            ],
+            windows: &[
+                "C:\\ProgramData\\Netskope\\STAgent\\data\\nscacert.pem",
+                "C:\\ProgramData\\Netskope\\STAgent\\data\\nscacert_combined.pem",
+            ],
+            linux: &[],
+        }),
     },
     VendorHint {
         vendor: "Cloudflare WARP",
         issuer_markers: &["cloudflare"],
-        source: HintSource::Files(&[
-            "/Library/Application Support/Cloudflare/installed_cert.pem",
-            "C:\\ProgramData\\Cloudflare\\installed_cert.pem",
-            "/var/lib/cloudflare-warp/installed_cert.pem",
-        ]),
+        source: HintSource::Files(AgentFiles {
+            macos: &["/Library/Application Support/Cloudflare/installed_cert.pem"],
+            windows: &["C:\\ProgramData\\Cloudflare\\installed_cert.pem"],
+            linux: &["/var/lib/cloudflare-warp/installed_cert.pem"],
+        }),
     },
 ];
 
@@ -95,5 +125,35 @@ mod tests {
             known_vendor("CN=Zscaler Intermediate Root CA"),
             Some("Zscaler")
         );
+    }
+
+    /// A name that is not absolute here would be looked up in the current directory.
+    #[test]
+    fn only_absolute_paths_of_this_os_are_read() {
+        for hint in HINTS {
+            if let HintSource::Files(files) = hint.source {
+                for path in files.on_this_os() {
+                    assert!(
+                        std::path::Path::new(path).is_absolute(),
+                        "{}: {path} is not absolute on this OS",
+                        hint.vendor
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_os_list_names_paths_of_that_os() {
+        for hint in HINTS {
+            if let HintSource::Files(files) = hint.source {
+                for path in files.macos.iter().chain(files.linux) {
+                    assert!(path.starts_with('/'), "{path}");
+                }
+                for path in files.windows {
+                    assert!(path.get(1..3) == Some(":\\"), "{path}");
+                }
+            }
+        }
     }
 }

@@ -186,6 +186,15 @@ def report(paths):
                   f" (cpu {tlc:.1f}), openssl {ol:.1f} ms (cpu {olc:.1f})")
             summary.update(tp_local_ms=tl, openssl_local_ms=ol, tp_local_cpu_ms=tlc,
                            openssl_local_cpu_ms=olc)
+            base = next((c for c in res["spec"]["commands"] if c["name"] == "baseline"), None)
+            if base is not None:
+                b = med(series(res, "baseline", "off"))
+                bc = med(series(res, "baseline", "off", "cpu_ms"))
+                print(f"  baseline build: {b:.1f} ms (cpu {bc:.1f}); ratio baseline/openssl {b / os_:.2f},"
+                      f" trust-proxy/baseline {tp / b:.2f} (wall) {tpc / bc:.2f} (cpu)")
+                print(f"  binary size: trust-proxy {base['size_tp'] / 1e6:.2f} MB,"
+                      f" baseline {base['size'] / 1e6:.2f} MB")
+                summary.update(baseline_ms=b, baseline_ratio=b / os_, tp_vs_baseline=tp / b)
         elif kind == "store":
             print(f"== 1d. cost of reading the OS trust store (private mount namespace:"
                   f" /etc/ssl/certs/ca-certificates.crt = full copy or 1 certificate;"

@@ -19,6 +19,8 @@
 #   BENCH_RTT_REPS=10      repetitions per command and condition in part 2
 #   BENCH_DELAY_MS=50      delay added to every packet the laptop sends
 #   TRUST_PROXY_BIN=PATH   binary to measure (default: $CARGO_TARGET_DIR or target/, release)
+#   BENCH_BASELINE_BIN=PATH  another trust-proxy build (e.g. before a profile change) measured in
+#                          the same interleaved part 1; the report adds its ratio and the sizes
 #   DELAY_PY=PATH          the NFQUEUE delay helper (default: ../shared/bench/delay.py)
 #   TPLAB_PREFIX=tpbench   lab namespace/state prefix
 #   BENCH_KEEP=DIR         keep the raw samples, strace logs and lab logs in DIR
@@ -111,6 +113,13 @@ OSSL=(openssl s_client -showcerts -proxy "$LAB_PROXY_HOST:$LAB_PORT_SQUID" -conn
 jargv() { "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 CMD_TP1="{\"name\": \"trust-proxy\", \"argv\": $(jargv "${TP1[@]}"), \"json_intercepted\": 1}"
 CMD_TP5="{\"name\": \"trust-proxy x5\", \"argv\": $(jargv "${TP5[@]}"), \"json_intercepted\": 5}"
+BASELINE_BIN="${BENCH_BASELINE_BIN:-}"
+CMD_BASE=""
+if [ -n "$BASELINE_BIN" ]; then
+  [ -x "$BASELINE_BIN" ] || die "BENCH_BASELINE_BIN=$BASELINE_BIN is not executable"
+  TPB=("$BASELINE_BIN" "${TP1[@]:1}")
+  CMD_BASE="{\"name\": \"baseline\", \"argv\": $(jargv "${TPB[@]}"), \"json_intercepted\": 1, \"size\": $(stat -c %s "$BASELINE_BIN"), \"size_of\": \"trust-proxy\", \"size_tp\": $(stat -c %s "$BIN")}"
+fi
 CMD_OSSL="{\"name\": \"openssl\", \"argv\": $(jargv "${OSSL[@]}"), \"expect\": [\"Lab Squid Root CA\", \"-----BEGIN CERTIFICATE-----\"]}"
 
 # Local fixed cost: the same commands against a port where nothing listens (connection refused
@@ -121,7 +130,7 @@ CMD_TP_LOCAL="{\"name\": \"tp refused\", \"argv\": $(jargv "${TP_LOCAL[@]}"), \"
 CMD_OSSL_LOCAL="{\"name\": \"ossl refused\", \"argv\": $(jargv "${OSSL_LOCAL[@]}"), \"ok_rc\": [1]}"
 
 # Sanity: every command does what it is supposed to before anything is timed.
-for c in "$CMD_TP1" "$CMD_TP5" "$CMD_OSSL" "$CMD_TP_LOCAL" "$CMD_OSSL_LOCAL"; do
+for c in "$CMD_TP1" "$CMD_TP5" "$CMD_OSSL" "$CMD_TP_LOCAL" "$CMD_OSSL_LOCAL" ${CMD_BASE:+"$CMD_BASE"}; do
   echo "{\"kind\": \"check\", \"reps\": 1, \"warmup\": 0, \"commands\": [$c]}" >"$WORK/check.json"
   lab_laptop "$PY" "$HERE/bench.py" measure "$WORK/check.json" "$WORK/check.out.json" ||
     die "sanity check failed: $c"
@@ -131,7 +140,7 @@ done
 say "part 1: trust-proxy vs openssl, $REPS interleaved reps each"
 cat >"$WORK/p1.json" <<EOF
 {"kind": "vs_openssl", "reps": $REPS, "warmup": 3, "cmd_timeout_s": 30, "deadline_s": 600,
- "conditions": ["off"], "commands": [$CMD_TP1, $CMD_OSSL, $CMD_TP_LOCAL, $CMD_OSSL_LOCAL]}
+ "conditions": ["off"], "commands": [$CMD_TP1, $CMD_OSSL, $CMD_TP_LOCAL, $CMD_OSSL_LOCAL${CMD_BASE:+, $CMD_BASE}]}
 EOF
 lab_laptop "$PY" "$HERE/bench.py" measure "$WORK/p1.json" "$WORK/p1.out.json" || die "part 1 produced no sample"
 

@@ -236,7 +236,7 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
 
 fn ask_person(question: &str) -> bool {
     let mut err = std::io::stderr().lock();
-    let _ = err.write_all(question.as_bytes());
+    let _ = err.write_all(crate::terminal_text::for_terminal(question).as_bytes());
     let _ = err.flush();
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {

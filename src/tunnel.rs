@@ -351,13 +351,8 @@ pub fn parse_connect_reply(buf: &[u8]) -> Result<Option<(u16, String, usize)>, T
     Ok(parse_reply_head(buf)?.map(|h| (h.code, h.status_line, buf.len() - h.leftover.len())))
 }
 
-/// Control characters from the network never reach the user's terminal.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .take(200)
-        .collect()
-}
+/// Peer text is escaped by the one sanitizer every renderer uses.
+pub use crate::terminal_text::printable;
 
 /// `Basic realm="corp proxy"` -> ("Basic", Some("corp proxy")).
 fn parse_challenge(value: &str) -> (String, Option<String>) {

@@ -115,6 +115,10 @@ fn hostile_subject_issuer_san_and_aia_never_reach_the_human_report_raw() {
     assert_eq!(code, 0, "{out}{err}");
     assert_nothing_raw("discover stdout", &out);
     assert_nothing_raw("discover stderr", &err);
+    assert!(
+        out.contains(&fingerprint_colons(&lab.root.cert_der())),
+        "{out}"
+    );
     // The report did show each hostile field, escaped: the root came through the AIA URL.
     for shown in [
         "Root\\x1b[2J\\x1b]0;owned\\x07\\u{9b}31m\\u{85}\\x7f \\u{202e}moc.lagep\\u{202c}",

@@ -488,6 +488,17 @@ fn build_config(
                 "--proxy-user needs a proxy: give --proxy URL or set HTTPS_PROXY".to_string(),
             ));
         }
+        let url_credentials = match (&proxy.flag, &proxy.env_proxy) {
+            (Some(flag), _) => flag.credentials.is_some(),
+            (None, Some((_, Ok(env)))) => env.credentials.is_some(),
+            _ => false,
+        };
+        if url_credentials {
+            warnings.push(
+                "the credentials in the proxy URL are not used: --proxy-user replaces them"
+                    .to_string(),
+            );
+        }
         proxy.credentials = Some(Credentials {
             user: user.clone(),
             password: proxy_password(user)?,

@@ -237,6 +237,17 @@ fn the_proxy_password_appears_in_no_output_and_no_file() {
             "{}",
             runs[5].stdout
         );
+        // The snippets do advertise the proxy (so the grep below looked at a proxy URL there).
+        let bash = &runs[9];
+        assert!(
+            bash.label == "env bash"
+                && bash
+                    .stdout
+                    .contains(&format!("127.0.0.1:{}", proxy.addr().port())),
+            "{}: {}",
+            bash.label,
+            bash.stdout
+        );
         runs.extend(not_privileged_run(&way, h));
 
         let mut files = Vec::new();
@@ -360,4 +371,30 @@ fn the_password_prompt_does_not_echo() {
     for needle in needles() {
         assert!(!screen.contains(&needle), "echoed:\n{screen}");
     }
+}
+
+#[test]
+fn proxy_user_replaces_credentials_in_the_url() {
+    let root = Arc::new(Ca::new_root("Override Root"));
+    let proxy = InterceptingProxy::start(
+        ProxyConfig::new(mint_from(root.clone(), vec![root.cert_der()]))
+            .auth(BasicAuth::new(USER, PASSWORD)),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let stale = format!("http://olduser:stale@127.0.0.1:{}", proxy.addr().port());
+    let r = run(
+        "override",
+        bin(home.path())
+            .args(["discover", "--target", "pypi.org", "--proxy-user", USER])
+            .env("HTTPS_PROXY", &stale)
+            .env("TRUST_PROXY_PROXY_PASSWORD", PASSWORD),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("--proxy-user replaces them"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("stale") && !r.stderr.contains("stale"));
 }

@@ -8,7 +8,7 @@ use crate::discover::{
     DiscoverResult, Outcome, Provenance, RootFinding, TargetResult, TargetStatus,
 };
 use crate::lint::{Finding, Severity};
-use crate::terminal_text::{for_terminal, printable};
+use crate::terminal_text::{escaped, for_terminal, printable};
 use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -316,8 +316,9 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
             u.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
             printable(&u.top.info.subject),
             printable(&u.top.info.issuer),
-            printable(&u.reason),
-            printable(&u.advice),
+            // Whole sentences of trust-proxy's own: the bound of `printable` would cut the advice.
+            escaped(&u.reason),
+            escaped(&u.advice),
         ));
     }
     out.push_str(&format!(

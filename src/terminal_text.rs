@@ -81,9 +81,19 @@ fn push_escaped(out: &mut String, c: char) {
 /// and applying this twice gives the same text as once (plan steps and errors pass through
 /// more than one renderer).
 pub fn printable(s: &str) -> String {
+    escape(s, Some(MAX_SHOWN_CHARS))
+}
+
+/// As [`printable`], without the length bound: for trust-proxy's own sentences that quote peer
+/// text (advice, reasons), which must be shown whole.
+pub fn escaped(s: &str) -> String {
+    escape(s, None)
+}
+
+fn escape(s: &str, max_chars: Option<usize>) -> String {
     let mut out = String::with_capacity(s.len().min(MAX_SHOWN_CHARS * 4));
     for (n, c) in s.chars().enumerate() {
-        if n == MAX_SHOWN_CHARS {
+        if Some(n) == max_chars {
             out.push('…');
             break;
         }
@@ -235,6 +245,8 @@ mod tests {
             long.len()
         );
         assert!(long.ends_with('…'));
+        let sentence = "x\u{1b}".repeat(300);
+        assert_eq!(escaped(&sentence), "x\\x1b".repeat(300));
     }
 
     #[test]

@@ -132,6 +132,31 @@ fn hostile_subject_issuer_san_and_aia_never_reach_the_human_report_raw() {
 }
 
 #[test]
+fn root_not_found_advice_is_escaped_and_whole() {
+    let hidden = Ca::new_root(&hostile("Hidden"));
+    let int = Arc::new(hidden.issue_intermediate(&hostile("Int"), None));
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        int.clone(),
+        vec![int.cert_der()],
+    )))
+    .unwrap();
+    let (code, out, err) =
+        run(bin().args(["discover", "--target", "pypi.org", "--proxy", &proxy.url()]));
+    assert_eq!(code, 4, "{out}{err}");
+    assert_nothing_raw("root not found", &out);
+    // The advice names the hostile issuer and still ends with what to do.
+    let advice = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("What to do"))
+        .unwrap_or_default();
+    assert!(advice.contains("Hidden"), "{out}");
+    assert!(
+        advice.ends_with("then run again with --ca-file PATH."),
+        "{advice}"
+    );
+}
+
+#[test]
 fn json_keeps_hostile_values_exact_but_writes_them_escaped() {
     let lab = hostile_chain();
     let (code, out, err) = run(bin().args([

@@ -468,10 +468,7 @@ pub fn sanitize_comment(s: &str) -> String {
             break;
         }
         dashes = if c == '-' { dashes + 1 } else { 0 };
-        let suspicious = c.is_control()
-            || matches!(c,
-                '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
-                | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        let suspicious = crate::terminal_text::is_unsafe_for_display(c)
             // A fifth dash in a row would complete a PEM boundary marker.
             || dashes >= 5;
         if suspicious {

@@ -60,10 +60,16 @@ pub enum Command {
 /// How to reach the targets: shared by discover and install.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Proxy URL (http://[USER:PASS@]HOST:PORT or https://...). Default: $HTTPS_PROXY,
+    /// Proxy URL (http://HOST:PORT or https://...; credentials better with --proxy-user). Default: $HTTPS_PROXY,
     /// $https_proxy, $ALL_PROXY, $all_proxy (honouring $NO_PROXY), else direct.
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
+
+    /// User name for the proxy's Basic authentication. The password is read from
+    /// $TRUST_PROXY_PROXY_PASSWORD, else asked at the terminal without echo, so it never appears
+    /// on a command line (where `ps` shows it). Replaces credentials in the proxy URL.
+    #[arg(long, value_name = "USER", conflicts_with = "no_proxy")]
+    pub proxy_user: Option<String>,
 
     /// Connect directly, ignoring proxy settings (transparent interception).
     #[arg(long)]

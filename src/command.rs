@@ -17,7 +17,7 @@ use crate::install::{self, InstallError, InstallRequest};
 use crate::install_report;
 use crate::layout::Layout;
 use crate::plan::Host;
-use crate::proxy::{ProxyEndpoint, ProxySettings};
+use crate::proxy::{Credentials, ProxyEndpoint, ProxySettings, PASSWORD_VAR};
 use crate::report;
 use crate::target::{Target, DEFAULT_TARGETS};
 use std::io::{BufRead, IsTerminal, Write};
@@ -234,9 +234,34 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
     ))
 }
 
+/// The proxy password for `--proxy-user`: from the environment, else typed at the terminal
+/// without echo. Never from a file or argument another user could read in `ps`.
+fn proxy_password(user: &str) -> Result<String, CommandError> {
+    match std::env::var(PASSWORD_VAR) {
+        Ok(password) => return Ok(password),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(CommandError::Usage(format!(
+                "${PASSWORD_VAR} is not valid UTF-8"
+            )))
+        }
+        Err(std::env::VarError::NotPresent) => {}
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::Usage(format!(
+            "--proxy-user {} needs the proxy password, and there is no terminal to ask for it: set ${PASSWORD_VAR}, or run trust-proxy at a terminal to type it (not echoed)",
+            crate::terminal_text::printable(user)
+        )));
+    }
+    rpassword::prompt_password(format!(
+        "Password for proxy user {}: ",
+        crate::terminal_text::printable(user)
+    ))
+    .map_err(|e| CommandError::Usage(format!("reading the proxy password: {e}")))
+}
+
 fn ask_person(question: &str) -> bool {
     let mut err = std::io::stderr().lock();
-    let _ = err.write_all(question.as_bytes());
+    let _ = err.write_all(crate::terminal_text::for_terminal(question).as_bytes());
     let _ = err.flush();
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
@@ -269,8 +294,14 @@ fn default_scope() -> Scope {
 /// The scope to change, refusing early (before any probe) when the privileges do not fit.
 fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
     let scope = arg.map(to_scope).unwrap_or_else(default_scope);
-    let args: Vec<String> = std::env::args().skip(1).collect();
     if scope == Scope::System && !trust_proxy_platform::is_elevated() {
+        // The command is repeated for the person to run, so a password in a proxy URL would be
+        // printed (into logs, CI output, a screen share): it is replaced by ***.
+        let raw: Vec<String> = std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let (args, hid_password) = crate::proxy::redact_command_line(&raw);
         let how = if cfg!(windows) {
             format!(
                 "the system scope changes LocalMachine\\Root and %ProgramData%: run it from an elevated PowerShell (right-click, Run as administrator):\n  trust-proxy {}",
@@ -282,8 +313,13 @@ fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
                 args.join(" ")
             )
         };
+        let password_note = if hid_password {
+            format!("\n(the proxy password is not repeated: pass the user with --proxy-user USER and the password in ${PASSWORD_VAR} or at the prompt, so that it stays off the command line)")
+        } else {
+            String::new()
+        };
         return Err(CommandError::NotPrivileged(format!(
-            "{how}\nor install for yourself only with --scope user"
+            "{how}\nor install for yourself only with --scope user{password_note}"
         )));
     }
     if cfg!(unix) && scope == Scope::User && trust_proxy_platform::is_elevated() {
@@ -445,6 +481,28 @@ fn build_config(
     proxy.no_proxy_flag = args.no_proxy;
     if let Some(url) = &args.proxy {
         proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(e.to_string()))?);
+    }
+    if let Some(user) = &args.proxy_user {
+        if !proxy.has_proxy() {
+            return Err(usage(
+                "--proxy-user needs a proxy: give --proxy URL or set HTTPS_PROXY".to_string(),
+            ));
+        }
+        let url_credentials = match (&proxy.flag, &proxy.env_proxy) {
+            (Some(flag), _) => flag.credentials.is_some(),
+            (None, Some((_, Ok(env)))) => env.credentials.is_some(),
+            _ => false,
+        };
+        if url_credentials {
+            warnings.push(
+                "the credentials in the proxy URL are not used: --proxy-user replaces them"
+                    .to_string(),
+            );
+        }
+        proxy.credentials = Some(Credentials {
+            user: user.clone(),
+            password: proxy_password(user)?,
+        });
     }
     let public = match &args.public_roots {
         Some(path) => {

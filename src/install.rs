@@ -362,11 +362,13 @@ fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
         Provenance::VendorFile => "This CA comes from a vendor agent's file on this machine.",
         Provenance::OsStore => "This CA is already trusted by the OS.",
     };
-    format!(
+    // The subject is the proxy's to choose: a bidi override or a line break in it must not make
+    // the question show another name than the one being trusted.
+    crate::terminal_text::for_terminal(&format!(
         "{origin}\nCompare its fingerprint with the one your IT department publishes before trusting it.\n\n  Subject  {}\n  SHA-256  {}\n  Seen on  {seen} target(s)\n\nTrust this CA for every TLS connection? Type 'yes' to confirm: ",
-        crate::tunnel::printable(&c.root.info.subject),
+        crate::terminal_text::printable(&c.root.info.subject),
         c.root.sha256()
-    )
+    ))
 }
 
 pub(crate) fn summary(ca: &InstalledCa) -> CaSummary {

@@ -5,7 +5,7 @@ use crate::install::InstallReport;
 use crate::plan::Effect;
 use crate::report::SCHEMA_VERSION;
 use crate::status::StatusReport;
-use crate::tunnel::printable;
+use crate::terminal_text::{for_terminal, printable, to_json_pretty};
 use crate::verify::Verification;
 use serde::Serialize;
 
@@ -41,7 +41,7 @@ pub fn install_json(command: &str, report: &InstallReport, exit_code: i32) -> St
         report,
         discover,
     };
-    serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    to_json_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 fn outcome(report: &InstallReport) -> &'static str {
@@ -148,7 +148,7 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         };
         out.push_str(&format!("\nBundle for tools: {}\n{hint}\n", report.bundle));
     }
-    out
+    for_terminal(&out)
 }
 
 #[derive(Serialize)]
@@ -160,7 +160,7 @@ struct JsonStatus<'a> {
 }
 
 pub fn status_json(status: &StatusReport) -> String {
-    serde_json::to_string_pretty(&JsonStatus {
+    to_json_pretty(&JsonStatus {
         schema_version: SCHEMA_VERSION,
         command: "status",
         status,
@@ -202,5 +202,5 @@ pub fn status_text(status: &StatusReport) -> String {
     if let Some(env) = &status.env_file {
         out.push_str(&format!("\nEnvironment snippet: {env}\n"));
     }
-    out
+    for_terminal(&out)
 }

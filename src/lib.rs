@@ -29,6 +29,7 @@ pub mod report;
 pub mod state;
 pub mod status;
 pub mod target;
+pub mod terminal_text;
 pub mod tunnel;
 pub mod validate;
 pub mod verify;

@@ -3,6 +3,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use trust_proxy::cli::{Cli, Command};
 use trust_proxy::command;
+use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(rendered) => {
             for w in &rendered.warnings {
-                eprintln!("trust-proxy: warning: {w}");
+                eprintln!("trust-proxy: warning: {}", for_terminal(w));
             }
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a panic.
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
             ExitCode::from(rendered.exit_code as u8)
         }
         Err(e) => {
-            eprintln!("trust-proxy: error: {e}");
+            eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

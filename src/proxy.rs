@@ -155,6 +155,45 @@ impl ProxyEndpoint {
     }
 }
 
+/// A command line as it may be repeated in a message: the password of any URL in it (a
+/// `--proxy` value above all) is replaced by `***`, the user name is kept. True when something
+/// was hidden, so the message can say how to pass the password instead.
+pub fn redact_command_line(args: &[String]) -> (Vec<String>, bool) {
+    let mut hidden = false;
+    let out = args
+        .iter()
+        .map(|arg| {
+            let redacted = redact_password_text(arg);
+            hidden |= redacted != *arg;
+            redacted
+        })
+        .collect();
+    (out, hidden)
+}
+
+/// `[--flag=][scheme://]user:password@host...` with the password replaced by `***`. Works on the
+/// text, not a parsed URL, so a value the URL parser rejects is redacted too; everything up to
+/// the last `@` counts as user information, so an unencoded `/`, `#` or `@` in a password still
+/// ends up hidden (a path that happens to hold `:` and `@` loses a little text, which is fine).
+fn redact_password_text(arg: &str) -> String {
+    let userinfo_start = match arg.find("://") {
+        Some(i) => i.saturating_add(3),
+        // `--proxy=user:pw@host:port`, or a bare `user:pw@host:port` (HTTPS_PROXY style).
+        None if arg.starts_with("--") => arg.find('=').map(|i| i.saturating_add(1)).unwrap_or(0),
+        None => 0,
+    };
+    let Some((head, rest)) = arg.split_at_checked(userinfo_start) else {
+        return arg.to_string();
+    };
+    let Some((userinfo, host)) = rest.rfind('@').and_then(|at| rest.split_at_checked(at)) else {
+        return arg.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{head}{user}:***{host}"),
+        None => arg.to_string(),
+    }
+}
+
 /// A URL's text with anything between `://` and `@` replaced, for error messages.
 fn redact_url_text(s: &str) -> String {
     match (s.find("://"), s.rfind('@')) {
@@ -221,7 +260,13 @@ pub struct ProxySettings {
     /// (variable name, endpoint or the parse error) from the first of the proxy variables set.
     pub env_proxy: Option<(String, Result<ProxyEndpoint, ProxyUrlError>)>,
     pub no_proxy: Option<(String, String)>,
+    /// `--proxy-user` with its password: replaces whatever credentials the chosen proxy URL
+    /// carries, so the password never has to be on a command line.
+    pub credentials: Option<Credentials>,
 }
+
+/// Where `--proxy-user` takes the password from when no terminal can be asked.
+pub const PASSWORD_VAR: &str = "TRUST_PROXY_PROXY_PASSWORD";
 
 /// The environment variables consulted, in precedence order (as the issue and curl use them).
 pub const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
@@ -242,7 +287,20 @@ impl ProxySettings {
             no_proxy_flag: false,
             env_proxy,
             no_proxy,
+            credentials: None,
         }
+    }
+
+    /// Whether any proxy is configured at all (flag or environment), bypass lists aside.
+    pub fn has_proxy(&self) -> bool {
+        !self.no_proxy_flag && (self.flag.is_some() || self.env_proxy.is_some())
+    }
+
+    fn with_credentials(&self, mut endpoint: ProxyEndpoint) -> ProxyEndpoint {
+        if let Some(c) = &self.credentials {
+            endpoint.credentials = Some(c.clone());
+        }
+        endpoint
     }
 
     /// The proxy for `target`. An unparsable environment proxy is an error (the user's tools fail
@@ -256,7 +314,7 @@ impl ProxySettings {
         }
         if let Some(p) = &self.flag {
             return Ok(ProxyChoice {
-                endpoint: Some(p.clone()),
+                endpoint: Some(self.with_credentials(p.clone())),
                 source: ProxySource::Flag,
             });
         }
@@ -274,7 +332,7 @@ impl ProxySettings {
                 }
             }
             return Ok(ProxyChoice {
-                endpoint: Some(endpoint),
+                endpoint: Some(self.with_credentials(endpoint)),
                 source: ProxySource::Env(var.clone()),
             });
         }
@@ -381,6 +439,59 @@ mod tests {
         let err = ProxyEndpoint::parse("socks5://bob:secret@h:1").unwrap_err();
         assert!(matches!(err, ProxyUrlError::Scheme(..)));
         assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn command_lines_lose_passwords() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (out, hidden) = redact_command_line(&args(&[
+            "install",
+            "--proxy",
+            "http://alice:s3cr%40t@proxy.corp:3128/",
+            "--proxy=https://bob:pw@p:1",
+            "carol:hunter2@p:8080",
+            "--ca-file",
+            "/tmp/x@y.pem",
+            "http://dave@p:1",
+            "http://eve:p/w#x@p:1",
+        ]));
+        assert!(hidden);
+        assert_eq!(
+            out,
+            args(&[
+                "install",
+                "--proxy",
+                "http://alice:***@proxy.corp:3128/",
+                "--proxy=https://bob:***@p:1",
+                "carol:***@p:8080",
+                "--ca-file",
+                "/tmp/x@y.pem",
+                "http://dave@p:1",
+                "http://eve:***@p:1",
+            ])
+        );
+        let (_, hidden) = redact_command_line(&args(&["install", "--proxy", "http://p:1"]));
+        assert!(!hidden);
+    }
+
+    #[test]
+    fn proxy_user_replaces_url_credentials() {
+        let mut s = ProxySettings::from_env(|k| {
+            (k == "HTTPS_PROXY").then(|| "http://old:oldpw@envproxy:3128".to_string())
+        });
+        s.credentials = Some(Credentials {
+            user: "alice".into(),
+            password: "pw".into(),
+        });
+        let e = s.choose(&target("x.org")).unwrap().endpoint.unwrap();
+        assert_eq!(e.credentials, s.credentials);
+        assert_eq!(e.host, "envproxy");
+        s.flag = Some(ProxyEndpoint::parse("http://flagproxy:1").unwrap());
+        let e = s.choose(&target("x.org")).unwrap().endpoint.unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.credentials),
+            ("flagproxy", s.credentials.clone())
+        );
     }
 
     #[test]

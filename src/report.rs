@@ -1,5 +1,6 @@
 //! The report: JSON (`schema_version` 1, documented in README) and the human form. Every string
-//! that came from the network goes through `printable` before it reaches a terminal.
+//! that came from the network goes through `terminal_text::printable` before it reaches a
+//! terminal, and the finished text through `terminal_text::for_terminal`.
 
 use crate::certinfo::CertInfo;
 use crate::chain::LinkSource;
@@ -7,7 +8,7 @@ use crate::discover::{
     DiscoverResult, Outcome, Provenance, RootFinding, TargetResult, TargetStatus,
 };
 use crate::lint::{Finding, Severity};
-use crate::tunnel::printable;
+use crate::terminal_text::{escaped, for_terminal, printable};
 use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -201,7 +202,8 @@ pub fn to_json(result: &DiscoverResult, exported_to: Option<String>) -> String {
             .collect(),
         exported_to,
     };
-    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    crate::terminal_text::to_json_pretty(&report)
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// The human report.
@@ -314,8 +316,9 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
             u.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
             printable(&u.top.info.subject),
             printable(&u.top.info.issuer),
-            printable(&u.reason),
-            printable(&u.advice),
+            // Whole sentences of trust-proxy's own: the bound of `printable` would cut the advice.
+            escaped(&u.reason),
+            escaped(&u.advice),
         ));
     }
     out.push_str(&format!(
@@ -325,7 +328,7 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
     if let Some(path) = exported_to {
         out.push_str(&format!("Root CA written to {path} (PEM).\n"));
     }
-    out
+    for_terminal(&out)
 }
 
 fn short_fp(fp: &str) -> String {
@@ -348,7 +351,10 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
         s.push_str("  (the same root on several targets: a consistent interception proxy, not a one-off)\n");
     }
     s.push_str(&cert_text(i));
-    s.push_str(&format!("  Found by         {}\n", r.source.describe()));
+    s.push_str(&format!(
+        "  Found by         {}\n",
+        printable(&r.source.describe())
+    ));
     let provenance = match r.provenance {
         Provenance::OsStore => "already in the OS trust store (IT pushed it); tools that ignore the OS store still need a bundle".to_string(),
         Provenance::UserFile => "matches a certificate from --ca-file".to_string(),
@@ -364,12 +370,15 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
         s.push_str(&format!(
             " <- {} ({})",
             printable(&c.info.subject),
-            src.describe()
+            printable(&src.describe())
         ));
     }
     s.push_str(" <- root\n");
     for (c, src) in r.intermediates.iter() {
-        s.push_str(&format!("  Intermediate ({})\n", src.describe()));
+        s.push_str(&format!(
+            "  Intermediate ({})\n",
+            printable(&src.describe())
+        ));
         s.push_str(&indent(&cert_text(&c.info)));
     }
     let errors = r

@@ -48,11 +48,8 @@ pub fn status(layout: &Layout, host: Host<'_>) -> Result<StatusReport, InstallEr
             let present = store.contains(&cert.der)?;
             pieces.push(PieceStatus {
                 what: "OS store".to_string(),
-                path: format!(
-                    "{} in {}",
-                    crate::tunnel::printable(&ca.subject),
-                    store.describe()
-                ),
+                // Exact here; the human renderer escapes it, JSON writes it with \u escapes.
+                path: format!("{} in {}", ca.subject, store.describe()),
                 status: if present { "ok" } else { "missing" },
                 fix: (!present).then(|| {
                     format!(

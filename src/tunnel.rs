@@ -55,9 +55,9 @@ pub enum TunnelError {
 fn proxy_auth_message(scheme: &str, realm: Option<&str>, had_credentials: bool) -> String {
     let realm = realm.map(|r| format!(" realm {r:?}")).unwrap_or_default();
     if had_credentials {
-        format!("the proxy rejected the credentials (407, it asks for {scheme}{realm}); check user name and password in the proxy URL")
+        format!("the proxy rejected the credentials (407, it asks for {scheme}{realm}); check the user name (--proxy-user or the proxy URL) and the password")
     } else if scheme.eq_ignore_ascii_case("basic") {
-        format!("the proxy requires authentication (407, {scheme}{realm}): pass credentials in the proxy URL, e.g. --proxy http://USER:PASSWORD@HOST:PORT (percent-encode @ : / in them)")
+        format!("the proxy requires authentication (407, {scheme}{realm}): pass --proxy-user USER with the password in $TRUST_PROXY_PROXY_PASSWORD or typed at the prompt; credentials in the URL, --proxy http://USER:PASSWORD@HOST:PORT (percent-encode @ : / in them), work too but show in `ps` and shell history")
     } else {
         format!("the proxy requires {scheme} authentication{realm} (407); trust-proxy supports Basic only so far: ask IT for a Basic-auth or unauthenticated port, or pass --ca-file")
     }
@@ -351,13 +351,8 @@ pub fn parse_connect_reply(buf: &[u8]) -> Result<Option<(u16, String, usize)>, T
     Ok(parse_reply_head(buf)?.map(|h| (h.code, h.status_line, buf.len() - h.leftover.len())))
 }
 
-/// Control characters from the network never reach the user's terminal.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .take(200)
-        .collect()
-}
+/// Peer text is escaped by the one sanitizer every renderer uses.
+pub use crate::terminal_text::printable;
 
 /// `Basic realm="corp proxy"` -> ("Basic", Some("corp proxy")).
 fn parse_challenge(value: &str) -> (String, Option<String>) {

@@ -732,15 +732,7 @@ pub fn refresh(
         ));
     };
     let effective = effective_layout(layout, &before);
-    let (plan, _) = build_plan(
-        &effective,
-        Some(&before),
-        &before,
-        os_roots,
-        &[],
-        &[],
-        host,
-    )?;
+    let (plan, _) = build_plan(&effective, Some(&before), &before, os_roots, &[], &[], host)?;
     let _lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
     let steps = apply::apply(&plan, host, options)?;
     Ok(InstallReport {

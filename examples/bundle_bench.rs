@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SerialNumber};
 use trust_proxy::bundle::{compose_bundle, hashed_dir_entries, render_bundle_pem, sync_hashed_dir};
 use trust_proxy::certinfo::Cert;
+use trust_proxy_platform::Distrust;
 
 /// `n` distinct self-signed certificates; every seventh repeats the previous subject, so that the
 /// hashed directory has collisions to number, as real stores do for re-issued roots.
@@ -63,7 +64,7 @@ fn measure(ders: &[Vec<u8>]) -> Result<Timing, Box<dyn std::error::Error>> {
     let mut result = None;
     for _ in 0..3 {
         let t = Instant::now();
-        let bundle = compose_bundle(&certs[1..], true, &certs[..1]);
+        let bundle = compose_bundle(&certs[1..], true, &certs[..1], &Distrust::empty())?;
         let pem = render_bundle_pem(&bundle);
         let all: Vec<Cert> = bundle.into_iter().map(|bc| bc.cert).collect();
         let entries = hashed_dir_entries(&all)?;
@@ -74,7 +75,7 @@ fn measure(ders: &[Vec<u8>]) -> Result<Timing, Box<dyn std::error::Error>> {
     let mut compute_os_only = Duration::MAX;
     for _ in 0..3 {
         let t = Instant::now();
-        let bundle = compose_bundle(&certs[1..], false, &certs[..1]);
+        let bundle = compose_bundle(&certs[1..], false, &certs[..1], &Distrust::empty())?;
         let pem = render_bundle_pem(&bundle);
         let all: Vec<Cert> = bundle.into_iter().map(|bc| bc.cert).collect();
         let entries = hashed_dir_entries(&all)?;

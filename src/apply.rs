@@ -32,7 +32,7 @@ pub struct ApplyOptions {
 
 enum Undo {
     Nothing,
-    StoreRemove(crate::certinfo::Cert),
+    StoreRemove(crate::certinfo::Cert, String),
     StoreAdd(crate::certinfo::Cert, String),
     RestoreFile(PathBuf, Option<Vec<u8>>),
     RestoreDir(PathBuf, Option<Vec<(String, String)>>),
@@ -216,10 +216,13 @@ fn run(action: &Action, host: Host<'_>) -> Result<(Effect, Undo), StoreError> {
             }
         }
         Action::StoreAdd { cert, name } => match store.add(&cert.der, name)? {
-            Change::Added => (Effect::Create, Undo::StoreRemove(cert.clone())),
+            Change::Added => (
+                Effect::Create,
+                Undo::StoreRemove(cert.clone(), name.clone()),
+            ),
             _ => (Effect::Unchanged, Undo::Nothing),
         },
-        Action::StoreRemove { cert, name } => match store.remove(&cert.der)? {
+        Action::StoreRemove { cert, name } => match store.remove(&cert.der, name)? {
             Change::Removed => (Effect::Remove, Undo::StoreAdd(cert.clone(), name.clone())),
             _ => (Effect::Unchanged, Undo::Nothing),
         },
@@ -323,7 +326,7 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>) -> Vec<String> {
                 }
                 None => Ok(()),
             },
-            Undo::StoreRemove(cert) => store.remove(&cert.der).map(|_| ()),
+            Undo::StoreRemove(cert, name) => store.remove(&cert.der, &name).map(|_| ()),
             Undo::StoreAdd(cert, name) => store.add(&cert.der, &name).map(|_| ()),
             Undo::RestoreFile(path, Some(bytes)) => fs_safe::write_atomic(&path, &bytes, 0o644),
             Undo::RestoreFile(path, None) => {

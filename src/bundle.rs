@@ -1,6 +1,8 @@
-//! The CA bundle files trust-proxy writes at install time: one PEM bundle (OS roots + Mozilla's
-//! roots + the installed CAs) for `SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE`/`--cacert`, `proxy-ca.pem`
-//! for `NODE_EXTRA_CA_CERTS`, and an OpenSSL hashed directory for `SSL_CERT_DIR`.
+//! The CA bundle files trust-proxy writes at install time: one PEM bundle (OS roots + the
+//! installed CAs, and Mozilla's roots only where the OS store cannot stand alone) for
+//! `SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE`/`--cacert`, `proxy-ca.pem` for `NODE_EXTRA_CA_CERTS`, and
+//! an OpenSSL hashed directory for `SSL_CERT_DIR`. No certificate the OS distrusts is ever
+//! written into any of them.
 //!
 //! Everything here is deterministic: the same inputs give byte-identical files, so an unchanged
 //! file is never rewritten and a re-run of install is a no-op.
@@ -12,7 +14,7 @@ use std::sync::OnceLock;
 
 use ring::digest;
 use serde::Serialize;
-use trust_proxy_platform::{fs_safe, StoreError};
+use trust_proxy_platform::{fs_safe, Distrust, StoreError};
 use x509_parser::asn1_rs::{Any, Class, FromDer, Tag};
 
 use crate::certinfo::Cert;
@@ -38,6 +40,13 @@ pub enum BundleError {
     },
     #[error("{} is a symlink; refusing to manage it", path.display())]
     SymlinkEntry { path: PathBuf },
+    #[error(
+        "the OS distrusts {subject} (SHA-256 {fingerprint}); refusing to write it into any file"
+    )]
+    Distrusted {
+        subject: String,
+        fingerprint: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -353,14 +362,41 @@ pub fn mozilla_roots() -> Vec<Cert> {
         .clone()
 }
 
-/// OS roots + (optionally) Mozilla's roots + the installed CAs, each certificate once.
+/// Whether Mozilla's compiled-in roots join the bundle: only where the OS store cannot stand
+/// alone. That is when it is unusable (no bundle could be read, or it holds no root we can
+/// parse), and on Windows, whose store lists only the roots fetched so far (most public roots are
+/// downloaded on first use), so a copy of it would fail for sites Windows itself accepts. Where
+/// the OS lists every root it trusts (Linux distro bundles, macOS), adding Mozilla's would bring
+/// back a root the distribution or the administrator removed.
+pub fn public_roots_needed(os_roots: &[Cert]) -> bool {
+    os_roots.is_empty() || cfg!(windows)
+}
+
+/// The first of `certs` the OS distrusts, as an error.
+pub fn refuse_distrusted(certs: &[Cert], distrust: &Distrust) -> Result<(), BundleError> {
+    match certs.iter().find(|c| distrust.covers(c.der.as_ref())) {
+        Some(c) => Err(BundleError::Distrusted {
+            subject: crate::tunnel::printable(&c.info.subject),
+            fingerprint: c.sha256().to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// OS roots + (when `mozilla`, see [`public_roots_needed`]) Mozilla's roots + the installed CAs,
+/// each certificate once, none that `distrust` covers: a distrusted OS or Mozilla root is left
+/// out, a distrusted installed CA is an error.
 ///
-/// Mozilla's set is added because the Windows store fetches most public roots lazily, so what it
-/// lists is not all that Windows trusts. A certificate present in several sources is kept with the
-/// first of Installed, OsStore, Mozilla (the installed CA is what the bundle is written for). The
-/// result is sorted by subject, then fingerprint, so the same inputs in any order give the same
-/// bundle, byte for byte.
-pub fn compose_bundle(os_roots: &[Cert], mozilla: bool, installed: &[Cert]) -> Vec<BundleCert> {
+/// A certificate present in several sources is kept with the first of Installed, OsStore,
+/// Mozilla (the installed CA is what the bundle is written for). The result is sorted by subject,
+/// then fingerprint, so the same inputs in any order give the same bundle, byte for byte.
+pub fn compose_bundle(
+    os_roots: &[Cert],
+    mozilla: bool,
+    installed: &[Cert],
+    distrust: &Distrust,
+) -> Result<Vec<BundleCert>, BundleError> {
+    refuse_distrusted(installed, distrust)?;
     let moz = if mozilla { mozilla_roots() } else { Vec::new() };
     let sources: [(Origin, &[Cert]); 3] = [
         (Origin::Installed, installed),
@@ -373,7 +409,7 @@ pub fn compose_bundle(os_roots: &[Cert], mozilla: bool, installed: &[Cert]) -> V
     let mut out = Vec::with_capacity(total);
     for (origin, certs) in sources {
         for cert in certs {
-            if seen.insert(cert.sha256()) {
+            if seen.insert(cert.sha256()) && !distrust.covers(cert.der.as_ref()) {
                 out.push(BundleCert {
                     cert: cert.clone(),
                     origin,
@@ -388,7 +424,7 @@ pub fn compose_bundle(os_roots: &[Cert], mozilla: bool, installed: &[Cert]) -> V
             .cmp(&b.cert.info.subject)
             .then_with(|| a.cert.sha256().cmp(b.cert.sha256()))
     });
-    out
+    Ok(out)
 }
 
 /// The bundle as PEM: a short header, then for each certificate a comment block (subject,

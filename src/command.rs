@@ -23,7 +23,7 @@ use crate::target::{Target, DEFAULT_TARGETS};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
-use trust_proxy_platform::{Change, PersistentEnv, Scope, StoreError, TrustStore};
+use trust_proxy_platform::{Change, Distrust, PersistentEnv, Scope, StoreError, TrustStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -384,7 +384,11 @@ impl TrustStore for NoOsStore {
             "no per-user OS trust store".to_string(),
         ))
     }
-    fn remove(&self, _: &rustls_pki_types::CertificateDer<'_>) -> Result<Change, StoreError> {
+    fn remove(
+        &self,
+        _: &rustls_pki_types::CertificateDer<'_>,
+        _: &str,
+    ) -> Result<Change, StoreError> {
         Ok(Change::Unchanged)
     }
 }
@@ -394,13 +398,16 @@ struct ScopeParts {
     layout: Layout,
     store: StoreChoice,
     session_env: Option<Box<dyn PersistentEnv>>,
+    distrust: Distrust,
     /// Said once when the OS has no store for the scope.
     note: Option<String>,
 }
 
 impl ScopeParts {
     fn host(&self) -> Host<'_> {
-        Host::new(self.store.as_store()).with_session_env(self.session_env.as_deref())
+        Host::new(self.store.as_store())
+            .with_session_env(self.session_env.as_deref())
+            .with_distrust(&self.distrust)
     }
 }
 
@@ -430,10 +437,14 @@ fn scope_setup(scope: Scope) -> Result<ScopeParts, CommandError> {
         .map_err(|e| CommandError::Local(e.to_string()))?;
     let session_env = trust_proxy_platform::persistent_env(scope)
         .map_err(|e| CommandError::Local(e.to_string()))?;
+    // Unreadable is not the same as empty: without the list a distrusted root could be written.
+    let distrusted = trust_proxy_platform::os_distrusted(scope)
+        .map_err(|e| CommandError::Local(format!("cannot read what the OS distrusts: {e}")))?;
     Ok(ScopeParts {
         layout,
         store,
         session_env,
+        distrust: Distrust::new(&distrusted),
         note,
     })
 }

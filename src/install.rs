@@ -18,7 +18,7 @@ use crate::validate::{self, Invalid};
 use crate::verify::{self, Verification};
 use serde::Serialize;
 use std::path::PathBuf;
-use trust_proxy_platform::{fs_safe, PersistentEnv, StoreError};
+use trust_proxy_platform::{fs_safe, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -283,7 +283,7 @@ pub fn install(
         os_roots,
         &store_adds,
         &[],
-        host.session_env,
+        host,
     )?;
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
@@ -449,8 +449,9 @@ pub fn build_plan(
     os_roots: &[Cert],
     store_adds: &[(Cert, String)],
     store_removes: &[(Cert, String)],
-    session_env: Option<&dyn PersistentEnv>,
+    host: Host<'_>,
 ) -> Result<(Plan, State), InstallError> {
+    let distrust = host.distrust;
     let mut actions = Vec::new();
     for (cert, name) in store_removes {
         actions.push(Action::StoreRemove {
@@ -509,10 +510,19 @@ pub fn build_plan(
             .iter()
             .map(|p| parse_pem(p))
             .collect::<Result<_, _>>()?;
+        bundle::refuse_distrusted(std::slice::from_ref(&root), distrust)
+            .and_then(|()| bundle::refuse_distrusted(&extras, distrust))
+            .map_err(|e| InstallError::Plan(e.to_string()))?;
         proxy_ca.push_str(&bundle::render_proxy_ca_pem(&root, &extras));
         roots.push(root);
     }
-    let composed = bundle::compose_bundle(os_roots, true, &roots);
+    let composed = bundle::compose_bundle(
+        os_roots,
+        bundle::public_roots_needed(os_roots),
+        &roots,
+        distrust,
+    )
+    .map_err(|e| InstallError::Plan(e.to_string()))?;
     let bundle_certs: Vec<Cert> = composed.iter().map(|b| b.cert.clone()).collect();
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(layout.proxy_ca(), proxy_ca.into_bytes())];
     if layout.os_bundle.is_none() {
@@ -575,7 +585,7 @@ pub fn build_plan(
         dir: layout.cert_dir(),
         entries,
     });
-    if let Some(env) = session_env {
+    if let Some(env) = host.session_env {
         let earlier: &[SessionVar] = before.map(|b| b.session_env.as_slice()).unwrap_or_default();
         let mut recorded = Vec::new();
         for (name, _) in &vars {
@@ -694,7 +704,7 @@ pub fn uninstall(
         os_roots,
         &[],
         &removes,
-        host.session_env,
+        host,
     )?;
     report.installed = after.cas.iter().map(summary).collect();
     if dry_run {
@@ -724,15 +734,7 @@ pub fn refresh(
         ));
     };
     let effective = effective_layout(layout, &before);
-    let (plan, _) = build_plan(
-        &effective,
-        Some(&before),
-        &before,
-        os_roots,
-        &[],
-        &[],
-        host.session_env,
-    )?;
+    let (plan, _) = build_plan(&effective, Some(&before), &before, os_roots, &[], &[], host)?;
     let _lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
     let steps = apply::apply(&plan, host, options)?;
     Ok(InstallReport {

@@ -6,7 +6,7 @@ use crate::certinfo::Cert;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
-use trust_proxy_platform::{PersistentEnv, StoreError, TrustStore};
+use trust_proxy_platform::{Distrust, PersistentEnv, StoreError, TrustStore};
 
 /// The parts of the OS a plan changes besides files: the trust store, and (Windows, macOS) the
 /// environment that GUI apps and services inherit. Tests pass in-memory stand-ins.
@@ -14,14 +14,25 @@ use trust_proxy_platform::{PersistentEnv, StoreError, TrustStore};
 pub struct Host<'a> {
     pub store: &'a dyn TrustStore,
     pub session_env: Option<&'a dyn PersistentEnv>,
+    /// What the OS distrusts: never written into any file (`trust_proxy_platform::os_distrusted`).
+    pub distrust: &'a Distrust,
 }
+
+/// For hosts built without [`Host::with_distrust`] (tests with an in-memory store).
+static NO_DISTRUST: Distrust = Distrust::empty();
 
 impl<'a> Host<'a> {
     pub fn new(store: &'a dyn TrustStore) -> Host<'a> {
         Host {
             store,
             session_env: None,
+            distrust: &NO_DISTRUST,
         }
+    }
+
+    pub fn with_distrust(mut self, distrust: &'a Distrust) -> Host<'a> {
+        self.distrust = distrust;
+        self
     }
 
     pub fn with_session_env(mut self, env: Option<&'a dyn PersistentEnv>) -> Host<'a> {

@@ -14,11 +14,12 @@ use rcgen::{
 };
 use trust_proxy::bundle::{
     compose_bundle, hashed_dir_entries, mozilla_roots, openssl_name_hash, openssl_subject_hash,
-    render_bundle_pem, render_proxy_ca_pem, sync_hashed_dir, BundleCert, BundleError, DirChange,
-    Origin,
+    public_roots_needed, render_bundle_pem, render_proxy_ca_pem, sync_hashed_dir, BundleCert,
+    BundleError, DirChange, Origin,
 };
 use trust_proxy::certinfo::Cert;
 use trust_proxy::certload::{load_certs, load_certs_lenient};
+use trust_proxy_platform::Distrust;
 use trust_proxy_testkit::pki::pem_encode;
 use trust_proxy_testkit::Ca;
 use x509_parser::asn1_rs::{Any, FromDer};
@@ -461,7 +462,9 @@ fn compose_dedupes_keeps_first_origin_and_is_order_independent() {
         &[b.clone(), a.clone(), moz0.clone(), b.clone()],
         true,
         std::slice::from_ref(&a),
-    );
+        &Distrust::empty(),
+    )
+    .expect("compose");
     assert_eq!(bundle.len(), moz.len() + 2, "a, b once each; moz0 once");
     let origin_of = |c: &Cert| -> Vec<Origin> {
         bundle
@@ -486,12 +489,137 @@ fn compose_dedupes_keeps_first_origin_and_is_order_independent() {
         &[moz0, a.clone(), b.clone()],
         true,
         std::slice::from_ref(&a),
-    );
+        &Distrust::empty(),
+    )
+    .expect("compose");
     assert_eq!(render_bundle_pem(&bundle), render_bundle_pem(&again));
 
-    let no_moz = compose_bundle(std::slice::from_ref(&b), false, &[a.clone(), a.clone()]);
+    let no_moz = compose_bundle(
+        std::slice::from_ref(&b),
+        false,
+        &[a.clone(), a.clone()],
+        &Distrust::empty(),
+    )
+    .expect("compose");
     assert_eq!(no_moz.len(), 2);
-    assert!(compose_bundle(&[], false, &[]).is_empty());
+    assert!(compose_bundle(&[], false, &[], &Distrust::empty())
+        .expect("compose")
+        .is_empty());
+}
+
+fn distrust_of(certs: &[&Cert]) -> Distrust {
+    let ders: Vec<_> = certs.iter().map(|c| c.der.clone()).collect();
+    Distrust::new(&ders)
+}
+
+/// Every certificate a bundle and its hashed directory would hold, as SHA-256 fingerprints.
+fn written(bundle: &[BundleCert]) -> BTreeSet<String> {
+    let pem = render_bundle_pem(bundle);
+    let certs: Vec<Cert> = bundle.iter().map(|bc| bc.cert.clone()).collect();
+    let entries = hashed_dir_entries(&certs).expect("entries");
+    let mut out: BTreeSet<String> = load_certs(pem.as_bytes())
+        .expect("bundle")
+        .iter()
+        .map(|c| c.sha256().to_string())
+        .collect();
+    for (_, pem) in entries {
+        for c in load_certs(pem.as_bytes()).expect("entry") {
+            out.insert(c.sha256().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn mozilla_roots_only_where_the_os_store_cannot_stand_alone() {
+    let os = [test_ca("Alpha Test CA")];
+    assert!(!public_roots_needed(&os), "a usable store stands alone");
+    assert!(
+        public_roots_needed(&[]),
+        "no usable store: the compiled-in roots"
+    );
+
+    // What build_plan does: with a usable OS store, not one Mozilla root is written, so one the
+    // distribution or the administrator removed from the OS store cannot come back.
+    let removed_by_admin = mozilla_roots()[0].clone();
+    let bundle =
+        compose_bundle(&os, public_roots_needed(&os), &[], &Distrust::empty()).expect("compose");
+    let files = written(&bundle);
+    assert_eq!(files, BTreeSet::from([os[0].sha256().to_string()]));
+    assert!(!files.contains(removed_by_admin.sha256()));
+}
+
+#[test]
+fn a_distrusted_root_reaches_no_file_even_from_the_compiled_in_set() {
+    let moz = mozilla_roots();
+    let distrusted = moz[3].clone();
+    let distrust = distrust_of(&[&distrusted]);
+    let os_copy = test_ca("Alpha Test CA");
+    let installed = test_ca("Corp Proxy Test CA");
+
+    // No usable OS store: Mozilla's set is the base, minus what the OS distrusts.
+    let bundle =
+        compose_bundle(&[], true, std::slice::from_ref(&installed), &distrust).expect("compose");
+    let files = written(&bundle);
+    assert!(!files.contains(distrusted.sha256()));
+    assert_eq!(
+        files.len(),
+        moz.len(),
+        "every other Mozilla root and the installed CA"
+    );
+    assert!(files.contains(installed.sha256()));
+
+    // Listed by the OS store itself (a stale bundle) and distrusted: left out too.
+    let bundle = compose_bundle(
+        &[os_copy.clone(), distrusted.clone()],
+        false,
+        &[],
+        &distrust_of(&[&os_copy]),
+    )
+    .expect("compose");
+    assert_eq!(
+        written(&bundle),
+        BTreeSet::from([distrusted.sha256().to_string()])
+    );
+}
+
+#[test]
+fn a_distrusted_ca_is_refused_for_install_however_it_was_reissued() {
+    let key = KeyPair::generate().expect("key");
+    let issue = |serial: u64| {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(vec![(
+            DnType::CommonName,
+            DnValue::Utf8String("Reissued Test CA".into()),
+        )]);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.serial_number = Some(rcgen::SerialNumber::from(serial));
+        cert_of(params.self_signed(&key).expect("self-sign").der())
+    };
+    let (first, reissued) = (issue(1), issue(2));
+    assert_ne!(first.der, reissued.der);
+    let unrelated = test_ca("Alpha Test CA");
+
+    for installed in [&first, &reissued] {
+        match compose_bundle(
+            &[],
+            false,
+            std::slice::from_ref(installed),
+            &distrust_of(&[&first]),
+        ) {
+            Err(BundleError::Distrusted { fingerprint, .. }) => {
+                assert_eq!(fingerprint, installed.sha256());
+            }
+            other => panic!("expected Distrusted, got {other:?}"),
+        }
+    }
+    assert!(compose_bundle(
+        &[],
+        false,
+        std::slice::from_ref(&unrelated),
+        &distrust_of(&[&first])
+    )
+    .is_ok());
 }
 
 fn hostile_ca() -> Cert {
@@ -511,7 +639,13 @@ fn hostile_ca() -> Cert {
 fn rendered_bundle_round_trips_and_comments_are_inert() {
     let a = test_ca("Alpha Test CA");
     let evil = hostile_ca();
-    let bundle = compose_bundle(std::slice::from_ref(&a), true, std::slice::from_ref(&evil));
+    let bundle = compose_bundle(
+        std::slice::from_ref(&a),
+        true,
+        std::slice::from_ref(&evil),
+        &Distrust::empty(),
+    )
+    .expect("compose");
     let pem = render_bundle_pem(&bundle);
     assert!(!pem.contains('\r'));
     assert!(pem.ends_with("-----END CERTIFICATE-----\n"));
@@ -548,7 +682,7 @@ fn openssl_and_python_read_the_whole_bundle() {
     }
     let os = system_certs().unwrap_or_default();
     let installed = [test_ca("Alpha Test CA"), hostile_ca()];
-    let bundle = compose_bundle(&os, true, &installed);
+    let bundle = compose_bundle(&os, true, &installed, &Distrust::empty()).expect("compose");
     let n = bundle.len();
     let d = tmp();
     let file = d.path().join("ca-bundle.pem");
@@ -704,13 +838,15 @@ fn curl_and_python_verify_a_server_with_the_bundle() {
     let with_ca = d.path().join("with.pem");
     std::fs::write(
         &with_ca,
-        render_bundle_pem(&compose_bundle(&os, true, &installed)),
+        render_bundle_pem(
+            &compose_bundle(&os, true, &installed, &Distrust::empty()).expect("compose"),
+        ),
     )
     .expect("write");
     let without_ca = d.path().join("without.pem");
     std::fs::write(
         &without_ca,
-        render_bundle_pem(&compose_bundle(&os, true, &[])),
+        render_bundle_pem(&compose_bundle(&os, true, &[], &Distrust::empty()).expect("compose")),
     )
     .expect("write");
 

@@ -59,7 +59,11 @@ impl TrustStore for MemStore {
         certs.push(cert.to_vec());
         Ok(Change::Added)
     }
-    fn remove(&self, cert: &rustls_pki_types::CertificateDer<'_>) -> Result<Change, StoreError> {
+    fn remove(
+        &self,
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        _: &str,
+    ) -> Result<Change, StoreError> {
         let mut certs = self.certs.lock().unwrap();
         let before = certs.len();
         certs.retain(|c| c != cert.as_ref());

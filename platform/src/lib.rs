@@ -90,6 +90,8 @@ pub enum StoreError {
     Platform { what: String, message: String },
     #[error("unsupported: {0}")]
     Unsupported(String),
+    #[error("the OS distrusts this certificate ({origin}); refusing to trust it")]
+    Distrusted { origin: String },
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
@@ -105,7 +107,9 @@ pub trait TrustStore {
     fn contains(&self, cert: &CertificateDer<'_>) -> Result<bool, StoreError>;
     /// `name` labels the entry (file name, friendly name); it is sanitised by the backend.
     fn add(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError>;
-    fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError>;
+    /// Removes the entry `add` made for `cert` under the same `name`, and nothing else: another
+    /// copy of the same CA (a package's anchor, an administrator's) is not ours to delete.
+    fn remove(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError>;
 }
 
 /// The trust store of the running OS for `scope`.
@@ -160,6 +164,114 @@ pub fn os_roots() -> Result<Vec<CertificateDer<'static>>, StoreError> {
             "no trust store backend for {}",
             std::env::consts::OS
         )))
+    }
+}
+
+/// The certificates the OS explicitly distrusts for `scope`. Nothing trust-proxy writes may
+/// contain one (see [`Distrust`]). Linux has one machine-wide policy, so both scopes read it.
+pub fn os_distrusted(scope: Scope) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = scope;
+        linux::distrusted(std::path::Path::new("/"))
+    }
+    #[cfg(target_os = "macos")]
+    {
+        macos::distrusted(scope)
+    }
+    #[cfg(windows)]
+    {
+        windows::distrusted(scope)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    {
+        Err(StoreError::Unsupported(format!(
+            "no trust store backend for {} (scope {scope:?})",
+            std::env::consts::OS
+        )))
+    }
+}
+
+/// Distrusted certificates, matched as the stores match them, and a little wider: the same DER,
+/// the same issuer and serial number (how p11-kit and NSS record distrust), or the same subject
+/// and public key (the same CA re-issued with new dates, as Mozilla's and a vendor's copy of a
+/// root often are). Erring wide only ever drops a root or refuses an install.
+#[derive(Debug, Clone, Default)]
+pub struct Distrust {
+    entries: Vec<DistrustEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct DistrustEntry {
+    der: Vec<u8>,
+    /// `None` when the DER does not parse: then only the exact bytes match.
+    names: Option<CertNames>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CertNames {
+    subject: Vec<u8>,
+    spki: Vec<u8>,
+    issuer: Vec<u8>,
+    serial: Vec<u8>,
+}
+
+impl CertNames {
+    fn of(der: &[u8]) -> Option<CertNames> {
+        use x509_parser::prelude::FromDer;
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
+        Some(CertNames {
+            subject: cert.subject().as_raw().to_vec(),
+            spki: cert.public_key().raw.to_vec(),
+            issuer: cert.issuer().as_raw().to_vec(),
+            serial: cert.raw_serial().to_vec(),
+        })
+    }
+}
+
+impl Distrust {
+    pub const fn empty() -> Distrust {
+        Distrust {
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn new(certs: &[CertificateDer<'_>]) -> Distrust {
+        Distrust {
+            entries: certs
+                .iter()
+                .map(|c| DistrustEntry {
+                    der: c.as_ref().to_vec(),
+                    names: CertNames::of(c.as_ref()),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether `cert` is one of the distrusted certificates (see the type's rule).
+    pub fn covers(&self, cert: &[u8]) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
+        let names = CertNames::of(cert);
+        self.entries.iter().any(|e| {
+            e.der == cert
+                || match (&e.names, &names) {
+                    (Some(d), Some(c)) => {
+                        (d.subject == c.subject && d.spki == c.spki)
+                            || (d.issuer == c.issuer && d.serial == c.serial)
+                    }
+                    _ => false,
+                }
+        })
     }
 }
 

@@ -2,6 +2,15 @@
 //!
 //! We never edit the bundle itself: the distro tool regenerates it (and Java's cacerts on Fedora)
 //! from the anchor directory, so an edit would be lost on the next package update.
+//!
+//! Least privilege: where the distro tool is p11-kit (Fedora/RHEL, Arch, openSUSE), the anchor is
+//! a p11-kit object with an attached Extended Key Usage extension naming TLS server
+//! authentication only, so `trust extract --purpose server-auth` (the TLS bundle) includes it and
+//! the e-mail and code-signing extractions do not. Debian's and Alpine's update-ca-certificates
+//! read plain certificates and trust them for every purpose; they cannot say it.
+//!
+//! Distrust ([`distrusted`]): Debian's `!` lines in `/etc/ca-certificates.conf`, and p11-kit's
+//! blocklist directories and `x-distrusted` objects, read through the sysroot like the rest.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -10,8 +19,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use crate::{
-    fs_safe, parse_certificates, sanitize_name, to_pem, CertificateDer, Change, StoreError,
-    TrustStore,
+    fs_safe, parse_certificates, sanitize_name, to_pem, CertificateDer, Change, Distrust,
+    StoreError, TrustStore,
 };
 
 /// Distro families that share one anchor layout and refresh tool.
@@ -29,13 +38,34 @@ pub enum Family {
 }
 
 struct Layout {
-    /// Where `add` writes; the later ones are only searched by `remove`.
+    /// Where `add` writes (the first) and the distro's other anchor directories.
     anchor_dirs: &'static [&'static str],
-    ext: &'static str,
+    format: AnchorFormat,
+    /// What earlier trust-proxy versions named the anchor, so `remove` still finds it.
+    legacy_ext: Option<&'static str>,
     bundles: &'static [&'static str],
     tool: &'static str,
     add_args: &'static [&'static str],
     remove_args: &'static [&'static str],
+}
+
+/// How the anchor file says what it is trusted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnchorFormat {
+    /// A PEM certificate in a file with this extension: trusted for every purpose.
+    Pem(&'static str),
+    /// A p11-kit persistence file (`.p11-kit`): the certificate plus an attached Extended Key
+    /// Usage extension with id-kp-serverAuth only.
+    P11Kit,
+}
+
+impl AnchorFormat {
+    fn ext(self) -> &'static str {
+        match self {
+            AnchorFormat::Pem(ext) => ext,
+            AnchorFormat::P11Kit => "p11-kit",
+        }
+    }
 }
 
 const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -59,7 +89,8 @@ impl Family {
         Some(match self {
             Family::Debian => &Layout {
                 anchor_dirs: &["/usr/local/share/ca-certificates"],
-                ext: "crt",
+                format: AnchorFormat::Pem("crt"),
+                legacy_ext: None,
                 bundles: &[DEBIAN_BUNDLE],
                 tool: "update-ca-certificates",
                 add_args: &[],
@@ -68,7 +99,8 @@ impl Family {
             },
             Family::Alpine => &Layout {
                 anchor_dirs: &["/usr/local/share/ca-certificates"],
-                ext: "crt",
+                format: AnchorFormat::Pem("crt"),
+                legacy_ext: None,
                 bundles: &[DEBIAN_BUNDLE, "/etc/ssl/cert.pem"],
                 tool: "update-ca-certificates",
                 add_args: &[],
@@ -79,7 +111,8 @@ impl Family {
                     "/etc/pki/ca-trust/source/anchors",
                     "/usr/share/pki/ca-trust-source/anchors",
                 ],
-                ext: "pem",
+                format: AnchorFormat::P11Kit,
+                legacy_ext: Some("pem"),
                 bundles: &[
                     "/etc/pki/tls/certs/ca-bundle.crt",
                     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
@@ -90,7 +123,8 @@ impl Family {
             },
             Family::Arch => &Layout {
                 anchor_dirs: &["/etc/ca-certificates/trust-source/anchors"],
-                ext: "crt",
+                format: AnchorFormat::P11Kit,
+                legacy_ext: Some("crt"),
                 bundles: &[
                     DEBIAN_BUNDLE,
                     "/etc/ca-certificates/extracted/tls-ca-bundle.pem",
@@ -102,7 +136,8 @@ impl Family {
             Family::Suse => &Layout {
                 // mkcert writes to /usr/share/pki/trust/anchors, which belongs to packages.
                 anchor_dirs: &["/etc/pki/trust/anchors", "/usr/share/pki/trust/anchors"],
-                ext: "pem",
+                format: AnchorFormat::P11Kit,
+                legacy_ext: Some("pem"),
                 bundles: &["/etc/ssl/ca-bundle.pem"],
                 tool: "update-ca-certificates",
                 add_args: &[],
@@ -482,12 +517,36 @@ impl LinuxStore {
     /// Where `add` would write the anchor for `name`, as a path on this machine.
     pub fn anchor_path(&self, name: &str) -> Result<PathBuf, StoreError> {
         let layout = self.layout()?;
+        self.anchor_path_with(layout, name, layout.format.ext())
+    }
+
+    fn anchor_path_with(
+        &self,
+        layout: &Layout,
+        name: &str,
+        ext: &str,
+    ) -> Result<PathBuf, StoreError> {
         let mut file = sanitize_name(name)?;
-        let suffix = format!(".{}", layout.ext);
+        let suffix = format!(".{ext}");
         if !file.ends_with(&suffix) {
             file.push_str(&suffix);
         }
         Ok(rooted(&self.sysroot, layout.anchor_dirs[0]).join(file))
+    }
+
+    /// The anchor files `add` may have written for `name`: today's name, then an earlier
+    /// version's. Only these are ever removed.
+    fn own_anchor_paths(&self, layout: &Layout, name: &str) -> Result<Vec<PathBuf>, StoreError> {
+        let mut paths = vec![self.anchor_path_with(layout, name, layout.format.ext())?];
+        if let Some(ext) = layout.legacy_ext {
+            paths.push(self.anchor_path_with(layout, name, ext)?);
+        }
+        Ok(paths)
+    }
+
+    /// The certificates this system distrusts (see [`distrusted`]).
+    pub fn distrusted(&self) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+        distrusted(&self.sysroot)
     }
 
     /// The bundle `list` reads: the family's own first, then any known location.
@@ -531,55 +590,6 @@ impl LinuxStore {
                 other => other,
             })
     }
-
-    /// Anchor files (regular files, not links) holding `cert`.
-    fn anchors_holding(
-        &self,
-        layout: &Layout,
-        cert: &[u8],
-    ) -> Result<Vec<(PathBuf, Vec<u8>)>, StoreError> {
-        let mut found = Vec::new();
-        for dir in layout.anchor_dirs {
-            let dir = rooted(&self.sysroot, dir);
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(StoreError::Io {
-                        op: "list",
-                        path: dir,
-                        source: e,
-                    })
-                }
-            };
-            for entry in entries {
-                let entry = entry.map_err(|e| StoreError::Io {
-                    op: "list",
-                    path: dir.clone(),
-                    source: e,
-                })?;
-                let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-                if !is_file {
-                    continue;
-                }
-                let path = entry.path();
-                let Some(bytes) = fs_safe::read_nofollow(&path)? else {
-                    continue;
-                };
-                let certs = parse_certificates(&bytes);
-                if certs.iter().any(|c| c.as_ref() == cert) {
-                    if certs.len() > 1 {
-                        return Err(StoreError::Unsupported(format!(
-                            "{} also holds other certificates; edit it by hand",
-                            path.display()
-                        )));
-                    }
-                    found.push((path, bytes));
-                }
-            }
-        }
-        Ok(found)
-    }
 }
 
 impl TrustStore for LinuxStore {
@@ -621,32 +631,52 @@ impl TrustStore for LinuxStore {
     fn add(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError> {
         let layout = self.layout()?;
         let path = self.anchor_path(name)?;
+        // A local anchor would override the distrust: update-ca-certificates adds every file
+        // under /usr/local/share/ca-certificates whatever ca-certificates.conf says.
+        if let Some(origin) = distrusted_with_origin(&self.sysroot)?
+            .into_iter()
+            .find(|(_, c)| Distrust::new(std::slice::from_ref(c)).covers(cert.as_ref()))
+            .map(|(origin, _)| origin)
+        {
+            return Err(StoreError::Distrusted {
+                origin: format!("listed in {}", origin.display()),
+            });
+        }
         if self.contains(cert)? {
             return Ok(Change::Unchanged);
         }
+        let contents = anchor_contents(layout.format, cert, name)?;
         match fs_safe::read_nofollow(&path)? {
             // Anchor written earlier but the refresh never happened (or failed): only refresh.
-            Some(existing) if parse_certificates(&existing) == [cert.clone()] => {}
+            Some(existing) if existing == contents => {}
             Some(_) => return Err(StoreError::NameTaken { path }),
             None => {
                 if let Some(dir) = path.parent() {
                     fs_safe::create_dir_all(dir, 0o755)?;
                 }
-                fs_safe::write_atomic(&path, to_pem(cert).as_bytes(), 0o644)?;
+                fs_safe::write_atomic(&path, &contents, 0o644)?;
             }
         }
         self.refresh(layout, layout.add_args)?;
         Ok(Change::Added)
     }
 
-    fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError> {
+    fn remove(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError> {
         let layout = self.layout()?;
-        let mut removed = false;
         let mut removed_names = Vec::new();
-        for (path, bytes) in self.anchors_holding(layout, cert.as_ref())? {
+        for path in self.own_anchor_paths(layout, name)? {
+            let bytes = match fs_safe::read_nofollow(&path) {
+                Ok(Some(bytes)) => bytes,
+                // A link at our name was not written by us (we write regular files only).
+                Ok(None) | Err(StoreError::Symlink { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            // Someone else's file under our name: theirs to keep.
+            if parse_certificates(&bytes) != [cert.clone()] {
+                continue;
+            }
             match fs_safe::remove_if_hash_matches(&path, &crate::sha256(&bytes))? {
                 fs_safe::Removal::Removed => {
-                    removed = true;
                     if let Some(stem) = path.file_stem() {
                         removed_names.push(stem.to_string_lossy().into_owned());
                     }
@@ -655,7 +685,7 @@ impl TrustStore for LinuxStore {
                 fs_safe::Removal::HashMismatch => return Err(StoreError::NameTaken { path }),
             }
         }
-        if !removed {
+        if removed_names.is_empty() {
             return Ok(Change::Unchanged);
         }
         self.refresh(layout, layout.remove_args)?;
@@ -669,6 +699,269 @@ impl TrustStore for LinuxStore {
         }
         Ok(Change::Removed)
     }
+}
+
+/// Id-kp-serverAuth as an Extended Key Usage extension: `SEQUENCE { OID 2.5.29.37,
+/// OCTET STRING { SEQUENCE { OID 1.3.6.1.5.5.7.3.1 } } }`, the form p11-kit's
+/// `x-certificate-extension` objects hold (its `trust/input/extensions.p11-kit` example has the
+/// same shape for name constraints).
+const SERVER_AUTH_EKU_EXTENSION: [u8; 21] = [
+    0x30, 0x13, 0x06, 0x03, 0x55, 0x1d, 0x25, 0x04, 0x0c, 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01,
+    0x05, 0x05, 0x07, 0x03, 0x01,
+];
+
+/// The bytes of the anchor file for `cert` labelled `name`.
+fn anchor_contents(
+    format: AnchorFormat,
+    cert: &CertificateDer<'_>,
+    name: &str,
+) -> Result<Vec<u8>, StoreError> {
+    match format {
+        AnchorFormat::Pem(_) => Ok(to_pem(cert).into_bytes()),
+        AnchorFormat::P11Kit => {
+            use x509_parser::prelude::FromDer;
+            let label = sanitize_name(name)?;
+            let (_, parsed) = x509_parser::certificate::X509Certificate::from_der(cert.as_ref())
+                .map_err(|e| StoreError::Platform {
+                    what: "p11-kit anchor".into(),
+                    message: format!("the certificate does not parse: {e}"),
+                })?;
+            let spki = pem::Pem::new("PUBLIC KEY", parsed.public_key().raw.to_vec());
+            let public_key = pem::encode_config(
+                &spki,
+                pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+            );
+            let eku: String = SERVER_AUTH_EKU_EXTENSION
+                .iter()
+                .map(|b| format!("%{b:02x}"))
+                .collect();
+            // No certificate-category: p11-kit derives it from the certificate's own basic
+            // constraints, so the store decides whether a non-CA certificate can be an anchor.
+            Ok(format!(
+                "# Written by trust-proxy: trusted for TLS server authentication only.\n\
+                 [p11-kit-object-v1]\n\
+                 class: certificate\n\
+                 label: \"{label}\"\n\
+                 trusted: true\n\
+                 {cert_pem}\n\
+                 [p11-kit-object-v1]\n\
+                 class: x-certificate-extension\n\
+                 label: \"{label}\"\n\
+                 object-id: 2.5.29.37\n\
+                 value: \"{eku}\"\n\
+                 {public_key}",
+                cert_pem = to_pem(cert),
+            )
+            .into_bytes())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distrust
+// ---------------------------------------------------------------------------------------------
+
+/// Debian's selection of the certificates under [`DEBIAN_CA_SHARE`]: `!path` deselects one.
+const DEBIAN_CA_CONF: &str = "/etc/ca-certificates.conf";
+const DEBIAN_CA_SHARE: &str = "/usr/share/ca-certificates";
+
+/// p11-kit trust sources ("tokens") per distro: Fedora/RHEL, Arch, openSUSE. Each may have a
+/// `blocklist/` subdirectory (`blacklist/` before p11-kit 0.24, still read by distro tools) whose
+/// certificates are distrusted whatever the file says, and files holding `x-distrusted: true`
+/// objects at the top or under `anchors/`.
+const P11KIT_SOURCES: &[&str] = &[
+    "/etc/pki/ca-trust/source",
+    "/usr/share/pki/ca-trust-source",
+    "/etc/ca-certificates/trust-source",
+    "/usr/share/ca-certificates/trust-source",
+    "/etc/pki/trust",
+    "/usr/share/pki/trust",
+];
+
+/// Larger files are not trust configuration (Fedora's whole Mozilla set is under 1 MiB).
+const MAX_TRUST_FILE: u64 = 16 * 1024 * 1024;
+
+/// The certificates the system under `sysroot` distrusts, from every source any family uses
+/// (reading another family's directory costs nothing and a present one is the administrator's
+/// word). A missing file or directory is no distrust; any other read error is an error, so a
+/// caller never mistakes an unreadable blocklist for an empty one.
+///
+/// Not read: p11-kit entries that distrust by issuer and serial number without the certificate
+/// (trust extract drops them too), and OpenSSL `TRUSTED CERTIFICATE` reject bits outside a
+/// blocklist directory.
+pub fn distrusted(sysroot: &Path) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    let mut out: Vec<CertificateDer<'static>> = Vec::new();
+    for (_, cert) in distrusted_with_origin(sysroot)? {
+        if !out.contains(&cert) {
+            out.push(cert);
+        }
+    }
+    Ok(out)
+}
+
+/// Each distrusted certificate with the file that says so.
+fn distrusted_with_origin(
+    sysroot: &Path,
+) -> Result<Vec<(PathBuf, CertificateDer<'static>)>, StoreError> {
+    let mut out = Vec::new();
+    if let Some(conf) = read_trust_file(&rooted(sysroot, DEBIAN_CA_CONF))? {
+        let share = rooted(sysroot, DEBIAN_CA_SHARE);
+        for rel in debian_deselected(&String::from_utf8_lossy(&conf)) {
+            let path = share.join(rel);
+            if let Some(bytes) = read_trust_file(&path)? {
+                out.extend(
+                    parse_certificates(&bytes)
+                        .into_iter()
+                        .map(|c| (path.clone(), c)),
+                );
+            }
+        }
+    }
+    for source in P11KIT_SOURCES {
+        let source = resolve_in(sysroot, source);
+        for sub in ["blocklist", "blacklist"] {
+            for (path, bytes) in read_trust_dir(&source.join(sub))? {
+                out.extend(
+                    all_certificates(&bytes)
+                        .into_iter()
+                        .map(|c| (path.clone(), c)),
+                );
+            }
+        }
+        for dir in [source.clone(), source.join("anchors")] {
+            for (path, bytes) in read_trust_dir(&dir)? {
+                out.extend(
+                    p11kit_distrusted(&bytes)
+                        .into_iter()
+                        .map(|c| (path.clone(), c)),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The relative paths of `!` lines, skipping any that could leave the certificate directory.
+fn debian_deselected(conf: &str) -> Vec<&Path> {
+    conf.lines()
+        .filter_map(|line| line.trim().strip_prefix('!'))
+        .map(|rel| Path::new(rel.trim()))
+        .filter(|rel| {
+            rel.components().next().is_some()
+                && rel.components().all(|c| matches!(c, Component::Normal(_)))
+        })
+        .collect()
+}
+
+/// The file's bytes; `None` when it does not exist or is not a regular file.
+fn read_trust_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    let io_err = |op, source| StoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("stat", e)),
+    };
+    if !meta.is_file() || meta.len() > MAX_TRUST_FILE {
+        return Ok(None);
+    }
+    std::fs::read(path).map(Some).map_err(|e| io_err("read", e))
+}
+
+/// The regular files directly in `dir` (links followed: distros link blacklist to blocklist),
+/// sorted by name; none when `dir` does not exist.
+fn read_trust_dir(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, StoreError> {
+    let list_err = |source| StoreError::Io {
+        op: "list",
+        path: dir.to_path_buf(),
+        source,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(list_err(e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        paths.push(entry.map_err(list_err)?.path());
+    }
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        if let Some(bytes) = read_trust_file(&path)? {
+            out.push((path, bytes));
+        }
+    }
+    Ok(out)
+}
+
+/// Every certificate in a blocklist file: PEM `CERTIFICATE`, raw DER, OpenSSL `TRUSTED
+/// CERTIFICATE` (the certificate is its first element) and p11-kit objects alike.
+fn all_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
+    let mut certs = parse_certificates(bytes);
+    const BEGIN: &[u8] = b"-----BEGIN TRUSTED CERTIFICATE-----";
+    let starts = bytes
+        .windows(BEGIN.len())
+        .enumerate()
+        .filter(|(_, w)| *w == BEGIN)
+        .map(|(i, _)| i);
+    for start in starts {
+        let Some(block) = bytes.get(start..).and_then(|b| pem::parse(b).ok()) else {
+            continue;
+        };
+        if let Some(der) = first_der_element(block.contents()) {
+            certs.push(CertificateDer::from(der.to_vec()));
+        }
+    }
+    certs
+}
+
+/// The first DER element of `bytes` (definite length only, as DER requires).
+fn first_der_element(bytes: &[u8]) -> Option<&[u8]> {
+    let first_len = *bytes.get(1)?;
+    let (header, len) = if first_len < 0x80 {
+        (2usize, usize::from(first_len))
+    } else {
+        let n = usize::from(first_len & 0x7f);
+        if n == 0 || n > std::mem::size_of::<usize>() {
+            return None;
+        }
+        let len_bytes = bytes.get(2..2usize.checked_add(n)?)?;
+        let len = len_bytes.iter().try_fold(0usize, |acc, &b| {
+            acc.checked_mul(256)?.checked_add(usize::from(b))
+        })?;
+        (2usize.checked_add(n)?, len)
+    };
+    bytes.get(..header.checked_add(len)?)
+}
+
+/// Certificates of p11-kit persistence objects that carry `x-distrusted: true`.
+fn p11kit_distrusted(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
+    const HEADER: &str = "[p11-kit-object-v1]";
+    let text = String::from_utf8_lossy(bytes);
+    if !text.contains(HEADER) {
+        return Vec::new();
+    }
+    text.split(HEADER)
+        .skip(1)
+        .filter(|object| {
+            object.lines().any(|line| {
+                line.split_once([':', '='])
+                    .is_some_and(|(k, v)| k.trim() == "x-distrusted" && v.trim() == "true")
+            })
+        })
+        .flat_map(|object| parse_certificates(object.as_bytes()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -880,7 +1173,7 @@ mod tests {
                 "ID=fedora\n",
                 "/etc/pki/tls/certs/ca-bundle.crt",
                 "/etc/pki/ca-trust/source/anchors",
-                "Corp-CA.pem",
+                "Corp-CA.p11-kit",
                 "update-ca-trust extract",
                 "update-ca-trust extract",
             ),
@@ -889,7 +1182,7 @@ mod tests {
                 "ID=arch\n",
                 DEBIAN_BUNDLE,
                 "/etc/ca-certificates/trust-source/anchors",
-                "Corp-CA.crt",
+                "Corp-CA.p11-kit",
                 "trust extract-compat",
                 "trust extract-compat",
             ),
@@ -898,7 +1191,7 @@ mod tests {
                 "ID=opensuse-tumbleweed\n",
                 "/etc/ssl/ca-bundle.pem",
                 "/etc/pki/trust/anchors",
-                "Corp-CA.pem",
+                "Corp-CA.p11-kit",
                 "update-ca-certificates",
                 "update-ca-certificates",
             ),
@@ -912,21 +1205,28 @@ mod tests {
                 "{family}"
             );
             let anchor = rooted(d.path(), anchors).join(file);
+            let written = std::fs::read(&anchor).expect("anchor");
+            assert_eq!(parse_certificates(&written), vec![b.clone()], "{family}");
+            let p11kit = file.ends_with(".p11-kit");
             assert_eq!(
-                std::fs::read_to_string(&anchor).expect("anchor"),
-                to_pem(&b)
+                written.starts_with(b"# Written by trust-proxy"),
+                p11kit,
+                "{family}"
             );
             assert!(store.contains(&b).expect("contains"));
             assert_eq!(store.list().expect("list"), vec![cert(CA_A), b.clone()]);
 
             assert_eq!(
-                store.remove(&b).expect("remove"),
+                store.remove(&b, "Corp CA").expect("remove"),
                 Change::Removed,
                 "{family}"
             );
             assert!(!anchor.exists());
             assert!(!store.contains(&b).expect("contains"));
-            assert_eq!(store.remove(&b).expect("remove again"), Change::Unchanged);
+            assert_eq!(
+                store.remove(&b, "Corp CA").expect("remove again"),
+                Change::Unchanged
+            );
 
             let calls: Vec<String> = tool.rec.calls().iter().map(|c| c.join(" ")).collect();
             let mut expected = vec![add_cmd.to_owned(), rm_cmd.to_owned()];
@@ -1005,12 +1305,17 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
         assert!(tool.rec.calls().is_empty());
 
-        // remove() ignores links and files with other certificates.
+        // remove() leaves a link or a file holding another certificate under its name.
         assert_eq!(
-            store.remove(&cert(CA_B)).expect("remove"),
+            store.remove(&cert(CA_B), "corp").expect("remove"),
+            Change::Unchanged
+        );
+        assert_eq!(
+            store.remove(&cert(CA_B), "evil").expect("remove"),
             Change::Unchanged
         );
         assert!(dir.join("corp.crt").exists());
+        assert!(dir.join("evil.crt").exists());
     }
 
     #[test]
@@ -1022,8 +1327,9 @@ mod tests {
             "/etc/pki/ca-trust/source/anchors",
         );
         assert_eq!(
-            store.anchor_path("../../x y.pem").expect("path"),
-            d.path().join("etc/pki/ca-trust/source/anchors/-..-x-y.pem")
+            store.anchor_path("../../x y.p11-kit").expect("path"),
+            d.path()
+                .join("etc/pki/ca-trust/source/anchors/-..-x-y.p11-kit")
         );
         assert!(matches!(
             store.anchor_path("../.."),
@@ -1035,8 +1341,277 @@ mod tests {
         );
         assert!(d
             .path()
-            .join("etc/pki/ca-trust/source/anchors/-..-x-y.pem")
+            .join("etc/pki/ca-trust/source/anchors/-..-x-y.p11-kit")
             .is_file());
+    }
+
+    #[test]
+    fn remove_leaves_a_package_copy_of_the_same_ca() {
+        let cases = [
+            (
+                Family::Fedora,
+                "ID=fedora\n",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/pki/ca-trust/source/anchors",
+                "usr/share/pki/ca-trust-source/anchors/vendor-ca.pem",
+            ),
+            (
+                Family::Debian,
+                "ID=debian\n",
+                DEBIAN_BUNDLE,
+                "/usr/local/share/ca-certificates",
+                "usr/local/share/ca-certificates/vendor-ca.crt",
+            ),
+        ];
+        for (family, os_release, bundle, anchors, package_copy) in cases {
+            let (d, store, tool) = store_for(family, os_release, bundle, anchors);
+            let b = cert(CA_B);
+            assert_eq!(store.add(&b, "corp").expect("add"), Change::Added);
+            let ours = store.anchor_path("corp").expect("path");
+            let theirs = d.path().join(package_copy);
+            std::fs::create_dir_all(theirs.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&theirs, CA_B).expect("package copy");
+
+            assert_eq!(
+                store.remove(&b, "corp").expect("remove"),
+                Change::Removed,
+                "{family}"
+            );
+            assert!(!ours.exists(), "{family}");
+            assert_eq!(
+                std::fs::read_to_string(&theirs).expect("package copy survives"),
+                CA_B,
+                "{family}"
+            );
+            assert_eq!(
+                tool.rec.calls().len(),
+                2 + usize::from(family == Family::Debian)
+            );
+        }
+    }
+
+    #[test]
+    fn remove_finds_the_anchor_an_earlier_version_wrote() {
+        let (d, store, _tool) = store_for(
+            Family::Fedora,
+            "ID=fedora\n",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/pki/ca-trust/source/anchors",
+        );
+        let legacy = d.path().join("etc/pki/ca-trust/source/anchors/corp.pem");
+        std::fs::create_dir_all(legacy.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&legacy, CA_B).expect("legacy anchor");
+        assert_eq!(
+            store.remove(&cert(CA_B), "corp").expect("remove"),
+            Change::Removed
+        );
+        assert!(!legacy.exists());
+    }
+
+    /// A sysroot distrusting B through Debian's conf and C through a p11-kit blocklist; A is
+    /// selected normally and also appears in a p11-kit object that does not distrust it.
+    fn distrusting_sysroot() -> tempfile::TempDir {
+        let d = sysroot("ID=debian\n", DEBIAN_BUNDLE);
+        let write = |rel: &str, text: &str| {
+            let path = d.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write(
+            "etc/ca-certificates.conf",
+            "# comment\nmozilla/A.crt\n!mozilla/B.crt\n!../../../base-bundle.pem\n!/etc/x\n!\n",
+        );
+        write("usr/share/ca-certificates/mozilla/A.crt", CA_A);
+        write("usr/share/ca-certificates/mozilla/B.crt", CA_B);
+        write("etc/pki/ca-trust/source/blocklist/c.pem", CA_C);
+        write(
+            "usr/share/pki/ca-trust-source/ca-bundle.trust.p11-kit",
+            &format!("[p11-kit-object-v1]\nclass: certificate\ntrusted: true\n{CA_A}\n"),
+        );
+        d
+    }
+
+    #[test]
+    fn distrusted_reads_debian_conf_and_p11kit_sources() {
+        let d = distrusting_sysroot();
+        let found = distrusted(d.path()).expect("distrusted");
+        assert_eq!(found, vec![cert(CA_B), cert(CA_C)]);
+
+        // The same CA through the other formats and places p11-kit reads.
+        let e = tempfile::tempdir().expect("tempdir");
+        let write = |rel: &str, bytes: &[u8]| {
+            let path = e.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
+        };
+        let trusted_cert = |der: &[u8]| {
+            // OpenSSL's TRUSTED CERTIFICATE: the certificate, then its trust settings.
+            let mut body = der.to_vec();
+            body.extend_from_slice(&[0x30, 0x03, 0x02, 0x01, 0x00]);
+            pem::encode(&pem::Pem::new("TRUSTED CERTIFICATE", body))
+        };
+        write(
+            "etc/ca-certificates/trust-source/blacklist/a.der",
+            cert(CA_A).as_ref(),
+        );
+        write(
+            "etc/pki/trust/blocklist/b.pem",
+            trusted_cert(cert(CA_B).as_ref()).as_bytes(),
+        );
+        write(
+            "etc/pki/ca-trust/source/local.p11-kit",
+            format!("[p11-kit-object-v1]\nclass: certificate\nx-distrusted: true\n{CA_C}\n[p11-kit-object-v1]\ntrusted: true\n{CA_A}").as_bytes(),
+        );
+        let mut found = distrusted(e.path()).expect("distrusted");
+        found.sort_by(|x, y| x.as_ref().cmp(y.as_ref()));
+        let mut want = vec![cert(CA_A), cert(CA_B), cert(CA_C)];
+        want.sort_by(|x, y| x.as_ref().cmp(y.as_ref()));
+        assert_eq!(found, want);
+
+        let empty = tempfile::tempdir().expect("tempdir");
+        assert!(distrusted(empty.path()).expect("none").is_empty());
+    }
+
+    #[test]
+    fn add_refuses_a_distrusted_certificate() {
+        let d = distrusting_sysroot();
+        let tool = Arc::new(FakeTool {
+            bundle: DEBIAN_BUNDLE,
+            anchors: "/usr/local/share/ca-certificates",
+            ..Default::default()
+        });
+        let store = LinuxStore::detect(d.path()).with_refresher(tool.clone());
+        for (pem, conf) in [(CA_B, "mozilla/B.crt"), (CA_C, "blocklist/c.pem")] {
+            match store.add(&cert(pem), "corp") {
+                Err(StoreError::Distrusted { origin }) => {
+                    assert!(origin.ends_with(conf), "{origin}")
+                }
+                other => panic!("expected Distrusted, got {other:?}"),
+            }
+        }
+        assert!(!store.anchor_path("corp").expect("path").exists());
+        assert!(tool.rec.calls().is_empty());
+        assert_eq!(
+            store.add(&cert(CA_A), "corp").expect("add"),
+            Change::Unchanged
+        );
+    }
+
+    #[test]
+    fn first_der_element_is_bounded() {
+        assert_eq!(
+            first_der_element(&[0x30, 0x01, 0xaa, 0xbb]),
+            Some(&[0x30, 0x01, 0xaa][..])
+        );
+        assert_eq!(
+            first_der_element(&[0x30, 0x81, 0x01, 0xaa]),
+            Some(&[0x30, 0x81, 0x01, 0xaa][..])
+        );
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x05, 0x00],
+            &[0x30, 0x80],
+            &[0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            &[0x30, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ] {
+            assert_eq!(first_der_element(bad), None, "{bad:02x?}");
+        }
+    }
+
+    #[test]
+    fn p11kit_anchor_names_server_auth_only() {
+        let (d, store, _tool) = store_for(
+            Family::Fedora,
+            "ID=fedora\n",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/pki/ca-trust/source/anchors",
+        );
+        assert_eq!(store.add(&cert(CA_B), "corp").expect("add"), Change::Added);
+        let text = std::fs::read_to_string(
+            d.path()
+                .join("etc/pki/ca-trust/source/anchors/corp.p11-kit"),
+        )
+        .expect("anchor");
+        assert!(text.contains("object-id: 2.5.29.37\n"), "{text}");
+        // id-kp-serverAuth (1.3.6.1.5.5.7.3.1) and nothing else in the EKU.
+        assert!(
+            text.contains(
+                "value: \"%30%13%06%03%55%1d%25%04%0c%30%0a%06%08%2b%06%01%05%05%07%03%01\"\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("[p11-kit-object-v1]").count(), 2);
+        assert!(text.contains("-----BEGIN PUBLIC KEY-----"));
+        assert!(!text.contains("certificate-category"));
+    }
+
+    /// The real p11-kit `trust` tool, in a private mount namespace whose trust module reads only
+    /// a temporary source directory: the anchor this store writes is extracted for server-auth
+    /// and not for e-mail, client-auth or code-signing; a plain PEM anchor (the control, what
+    /// Debian's tool is given) is extracted for all four.
+    #[test]
+    fn p11kit_anchor_is_server_auth_only_for_the_real_trust_tool() {
+        let modules = Path::new("/usr/share/p11-kit/modules");
+        let have = |p: &str| Path::new(p).is_file();
+        if !rustix::process::geteuid().is_root()
+            || !modules.is_dir()
+            || !have("/usr/bin/trust")
+            || !have("/usr/bin/unshare")
+        {
+            eprintln!(
+                "skipped: needs root, unshare and p11-kit's trust with modules in {modules:?}"
+            );
+            return;
+        }
+        let d = tempfile::tempdir().expect("tempdir");
+        let source = d.path().join("source");
+        let module_dir = d.path().join("modules");
+        std::fs::create_dir_all(source.join("anchors")).expect("mkdir");
+        std::fs::create_dir_all(&module_dir).expect("mkdir");
+        std::fs::write(
+            module_dir.join("p11-kit-trust.module"),
+            format!(
+                "module: p11-kit-trust.so\ntrust-policy: yes\nx-init-reserved: paths={}\n",
+                source.display()
+            ),
+        )
+        .expect("module");
+        let b = cert(CA_B);
+        let c = cert(CA_C);
+        std::fs::write(
+            source.join("anchors/corp.p11-kit"),
+            anchor_contents(AnchorFormat::P11Kit, &b, "corp").expect("contents"),
+        )
+        .expect("p11-kit anchor");
+        std::fs::write(source.join("anchors/control.pem"), to_pem(&c)).expect("pem anchor");
+
+        let script = format!(
+            "mount --bind {modules_tmp} {modules} && for p in server-auth client-auth email code-signing; do \
+             trust extract --format=pem-bundle --filter=ca-anchors --purpose=$p {out}/$p.pem || exit 1; done",
+            modules_tmp = module_dir.display(),
+            modules = modules.display(),
+            out = d.path().display(),
+        );
+        let status = Command::new("/usr/bin/unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .status()
+            .expect("unshare");
+        assert!(status.success(), "{status}");
+        for (purpose, want_b) in [
+            ("server-auth", true),
+            ("client-auth", false),
+            ("email", false),
+            ("code-signing", false),
+        ] {
+            let bytes = std::fs::read(d.path().join(format!("{purpose}.pem"))).unwrap_or_default();
+            let got = parse_certificates(&bytes);
+            assert_eq!(got.contains(&b), want_b, "{purpose}: p11-kit anchor");
+            assert!(
+                got.contains(&c),
+                "{purpose}: the plain PEM anchor is trusted for everything"
+            );
+        }
     }
 
     #[test]

@@ -169,7 +169,7 @@ impl TrustStore for MacStore {
         Ok(Change::Added)
     }
 
-    fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError> {
+    fn remove(&self, cert: &CertificateDer<'_>, _name: &str) -> Result<Change, StoreError> {
         if !self.has_settings_in(self.write_domain(), cert.as_ref())? {
             return Ok(Change::Unchanged);
         }

@@ -86,16 +86,79 @@ mod tests {
         }
     }
 
+    /// A root-owned directory with no group/world write anywhere above it, so that the checks
+    /// below fail for what the test changes and not for an ancestor (a temp dir under `/tmp`,
+    /// mode 1777, would fail whatever the test did). Needs root: only root can own such a place
+    /// and chown the test directory away.
+    #[cfg(unix)]
+    fn root_owned_parent() -> Option<tempfile::TempDir> {
+        let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+        let candidates = [target, std::path::PathBuf::from("/run")];
+        candidates
+            .iter()
+            .filter_map(|base| std::fs::canonicalize(base).ok())
+            .filter(|base| crate::fs_safe::check_root_owned_not_writable(base).is_ok())
+            .find_map(|base| {
+                tempfile::Builder::new()
+                    .prefix("secure-dir-")
+                    .tempdir_in(base)
+                    .ok()
+            })
+    }
+
     #[cfg(unix)]
     #[test]
-    fn unix_creates_then_refuses_a_writable_directory() {
+    fn unix_accepts_root_owned_and_refuses_writable_or_foreign_directories() {
         use std::os::unix::fs::PermissionsExt;
-        let Ok(tmp) = tempfile::tempdir() else { return };
-        let dir = tmp.path().join("trust-proxy");
-        // Whatever the verdict on the parents (a temp dir need not be root-owned), it is created.
-        let _ = secure_system_dir(&dir);
-        assert!(dir.is_dir());
-        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777));
-        assert!(secure_system_dir(&dir).is_err());
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root to own the test directories and chown them");
+            return;
+        }
+        let Some(parent) = root_owned_parent() else {
+            panic!("no root-owned, non-writable place for the test directory");
+        };
+        let dir = parent.path().join("trust-proxy");
+        let mode = |m: u32| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(m));
+
+        secure_system_dir(&dir).expect("a fresh root-owned 0755 directory is accepted");
+        assert_eq!(
+            std::fs::metadata(&dir)
+                .expect("created")
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o755
+        );
+
+        for writable in [0o775, 0o757, 0o777] {
+            mode(writable).expect("chmod");
+            match secure_system_dir(&dir) {
+                Err(StoreError::Writable { path, mode }) => {
+                    assert_eq!((path, mode), (dir.clone(), writable));
+                }
+                other => panic!("mode {writable:o}: expected Writable, got {other:?}"),
+            }
+        }
+        mode(0o755).expect("chmod");
+        secure_system_dir(&dir).expect("accepted again once the mode is back");
+
+        // Owned by nobody (65534): a directory another account planted or can rewrite.
+        std::os::unix::fs::chown(&dir, Some(65534), None).expect("chown");
+        match secure_system_dir(&dir) {
+            Err(StoreError::NotRootOwned { path, uid }) => {
+                assert_eq!((path, uid), (dir.clone(), 65534))
+            }
+            other => panic!("expected NotRootOwned, got {other:?}"),
+        }
+        std::os::unix::fs::chown(&dir, Some(0), None).expect("chown back");
+
+        // A writable ancestor is named as the culprit, not the directory itself.
+        let inner = dir.join("sub");
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o770))
+            .expect("chmod parent");
+        match secure_system_dir(&inner) {
+            Err(StoreError::Writable { path, .. }) => assert_eq!(path, parent.path()),
+            other => panic!("expected Writable on the parent, got {other:?}"),
+        }
     }
 }

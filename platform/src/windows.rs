@@ -133,7 +133,7 @@ impl TrustStore for WindowsStore {
         Ok(Change::Added)
     }
 
-    fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError> {
+    fn remove(&self, cert: &CertificateDer<'_>, _name: &str) -> Result<Change, StoreError> {
         let store = self.open(false)?;
         // Collected before deleting: deleting while enumerating would free the iterator's cursor.
         let found = self.matching(&store, cert.as_ref());

@@ -6,6 +6,12 @@
 # squid ssl-bump with the system store; after `uninstall` they fail again and the store is
 # byte-identical to before. The machine's real trust store is never touched.
 #
+# Then distrust: ISRG Root X1 (in Mozilla's set compiled into trust-proxy) is deselected with a
+# `!` line in ca-certificates.conf and update-ca-certificates run; after installs in the system
+# and the user scope, no file trust-proxy wrote holds it, `openssl verify -CApath` of it against
+# trust-proxy's hashed directory fails (while a root the OS still trusts verifies), and installing
+# that root itself is refused. Uninstall leaves another copy of the proxy CA (a package's) alone.
+#
 # Usage (root): TRUST_PROXY_BIN=target/release/trust-proxy tests/lab/install_system.sh
 # Prints "ok - ..." / "not ok - ..." lines and "N passed, M failed" last.
 set -euo pipefail
@@ -27,6 +33,46 @@ trap 'exit 143' TERM
 lab_up
 FP=$(lab_fp "$LAB_CA_SQUID")
 PROXY="http://$LAB_PROXY_IP:$LAB_PORT_SQUID"
+DISTRUSTED=/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt
+KEPT=/usr/share/ca-certificates/mozilla/ISRG_Root_X2.crt
+DFP=$(lab_fp "$DISTRUSTED")
+
+# cert_in.py PATH PEM: exit 0 when a file at PATH (or any file below it) holds PEM's certificate,
+# 1 when none does, 2 on any error (so a broken check never passes as "absent"). PEM escaped in
+# JSON (state.json) counts too.
+cat >"$work/cert_in.py" <<'PY'
+import base64, binascii, hashlib, os, re, sys
+try:
+    path, pem = sys.argv[1], sys.argv[2]
+    block = re.compile(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+    def ders(data):
+        out = []
+        for m in block.finditer(data.replace(b"\\n", b"\n")):
+            try:
+                out.append(base64.b64decode(b"".join(m.group(1).split()), validate=True))
+            except binascii.Error:
+                pass
+        return out
+    want = {hashlib.sha256(d).digest() for d in ders(open(pem, "rb").read())}
+    assert want, "no certificate in " + pem
+    if os.path.isfile(path):
+        files = [path]
+    elif os.path.isdir(path):
+        files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs]
+    else:
+        raise FileNotFoundError(path)
+    for f in files:
+        if os.path.isfile(f) and any(hashlib.sha256(d).digest() in want for d in ders(open(f, "rb").read())):
+            print("found in", f)
+            sys.exit(0)
+    print("not in", len(files), "file(s) under", path)
+    sys.exit(1)
+except SystemExit:
+    raise
+except BaseException as e:
+    print("cert_in error:", repr(e))
+    sys.exit(2)
+PY
 
 # Everything below runs in the laptop's network namespace, in a fresh private mount namespace:
 # /etc (hosts from the lab included), the local anchor directory, dpkg's database and the Java
@@ -137,6 +183,46 @@ refuse "after uninstall: Python fails again" python_pypi
 check "after uninstall: trust store, /etc/environment, profile.d byte-identical to before" test "\$before" = "\$(store_digest)"
 store_listing | diff "$work/before.txt" - | head -20
 check "after uninstall: /etc/trust-proxy is gone" test ! -e /etc/trust-proxy
+
+# Distrust: a root the administrator deselected must not come back through trust-proxy's files.
+cert_in() { python3 "$work/cert_in.py" "\$@"; }
+not_in() { python3 "$work/cert_in.py" "\$@"; [ \$? -eq 1 ]; }
+sed -i 's|^mozilla/ISRG_Root_X1.crt\$|!mozilla/ISRG_Root_X1.crt|' /etc/ca-certificates.conf
+check "ca-certificates.conf deselects ISRG Root X1" grep -qx '!mozilla/ISRG_Root_X1.crt' /etc/ca-certificates.conf
+update-ca-certificates --fresh >/dev/null 2>&1
+check "update-ca-certificates dropped it from the distro bundle" not_in /etc/ssl/certs/ca-certificates.crt "$DISTRUSTED"
+check "the distro bundle still holds ISRG Root X2" cert_in /etc/ssl/certs/ca-certificates.crt "$KEPT"
+check "install --scope system with ISRG Root X1 deselected" "$BIN" install --scope system \
+  --proxy "$PROXY" --target pypi.org --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"
+check "the hashed dir holds the proxy CA" cert_in /etc/trust-proxy/certs "$LAB_CA_SQUID"
+check "the hashed dir holds ISRG Root X2, which the OS trusts" cert_in /etc/trust-proxy/certs "$KEPT"
+check "no file under /etc/trust-proxy holds ISRG Root X1" not_in /etc/trust-proxy "$DISTRUSTED"
+check "openssl verify -CApath <trust-proxy certs> accepts ISRG Root X2" \
+  openssl verify -no-CAfile -no-CAstore -CApath /etc/trust-proxy/certs "$KEPT"
+refuse "openssl verify -CApath <trust-proxy certs> rejects ISRG Root X1" \
+  openssl verify -no-CAfile -no-CAstore -CApath /etc/trust-proxy/certs "$DISTRUSTED"
+mkdir -p "$work/home" "$work/xdg"
+user() { env HOME="$work/home" XDG_DATA_HOME="$work/xdg" "$BIN" "\$@"; }
+check "install --scope user with ISRG Root X1 deselected" user install --scope user \
+  --proxy "$PROXY" --target pypi.org --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"
+check "the user bundle holds the proxy CA" cert_in "$work/xdg/trust-proxy/ca-bundle.pem" "$LAB_CA_SQUID"
+check "no file of the user scope holds ISRG Root X1" not_in "$work/xdg/trust-proxy" "$DISTRUSTED"
+check "uninstall --scope user" user uninstall --scope user
+# A package's (or an administrator's) copy of the same CA under another name is not ours.
+cp "$LAB_CA_SQUID" /usr/local/share/ca-certificates/vendor-copy.crt
+check "uninstall --scope system" "$BIN" uninstall --scope system
+check "uninstall left the other copy of the CA alone" cmp "$LAB_CA_SQUID" /usr/local/share/ca-certificates/vendor-copy.crt
+check "uninstall removed trust-proxy's own anchor" sh -c '! ls /usr/local/share/ca-certificates | grep -q "^trust-proxy-"'
+rm -f /usr/local/share/ca-certificates/vendor-copy.crt
+update-ca-certificates --fresh >/dev/null 2>&1
+distrusted_before=\$(store_digest)
+refuse "installing ISRG Root X1 itself is refused" "$BIN" install --scope system --ca-file "$DISTRUSTED" \
+  --proxy "$PROXY" --target pypi.org --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$DFP"
+cp "$work/last.out" "$work/refusal.out"
+sed 's/^/#   /' "$work/refusal.out" | tail -n 3
+check "the refusal says the OS distrusts it" grep -q "distrusts" "$work/refusal.out"
+check "nothing was written for the refused root" test "\$distrusted_before" = "\$(store_digest)"
+check "no anchor holds it" not_in /usr/local/share/ca-certificates "$DISTRUSTED"
 echo "\$pass passed, \$fail failed"
 [ "\$fail" -eq 0 ]
 INSIDE

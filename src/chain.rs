@@ -120,9 +120,9 @@ impl Interception {
         self.path.last().filter(|_| self.root_found)
     }
 
-    pub fn top(&self) -> &Cert {
-        // The path always holds at least the leaf.
-        &self.path[self.path.len() - 1].cert
+    /// The last certificate reached; `None` only for a path that was never started.
+    pub fn top(&self) -> Option<&Cert> {
+        self.path.last().map(|l| &l.cert)
     }
 }
 
@@ -228,7 +228,9 @@ fn build_path(
     };
 
     loop {
-        let current = path[path.len() - 1].cert.clone();
+        let Some(current) = path.last().map(|l| l.cert.clone()) else {
+            return stop(path, notes, "empty path".to_string());
+        };
         seen.insert(current.sha256().to_string());
         if current.is_self_signed() {
             if current.info.is_ca || current.info.version == 1 {

@@ -252,8 +252,15 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
                     continue;
                 }
                 let root = root_link.cert.clone();
-                let leaf = i.path[0].cert.clone();
-                let intermediates: Vec<(Cert, LinkSource)> = i.path[1..i.path.len() - 1]
+                // A one-certificate path (the root presented as the leaf) has no intermediates.
+                let leaf = i
+                    .path
+                    .first()
+                    .map_or_else(|| root.clone(), |l| l.cert.clone());
+                let intermediates: Vec<(Cert, LinkSource)> = i
+                    .path
+                    .get(1..i.path.len().saturating_sub(1))
+                    .unwrap_or_default()
                     .iter()
                     .rev()
                     .map(|l| (l.cert.clone(), l.source.clone()))
@@ -283,7 +290,9 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
                 });
             }
             None => {
-                let top = i.top().clone();
+                let Some(top) = i.top().cloned() else {
+                    continue;
+                };
                 if let Some(u) = unresolved.iter_mut().find(|u| u.top == top) {
                     u.seen_on.push(t.target.clone());
                     continue;

@@ -123,7 +123,7 @@ fn json_target(t: &TargetResult) -> JsonTarget<'_> {
         TargetStatus::Intercepted(i) => (
             None,
             i.root().map(|r| r.cert.sha256()),
-            (!i.root_found).then(|| i.top().issuer_name()),
+            i.top().filter(|_| !i.root_found).map(|t| t.issuer_name()),
             i.notes.iter().map(String::as_str).collect(),
         ),
         TargetStatus::PublicButInvalid { reason } => (None, None, None, vec![reason.as_str()]),
@@ -237,7 +237,7 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
                     Some(r) => format!("root {}", short_fp(r.cert.sha256())),
                     None => format!(
                         "root not found (top issuer {})",
-                        printable(i.top().issuer_name())
+                        printable(i.top().map_or("", |t| t.issuer_name()))
                     ),
                 },
             ),

@@ -483,3 +483,15 @@ fn probes_run_in_parallel() {
     );
     assert_eq!(r.outcome, Outcome::NetworkFailure);
 }
+
+/// The plainest case of the mission: an internal service with what `openssl req -x509` makes
+/// (one certificate, CA:TRUE), reached directly. This used to panic in `fold`.
+#[test]
+fn self_signed_ca_service_direct() {
+    let cert = Leaf::self_signed_ca(&["svc.internal.test"]);
+    let server = TlsServer::start_local(mint_fixed(Minted::new(&cert, &[]))).unwrap();
+    let r = Setup::via_direct(server.addr()).run();
+    assert_eq!(r.roots.len(), 1, "{:?}", r.targets[0].status);
+    assert_eq!(r.roots[0].root.sha256(), fp(&cert.cert_der));
+    assert!(r.roots[0].intermediates.is_empty());
+}

@@ -102,6 +102,32 @@ pub enum Verdict {
         reason: String,
     },
     Intercepted(Interception),
+    /// The leaf is self-signed: the host itself is the authority. Not interception (a proxy
+    /// mints per-host leaves under its CA); installable only as that one service's anchor.
+    SelfSigned {
+        cert: Box<Cert>,
+        shape: SelfSignedShape,
+    },
+}
+
+/// The two certificates a self-signed service presents in practice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfSignedShape {
+    /// CA:TRUE (what `openssl req -x509` makes) or a v1 certificate: usable as a root.
+    Ca,
+    /// CA:FALSE: clients differ on whether they accept it as a trust anchor.
+    EndEntity,
+}
+
+impl SelfSignedShape {
+    pub fn of(cert: &Cert) -> SelfSignedShape {
+        if cert.info.is_ca || cert.info.version == 1 {
+            SelfSignedShape::Ca
+        } else {
+            SelfSignedShape::EndEntity
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +201,19 @@ pub fn analyze(
         return Ok(Analysis {
             presented,
             verdict: Verdict::Public,
+        });
+    }
+
+    // A public root presented as the leaf falls through to path building and is reported as
+    // public-but-invalid, never offered as a service's anchor.
+    if leaf.is_self_signed() && !sources.public.is_public_root(&leaf) {
+        let shape = SelfSignedShape::of(&leaf);
+        return Ok(Analysis {
+            presented,
+            verdict: Verdict::SelfSigned {
+                cert: Box::new(leaf),
+                shape,
+            },
         });
     }
 

@@ -45,3 +45,33 @@ fn rustls_rejects_a_ca_certificate_presented_as_the_server_certificate() {
     let err = handshake(&ca, "svc.internal.test").unwrap_err();
     assert!(err.contains("CaUsedAsEndEntity"), "{err}");
 }
+
+/// trust-proxy's own verify step accepts a self-signed CA certificate as the server's
+/// certificate (as OpenSSL-based clients do) only when it is exactly a certificate of the bundle.
+#[test]
+fn verify_accepts_a_self_signed_ca_leaf_only_when_it_is_the_trusted_certificate() {
+    use trust_proxy::certinfo::Cert;
+    use trust_proxy::proxy::ProxySettings;
+    use trust_proxy::target::Target;
+    use trust_proxy::tunnel::ProxyTlsTrust;
+    use trust_proxy::verify::{verify, Verification};
+    let ca = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let impostor = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let server = TlsServer::start_local(mint_fixed(Minted::new(&ca, &[]))).unwrap();
+    let target = Target::parse(&server.addr().to_string()).unwrap();
+    let settings = ProxySettings {
+        no_proxy_flag: true,
+        ..Default::default()
+    };
+    let choice = settings.choose(&target).unwrap();
+    let parse = |l: &Leaf| Cert::parse(l.cert_der.as_ref()).unwrap();
+    for (bundle, expect_ok) in [(vec![parse(&ca)], true), (vec![parse(&impostor)], false)] {
+        let v = verify(
+            &[(target.clone(), choice.clone())],
+            &bundle,
+            std::time::Duration::from_secs(5),
+            &ProxyTlsTrust { roots: Vec::new() },
+        );
+        assert_eq!(matches!(v, Verification::Passed { .. }), expect_ok, "{v:?}");
+    }
+}

@@ -48,32 +48,32 @@ pub const END_ENTITY_ANCHOR_CLIENTS: &[ClientSupport] = &[
     ClientSupport {
         client: "OpenSSL 3: openssl, curl, Python ssl/httpx/requests, git, Ruby",
         accepts: true,
-        evidence: "run here: tests/lab/selfsigned_clients.sh, also with -x509_strict",
+        evidence: "run here (OpenSSL 3.0): tests/lab/selfsigned.sh, also with VERIFY_X509_STRICT",
     },
     ClientSupport {
         client: "Node.js (NODE_EXTRA_CA_CERTS)",
         accepts: true,
-        evidence: "run here: tests/lab/selfsigned_clients.sh",
+        evidence: "run here (Node 20): tests/lab/selfsigned.sh",
     },
     ClientSupport {
-        client: "Java (JSSE PKIX, a truststore holding the certificate)",
+        client: "Java (JSSE, a truststore holding the certificate)",
         accepts: true,
-        evidence: "run here: tests/lab/selfsigned_clients.sh",
+        evidence: "run here (OpenJDK 17): tests/lab/selfsigned.sh",
     },
     ClientSupport {
         client: "rustls/webpki (cargo, uv, Deno)",
         accepts: true,
-        evidence: "run here: tests/selfsigned_clients.rs",
+        evidence: "run here (rustls 0.23, webpki 0.103): tests/selfsigned_clients.rs",
     },
     ClientSupport {
         client: "Windows CryptoAPI/Schannel (LocalMachine or CurrentUser Root)",
         accepts: true,
-        evidence: "not run here; ASP.NET Core's `dotnet dev-certs https --trust` relies on it for its self-signed CA:FALSE localhost certificate",
+        evidence: "not run here; `dotnet dev-certs https --trust` relies on it: dotnet/aspnetcore src/Shared/CertificateGeneration/CertificateManager.cs makes a self-signed CA:FALSE serverAuth certificate, WindowsCertificateManager.cs adds it to CurrentUser Root",
     },
     ClientSupport {
         client: "macOS trust settings (security add-trusted-cert -r trustRoot)",
         accepts: true,
-        evidence: "not run here; `dotnet dev-certs https --trust` relies on it likewise",
+        evidence: "not run here; `dotnet dev-certs https --trust` relies on it: MacOSCertificateManager.cs runs security add-trusted-cert -p basic -p ssl on that certificate",
     },
     ClientSupport {
         client: "Fedora/RHEL, Arch, openSUSE system bundle (p11-kit extract --filter=ca-anchors)",

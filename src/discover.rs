@@ -355,30 +355,24 @@ fn fold_self_signed(config: &DiscoverConfig, targets: &[TargetResult]) -> Vec<Se
         else {
             continue;
         };
-        let index = match services.iter().position(|s| s.cert == **cert) {
-            Some(index) => index,
-            None => {
-                services.push(SelfSignedService {
-                    in_os_store: config.os_roots.iter().any(|c| c.same_identity(cert)),
-                    provenance: provenance_of(config, cert, None),
-                    lint: match shape {
-                        SelfSignedShape::Ca => lint::lint_path(cert, &[], None),
-                        SelfSignedShape::EndEntity => Vec::new(),
-                    },
-                    cert: (**cert).clone(),
-                    shape: *shape,
-                    seen_on: Vec::new(),
-                    names_not_covered: Vec::new(),
-                });
-                services.len() - 1
-            }
-        };
-        if let Some(service) = services.get_mut(index) {
+        let uncovered = (!covers_target).then(|| t.target.clone());
+        if let Some(service) = services.iter_mut().find(|s| s.cert == **cert) {
             service.seen_on.push(t.target.clone());
-            if !covers_target {
-                service.names_not_covered.push(t.target.clone());
-            }
+            service.names_not_covered.extend(uncovered);
+            continue;
         }
+        services.push(SelfSignedService {
+            in_os_store: config.os_roots.iter().any(|c| c.same_identity(cert)),
+            provenance: provenance_of(config, cert, None),
+            lint: match shape {
+                SelfSignedShape::Ca => lint::lint_path(cert, &[], None),
+                SelfSignedShape::EndEntity => Vec::new(),
+            },
+            cert: (**cert).clone(),
+            shape: *shape,
+            seen_on: vec![t.target.clone()],
+            names_not_covered: uncovered.into_iter().collect(),
+        });
     }
     services.sort_by_key(|s| std::cmp::Reverse(s.seen_on.len()));
     services

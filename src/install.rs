@@ -437,9 +437,13 @@ fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
     if let Some(service) = &c.service {
         let shape = match service.shape {
             SelfSignedShape::Ca => "a self-signed CA certificate",
-            SelfSignedShape::EndEntity => {
-                "a self-signed end-entity certificate (it will be trusted for this host only)"
+            SelfSignedShape::EndEntity => "a self-signed end-entity certificate",
+        };
+        let names = match service.shape {
+            SelfSignedShape::Ca => {
+                "any: it is a CA, whoever holds its key can vouch for any name".to_string()
             }
+            SelfSignedShape::EndEntity => validate::san_names(&c.root).join(", "),
         };
         let origin = if c.provenance == Provenance::Network {
             " It came from the network only; anyone between you and the host could have sent it."
@@ -447,9 +451,10 @@ fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
             ""
         };
         return format!(
-            "{} presents {shape}: not interception.{origin}\nCompare its fingerprint with the one the service's owner publishes before trusting it.\n\n  Subject  {}\n  SHA-256  {}\n\nTrust this certificate for TLS connections? Type 'yes' to confirm: ",
+            "{} presents {shape}: not interception.{origin}\nCompare its fingerprint with the one the service's owner publishes before trusting it.\n\n  Subject  {}\n  Names    {}\n  SHA-256  {}\n\nTrust this certificate for TLS connections to these names? Type 'yes' to confirm: ",
             crate::tunnel::printable(&service.presented_by.join(", ")),
             crate::tunnel::printable(&c.root.info.subject),
+            names,
             c.root.sha256()
         );
     }

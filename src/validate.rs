@@ -4,7 +4,7 @@
 use crate::certinfo::{now_unix, Cert};
 use crate::lint::{Finding, Severity};
 use serde::Serialize;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
@@ -154,8 +154,9 @@ pub fn validate_self_signed_end_entity(
         return Err(refusals);
     }
     let mut warnings = vec![format!(
-        "{subject} is a self-signed end-entity certificate: trusted for {} only. Clients that reject such an anchor: {}. A private CA that issues the service's certificate works everywhere",
+        "{subject} is a self-signed end-entity certificate, presented by {}; clients will accept it for every name it holds: {}. Clients that reject such an anchor: {}. A private CA that issues the service's certificate works everywhere",
         crate::tunnel::printable(&presented_by.join(", ")),
+        san_names(cert).join(", "),
         END_ENTITY_ANCHOR_CLIENTS
             .iter()
             .filter(|c| !c.accepts)
@@ -180,6 +181,36 @@ pub fn validate_self_signed_end_entity(
 
 fn now_until(cert: &Cert, now: i64) -> i64 {
     cert.not_after_unix().saturating_sub(now)
+}
+
+/// The DNS names and IP addresses of the subjectAltName: once a self-signed end-entity
+/// certificate is an anchor, clients accept it for every one of them, so the person deciding
+/// sees them all.
+pub fn san_names(cert: &Cert) -> Vec<String> {
+    let Ok((_, x509)) = X509Certificate::from_der(cert.der.as_ref()) else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = x509.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns) => Some(crate::tunnel::printable(dns)),
+            GeneralName::IPAddress(bytes) => ip_text(bytes),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ip_text(bytes: &[u8]) -> Option<String> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        return Some(std::net::Ipv4Addr::from(v4).to_string());
+    }
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .map(|v6| std::net::Ipv6Addr::from(v6).to_string())
 }
 
 /// RSA under 2048 bits, EC under 256 bits, or a key type TLS clients do not know.

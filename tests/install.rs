@@ -870,7 +870,11 @@ fn self_signed_end_entity_is_installed_for_the_host_that_presented_it() {
         .iter()
         .any(|b| String::from_utf8_lossy(b).contains(svc.cert.cert_pem().trim())));
     assert!(
-        report.warnings.iter().any(|w| w.contains("private CA")),
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("private CA")
+                && w.contains("every name it holds: svc.internal.test.")),
         "{:?}",
         report.warnings
     );
@@ -912,6 +916,7 @@ fn self_signed_service_is_never_trusted_without_pin_or_person() {
         install::install(req, &lab.layout(), Host::new(&lab.store), Some(&mut no)).unwrap_err();
     assert!(matches!(err, InstallError::Declined(_)), "{err}");
     assert!(seen.contains("not interception"), "{seen}");
+    assert!(seen.contains("Names    svc.internal.test\n"), "{seen}");
     assert!(seen.contains(cert(&svc.cert.cert_der).sha256()), "{seen}");
     assert!(tree(lab.dir.path()).is_empty());
 }

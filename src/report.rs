@@ -463,6 +463,10 @@ fn self_signed_text(service: &SelfSignedService) -> String {
         targets(&service.seen_on)
     );
     s.push_str(&cert_text(&service.cert.info));
+    s.push_str(&format!(
+        "  Names (SAN)      {}\n",
+        crate::validate::san_names(&service.cert).join(", ")
+    ));
     let provenance = match service.provenance {
         Provenance::OsStore => "already in the OS trust store",
         Provenance::UserFile => "matches a certificate from --ca-file",

@@ -561,6 +561,10 @@ fn self_signed_end_entity_through_an_explicit_proxy() {
         .any(|c| c["accepts"] == false));
     let text = trust_proxy::report::to_text(&r, None);
     assert!(text.contains("Name mismatch"), "{text}");
+    assert!(
+        text.contains("Names (SAN)      svc.internal.test\n"),
+        "{text}"
+    );
     assert!(text.contains("REJECTS"), "{text}");
     assert!(text.contains("private CA"), "{text}");
 }

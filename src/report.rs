@@ -497,7 +497,7 @@ fn self_signed_text(service: &SelfSignedService) -> String {
         ));
     }
     if service.shape == SelfSignedShape::EndEntity {
-        s.push_str("  As a trust anchor for the host that presents it (install trusts it for that host only):\n");
+        s.push_str("  As a trust anchor, for the names it holds (install refuses it for a host it does not name):\n");
         for c in END_ENTITY_ANCHOR_CLIENTS {
             s.push_str(&format!(
                 "    {:<9} {} ({})\n",
@@ -537,7 +537,8 @@ fn cert_text(i: &CertInfo) -> String {
             printable(&nc.permitted.join(", ")),
             printable(&nc.excluded.join(", "))
         ),
-        None => "none (it can sign for any name)".to_string(),
+        None if i.is_ca || i.version == 1 => "none (it can sign for any name)".to_string(),
+        None => "none (not a CA: it signs no other certificate)".to_string(),
     };
     format!(
         "  Subject          {}\n  Issuer           {issuer}\n  Serial           {}\n  Valid            {} to {}\n  SHA-256          {}\n  SHA-1 thumbprint {}\n  Key              {} {}\n  Signature        {}\n  CA               {ca}{path_len}\n  Key usage        {}\n  Name constraints {nc}\n",

@@ -110,6 +110,11 @@ pub trait TrustStore {
     /// Removes the entry `add` made for `cert` under the same `name`, and nothing else: another
     /// copy of the same CA (a package's anchor, an administrator's) is not ours to delete.
     fn remove(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError>;
+    /// Whether a self-signed end-entity certificate (CA:FALSE) added here becomes a TLS trust
+    /// anchor. Windows Root and macOS trust settings take any self-signed certificate.
+    fn accepts_end_entity_anchor(&self) -> bool {
+        true
+    }
 }
 
 /// The trust store of the running OS for `scope`.

@@ -17,8 +17,8 @@ use crate::tunnel::ProxyTlsTrust;
 use crate::validate::{self, Invalid};
 use crate::verify::{self, Verification};
 use serde::Serialize;
-use std::path::PathBuf;
-use trust_proxy_platform::{fs_safe, PersistentEnv, StoreError};
+use std::path::{Path, PathBuf};
+use trust_proxy_platform::{fs_safe, ownership, PersistentEnv, Scope, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -235,7 +235,17 @@ pub fn install(
         decisions.push(decision);
     }
 
+    let lock = if req.dry_run {
+        None
+    } else {
+        Some(Lock::acquire(
+            &layout.dir,
+            &layout.lock_file(),
+            is_system(layout),
+        )?)
+    };
     let state_before = load_state(layout)?;
+    req.apply.state_was_read();
     let mut after = state_before
         .clone()
         .unwrap_or_else(|| State::empty(scope_name(layout)));
@@ -297,22 +307,13 @@ pub fn install(
         bundle: effective.bundle_for_env().display().to_string(),
         discover: Some(result),
     };
-    if req.dry_run {
+    let Some(lock) = lock else {
         report.steps = plan.steps(host)?;
         report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
         return Ok(report);
-    }
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    let applied = apply::apply(&plan, host, req.apply);
-    let steps = match applied {
-        Ok(steps) => steps,
-        Err(e) => {
-            if state_before.is_none() {
-                lock.remove_traces(None);
-            }
-            return Err(e.into());
-        }
     };
+    let steps = apply::apply(&plan, host, &req.apply, &lock)?;
+    drop(lock);
     report.unchanged = steps.iter().all(|s| s.effect == Effect::Unchanged);
     report.steps = steps;
     report.verification = Some(run_verify(&report, &effective, &req.discover));
@@ -428,15 +429,46 @@ pub fn effective_layout(layout: &Layout, state: &State) -> Layout {
     l
 }
 
+/// The state of `layout`'s scope, refused unless it and every file it names can only have been
+/// written by whoever the scope belongs to, and it names only files trust-proxy writes there.
+/// A state someone else could plant would otherwise steer what a privileged run deletes.
 pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
-    if layout.scope == trust_proxy_platform::Scope::System && cfg!(unix) {
-        for path in [layout.dir.clone(), layout.state_file()] {
-            if std::fs::symlink_metadata(&path).is_ok() {
-                fs_safe::check_root_owned_not_writable(&path)?;
+    let check = |path: &Path| -> Result<(), InstallError> {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Ok(());
+        }
+        match layout.scope {
+            Scope::System => ownership::check_system_file(path)?,
+            Scope::User => ownership::check_user_file(path)?,
+        }
+        Ok(())
+    };
+    check(&layout.dir)?;
+    check(&layout.state_file())?;
+    let Some(state) = State::load(&layout.state_file())? else {
+        return Ok(None);
+    };
+    let own_files = layout.own_files();
+    for file in &state.files {
+        if !own_files.contains(&file.path) {
+            return Err(StateError::ForeignPath {
+                path: layout.state_file(),
+                named: file.path.clone(),
             }
+            .into());
+        }
+        check(&file.path)?;
+    }
+    for block in &state.blocks {
+        if layout.etc_environment.as_ref() != Some(block) {
+            return Err(StateError::ForeignPath {
+                path: layout.state_file(),
+                named: block.clone(),
+            }
+            .into());
         }
     }
-    Ok(State::load(&layout.state_file())?)
+    Ok(Some(state))
 }
 
 /// The files, dir and blocks for the CA set in `after`; or, when it is empty, their removal.
@@ -646,7 +678,17 @@ pub fn uninstall(
     dry_run: bool,
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
+    let lock = if dry_run {
+        None
+    } else {
+        Some(Lock::acquire(
+            &layout.dir,
+            &layout.lock_file(),
+            is_system(layout),
+        )?)
+    };
     let before = load_state(layout)?;
+    options.state_was_read();
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run,
@@ -695,13 +737,12 @@ pub fn uninstall(
         host.session_env,
     )?;
     report.installed = after.cas.iter().map(summary).collect();
-    if dry_run {
+    let Some(lock) = lock else {
         report.steps = plan.steps(host)?;
         report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
         return Ok(report);
-    }
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    report.steps = apply::apply(&plan, host, options)?;
+    };
+    report.steps = apply::apply(&plan, host, &options, &lock)?;
     report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
     if after.cas.is_empty() {
         lock.remove_traces(Some(&layout.dir));
@@ -716,11 +757,13 @@ pub fn refresh(
     os_roots: &[Cert],
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
+    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
     let Some(before) = load_state(layout)? else {
         return Err(InstallError::Plan(
             "nothing is installed in this scope; run `trust-proxy install` first".to_string(),
         ));
     };
+    options.state_was_read();
     let effective = effective_layout(layout, &before);
     let (plan, _) = build_plan(
         &effective,
@@ -731,8 +774,7 @@ pub fn refresh(
         &[],
         host.session_env,
     )?;
-    let _lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    let steps = apply::apply(&plan, host, options)?;
+    let steps = apply::apply(&plan, host, &options, &lock)?;
     Ok(InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run: false,

@@ -113,6 +113,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The files trust-proxy edits but does not own (`/etc/environment`, profile.d) exist on Unix
+/// only; here the replacement is [`write_atomic`]'s, whose rename (MoveFileEx) keeps neither
+/// the replaced file's DACL nor its owner: the new file inherits the directory's.
+pub fn replace_keeping_metadata(
+    path: &Path,
+    bytes: &[u8],
+    mode_if_new: u32,
+) -> Result<(), StoreError> {
+    write_atomic(path, bytes, mode_if_new)
+}
+
 /// Creates `path` and any missing parents, refusing links on the way.
 pub fn create_dir_all(path: &Path, _mode: u32) -> Result<(), StoreError> {
     refuse_links(path)?;

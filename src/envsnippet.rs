@@ -1039,6 +1039,21 @@ mod tests {
     }
 
     #[test]
+    fn marked_block_keeps_bytes_that_are_not_utf8() -> Result<(), EnvError> {
+        let block = "SSL_CERT_FILE=\"/etc/trust-proxy/ca-bundle.pem\"\n";
+        for input in [
+            &b"LANG=fr_FR.ISO-8859-1\n# caf\xe9\n"[..],
+            b"A=\xff\xfe",
+            b"\xe9\r\n\x00\n",
+        ] {
+            let with = replace_marked_block_bytes(input, Some(block))?;
+            assert!(with.starts_with(input), "{input:?}");
+            assert_eq!(replace_marked_block_bytes(&with, None)?, input, "{input:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn marker_problems_refused() {
         let b = format!("{BEGIN_MARKER}\n");
         let e = format!("{END_MARKER}\n");

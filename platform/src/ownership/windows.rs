@@ -38,8 +38,11 @@ const WRITE_RIGHTS: u32 =
 const ADMINS: &str = "SYSTEM or Administrators";
 
 pub(super) fn check_system_file(path: &Path) -> Result<(), StoreError> {
-    let sd = Security::of(path)?;
-    // SAFETY: the owner SID points into `sd`, alive here.
+    judge_system(path, &Security::of(path)?)
+}
+
+fn judge_system(path: &Path, sd: &Security) -> Result<(), StoreError> {
+    // SAFETY: the owner SID is null or points into `sd`, alive here.
     if !unsafe { is_admin(sd.owner) } {
         return Err(StoreError::WrongOwner {
             path: path.into(),
@@ -54,21 +57,15 @@ pub(super) fn check_system_file(path: &Path) -> Result<(), StoreError> {
 pub(super) fn secure_system_file(path: &Path) -> Result<(), StoreError> {
     let shown = path.display().to_string();
     refuse_link(path)?;
-    let wanted = parse_sddl(SYSTEM_FILE_SDDL)?;
-    let (mut owner, mut defaulted) = (ptr::null_mut(), 0);
-    // SAFETY: wanted.0 is a valid descriptor; the owner pointer points into it.
-    if unsafe { GetSecurityDescriptorOwner(wanted.0, &mut owner, &mut defaulted) } == 0 {
-        return Err(last_err("read the owner of the wanted descriptor"));
-    }
-    let (mut present, mut dacl) = (0, ptr::null_mut::<ACL>());
-    // SAFETY: as above, for the DACL.
-    let ok =
-        unsafe { GetSecurityDescriptorDacl(wanted.0, &mut present, &mut dacl, &mut defaulted) };
-    if ok == 0 || present == 0 || dacl.is_null() {
-        return Err(last_err("read the DACL of the wanted descriptor"));
+    let wanted = Security::from_sddl(SYSTEM_FILE_SDDL)?;
+    if wanted.owner.is_null() || wanted.dacl.is_null() {
+        return Err(StoreError::Platform {
+            what: SYSTEM_FILE_SDDL.into(),
+            message: "names no owner or no DACL".into(),
+        });
     }
     let path_w = wide(path)?;
-    // SAFETY: path_w is NUL-terminated; owner and dacl point into `wanted`, alive here. An
+    // SAFETY: path_w is NUL-terminated; owner and DACL point into `wanted`, alive here. An
     // elevated administrator may make Administrators the owner (its token holds the group with
     // SE_GROUP_OWNER); anyone else gets an error, which is the right answer.
     let rc = unsafe {
@@ -78,9 +75,9 @@ pub(super) fn secure_system_file(path: &Path) -> Result<(), StoreError> {
             OWNER_SECURITY_INFORMATION
                 | DACL_SECURITY_INFORMATION
                 | PROTECTED_DACL_SECURITY_INFORMATION,
-            owner,
+            wanted.owner,
             ptr::null_mut(),
-            dacl,
+            wanted.dacl,
             ptr::null(),
         )
     };
@@ -91,11 +88,13 @@ pub(super) fn secure_system_file(path: &Path) -> Result<(), StoreError> {
 }
 
 pub(super) fn check_user_file(path: &Path) -> Result<(), StoreError> {
-    let sd = Security::of(path)?;
     let me = CurrentUser::get()?;
-    let user = me.sid();
-    // SAFETY: both SIDs are valid for this call (`sd` and `me` are alive).
-    if unsafe { EqualSid(sd.owner, user) } == 0 {
+    judge_user(path, &Security::of(path)?, me.sid())
+}
+
+fn judge_user(path: &Path, sd: &Security, user: PSID) -> Result<(), StoreError> {
+    // SAFETY: both SIDs are valid for this call (the caller keeps `sd` and `user` alive).
+    if sd.owner.is_null() || unsafe { EqualSid(sd.owner, user) } == 0 {
         return Err(StoreError::WrongOwner {
             path: path.into(),
             owner: account_name(sd.owner),
@@ -103,7 +102,7 @@ pub(super) fn check_user_file(path: &Path) -> Result<(), StoreError> {
         });
     }
     let allowed = format!("{} or {ADMINS}", account_name(user));
-    // SAFETY: every SID handed to the closure points into `sd`; `user` into `me`.
+    // SAFETY: every SID handed to the closure points into `sd`; `user` is kept by the caller.
     sd.writers_must_be(path, &allowed, |sid| unsafe {
         EqualSid(sid, user) != 0 || is_admin(sid)
     })
@@ -155,6 +154,27 @@ impl Security {
             _sd: LocalSd(sd),
             owner,
             dacl,
+        })
+    }
+
+    /// The owner and DACL an SDDL string describes.
+    fn from_sddl(sddl: &str) -> Result<Security, StoreError> {
+        let sd = parse_sddl(sddl)?;
+        let (mut owner, mut defaulted) = (ptr::null_mut(), 0);
+        // SAFETY: sd.0 is a valid descriptor; the owner pointer points into it.
+        if unsafe { GetSecurityDescriptorOwner(sd.0, &mut owner, &mut defaulted) } == 0 {
+            return Err(last_err(format!("read the owner of {sddl}")));
+        }
+        let (mut present, mut dacl) = (0, ptr::null_mut::<ACL>());
+        // SAFETY: as above, for the DACL (null when absent: no access control).
+        if unsafe { GetSecurityDescriptorDacl(sd.0, &mut present, &mut dacl, &mut defaulted) } == 0
+        {
+            return Err(last_err(format!("read the DACL of {sddl}")));
+        }
+        Ok(Security {
+            _sd: sd,
+            owner,
+            dacl: if present == 0 { ptr::null_mut() } else { dacl },
         })
     }
 
@@ -284,5 +304,63 @@ fn refuse_link(path: &Path) -> Result<(), StoreError> {
             path: path.into(),
             source: e,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The judgement itself, on descriptors made from SDDL: wine keeps neither a new owner nor a
+    /// new DACL on a file, so only these run the same on wine and on Windows.
+    #[test]
+    fn write_access_and_owner_are_judged() {
+        let path = Path::new("C:\\ProgramData\\trust-proxy\\state.json");
+        let system = |sddl: &str| judge_system(path, &Security::from_sddl(sddl).expect(sddl));
+        system(SYSTEM_FILE_SDDL).expect("the descriptor trust-proxy sets");
+        system("O:SYD:(A;;FA;;;SY)(A;;0x1200a9;;;WD)").expect("SYSTEM owner, others read");
+        // An inherit-only entry grants nothing on the file; a deny entry never widens access.
+        system("O:BAD:(A;OICIIO;FA;;;BU)(D;;FA;;;BU)(A;;FA;;;BA)").expect("inherit-only, deny");
+        for (sddl, why) in [
+            ("O:BAD:P(A;;FA;;;SY)(A;;FA;;;BU)", "Users full access"),
+            ("O:BAD:(A;;0x2;;;AU)", "Authenticated Users write data"),
+            ("O:BAD:(A;;0x40000;;;WD)", "Everyone WRITE_DAC"),
+            ("O:BAD:(A;;GW;;;IU)", "Interactive GENERIC_WRITE"),
+            ("O:BAD:(A;;0x10000;;;BU)", "Users DELETE"),
+            ("O:BA", "no DACL at all: everyone"),
+        ] {
+            let err = system(sddl).expect_err(why);
+            assert!(matches!(err, StoreError::WritableBy { .. }), "{why}: {err}");
+        }
+        let err = system("O:BUD:P(A;;FA;;;SY)").expect_err("owned by Users");
+        assert!(matches!(err, StoreError::WrongOwner { .. }), "{err}");
+
+        // The user scope: owned by the user; the user, SYSTEM and Administrators may write.
+        let me = CurrentUser::get().expect("token");
+        let user = |sddl: &str| judge_user(path, &Security::from_sddl(sddl).expect(sddl), me.sid());
+        user("O:BAD:(A;;FA;;;SY)").expect_err("owned by Administrators, not the user");
+        let sid = account_sid_text(me.sid());
+        user(&format!(
+            "O:{sid}D:(A;;FA;;;{sid})(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;BU)"
+        ))
+        .expect("the user's own file");
+        let err = user(&format!("O:{sid}D:(A;;FA;;;{sid})(A;;FA;;;BU)")).expect_err("Users write");
+        assert!(matches!(err, StoreError::WritableBy { .. }), "{err}");
+    }
+
+    /// `S-1-5-...` for an SDDL string.
+    fn account_sid_text(sid: PSID) -> String {
+        use windows_sys::Win32::Foundation::LocalFree;
+        use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+        let mut text: *mut u16 = ptr::null_mut();
+        // SAFETY: sid is valid; the string is LocalAlloc'd and freed below.
+        assert_ne!(unsafe { ConvertSidToStringSidW(sid, &mut text) }, 0);
+        // SAFETY: NUL-terminated result.
+        let len = (0..).take_while(|&i| unsafe { *text.add(i) } != 0).count();
+        // SAFETY: `len` units are readable.
+        let out = String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(text, len) });
+        // SAFETY: freed once.
+        unsafe { LocalFree(text.cast()) };
+        out
     }
 }

@@ -1140,3 +1140,45 @@ fn etc_environment_comes_back_byte_for_byte_with_its_mode_owner_and_attributes()
     assert_eq!(std::fs::read(&env).unwrap(), original);
     assert_eq!(metadata(&env), kept, "after uninstall");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn profile_d_script_is_rewritten_keeping_its_mode_and_attributes() {
+    use std::os::unix::fs::MetadataExt;
+    if !running_as_root("profile_d_script_is_rewritten_keeping_its_mode_and_attributes") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = system_layout(&lab);
+    system_install(&lab, &layout).unwrap();
+    let script = layout.profile_d.clone().unwrap();
+    let written = std::fs::read(&script).unwrap();
+    // The administrator narrowed the mode and a label was set (SELinux labels are xattrs too).
+    chmod(&script, 0o640);
+    rustix::fs::setxattr(
+        &script,
+        "user.trust-proxy-test",
+        b"label",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    let kept = (
+        std::fs::metadata(&script).unwrap().mode() & 0o7777,
+        xattrs(&script),
+    );
+    // Edited by hand: refresh puts trust-proxy's content back, and nothing else changes.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&script)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"export EXTRA=1\n"))
+        .unwrap();
+    install::refresh(&layout, Host::new(&lab.store), &[], ApplyOptions::default()).unwrap();
+    assert_eq!(std::fs::read(&script).unwrap(), written);
+    assert_eq!(
+        (
+            std::fs::metadata(&script).unwrap().mode() & 0o7777,
+            xattrs(&script)
+        ),
+        kept
+    );
+}

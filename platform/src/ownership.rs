@@ -49,8 +49,8 @@ pub fn secure_system_file(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Refuses `path` unless it belongs to the user running and nobody else (administrators
-/// aside, on Windows) can change it.
+/// Refuses `path` unless it belongs to the user running and nobody else can change it
+/// (administrators aside, on Windows, where an elevated run makes them the owner).
 pub fn check_user_file(path: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     {

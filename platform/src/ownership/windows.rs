@@ -92,13 +92,17 @@ pub(super) fn check_user_file(path: &Path) -> Result<(), StoreError> {
     judge_user(path, &Security::of(path)?, me.sid())
 }
 
+/// The owner may also be Administrators: an elevated administrator's token makes that group
+/// the owner of what it creates, in the administrator's own profile too.
 fn judge_user(path: &Path, sd: &Security, user: PSID) -> Result<(), StoreError> {
     // SAFETY: both SIDs are valid for this call (the caller keeps `sd` and `user` alive).
-    if sd.owner.is_null() || unsafe { EqualSid(sd.owner, user) } == 0 {
+    let owner_ok =
+        !sd.owner.is_null() && unsafe { EqualSid(sd.owner, user) != 0 || is_admin(sd.owner) };
+    if !owner_ok {
         return Err(StoreError::WrongOwner {
             path: path.into(),
             owner: account_name(sd.owner),
-            expected: format!("{}, the user running", account_name(user)),
+            expected: format!("{}, the user running (or {ADMINS})", account_name(user)),
         });
     }
     let allowed = format!("{} or {ADMINS}", account_name(user));
@@ -338,7 +342,14 @@ mod tests {
         // The user scope: owned by the user; the user, SYSTEM and Administrators may write.
         let me = CurrentUser::get().expect("token");
         let user = |sddl: &str| judge_user(path, &Security::from_sddl(sddl).expect(sddl), me.sid());
-        user("O:BAD:(A;;FA;;;SY)").expect_err("owned by Administrators, not the user");
+        for other in ["BU", "S-1-5-21-1-2-3-1001"] {
+            let err = user(&format!("O:{other}D:(A;;FA;;;SY)")).expect_err(other);
+            assert!(
+                matches!(err, StoreError::WrongOwner { .. }),
+                "{other}: {err}"
+            );
+        }
+        user("O:BAD:(A;;FA;;;SY)").expect("made by the user elevated");
         let sid = account_sid_text(me.sid());
         user(&format!(
             "O:{sid}D:(A;;FA;;;{sid})(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;BU)"

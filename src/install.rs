@@ -459,6 +459,16 @@ pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
         }
         check(&file.path)?;
     }
+    if layout.scope == Scope::System {
+        // Every OpenSSL client trusts the hashed directory's entries through SSL_CERT_DIR.
+        let cert_dir = layout.cert_dir();
+        check(&cert_dir)?;
+        if let Ok(entries) = std::fs::read_dir(&cert_dir) {
+            for entry in entries.flatten() {
+                check(&entry.path())?;
+            }
+        }
+    }
     for block in &state.blocks {
         if layout.etc_environment.as_ref() != Some(block) {
             return Err(StateError::ForeignPath {

@@ -949,8 +949,15 @@ fn system_state_and_its_files_must_be_root_owned_and_writable_by_root_only() {
             |p| chown(p, 0, 0),
         ),
     ];
-    // The state, and a file the state says uninstall may delete.
-    for target in [layout.state_file(), layout.proxy_ca()] {
+    // The state, a file the state says uninstall may delete, and an entry of the hashed
+    // directory (trusted through SSL_CERT_DIR).
+    let hashed_entry = std::fs::read_dir(layout.cert_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .unwrap();
+    for target in [layout.state_file(), layout.proxy_ca(), hashed_entry] {
         for (how, tamper, repair) in &tampered {
             tamper(&target);
             let before = tree(lab.dir.path());

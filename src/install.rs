@@ -679,6 +679,19 @@ pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
         })
 }
 
+/// The lock for a run that only changes what is installed: without trust-proxy's directory
+/// nothing is, and there is nothing to lock (nor a directory to create just to find that out).
+fn lock_if_installed(layout: &Layout) -> Result<Option<Lock>, InstallError> {
+    match std::fs::symlink_metadata(&layout.dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        _ => Ok(Some(Lock::acquire(
+            &layout.dir,
+            &layout.lock_file(),
+            is_system(layout),
+        )?)),
+    }
+}
+
 /// Removes the CAs named by `pins` (all when empty), reversing exactly what the state lists.
 pub fn uninstall(
     layout: &Layout,
@@ -691,13 +704,14 @@ pub fn uninstall(
     let lock = if dry_run {
         None
     } else {
-        Some(Lock::acquire(
-            &layout.dir,
-            &layout.lock_file(),
-            is_system(layout),
-        )?)
+        lock_if_installed(layout)?
     };
-    let before = load_state(layout)?;
+    // Without the lock, a state an install wrote meanwhile is not this run's to act on.
+    let before = if dry_run || lock.is_some() {
+        load_state(layout)?
+    } else {
+        None
+    };
     options.state_was_read();
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
@@ -767,11 +781,14 @@ pub fn refresh(
     os_roots: &[Cert],
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    let Some(before) = load_state(layout)? else {
-        return Err(InstallError::Plan(
+    let nothing_installed = || {
+        InstallError::Plan(
             "nothing is installed in this scope; run `trust-proxy install` first".to_string(),
-        ));
+        )
+    };
+    let lock = lock_if_installed(layout)?.ok_or_else(nothing_installed)?;
+    let Some(before) = load_state(layout)? else {
+        return Err(nothing_installed());
     };
     options.state_was_read();
     let effective = effective_layout(layout, &before);

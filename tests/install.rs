@@ -1189,3 +1189,28 @@ fn profile_d_script_is_rewritten_keeping_its_mode_and_attributes() {
         kept
     );
 }
+
+#[test]
+fn uninstall_and_refresh_with_nothing_installed_create_nothing() {
+    let lab = Lab::new();
+    // The per-user directory's parents (~/.local/share) need not exist yet either.
+    let layout = Layout::plain(Scope::User, lab.dir.path().join("share/deeper/trust-proxy"));
+    let report = install::uninstall(
+        &layout,
+        Host::new(&lab.store),
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(report.unchanged);
+    let err =
+        install::refresh(&layout, Host::new(&lab.store), &[], ApplyOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("nothing is installed"), "{err}");
+    assert!(
+        tree(lab.dir.path()).is_empty(),
+        "{:?}",
+        tree(lab.dir.path())
+    );
+}

@@ -133,23 +133,8 @@ impl Lock {
         }
     }
 
-    #[cfg(unix)]
     fn is_current(&self) -> std::io::Result<bool> {
-        use std::os::unix::fs::MetadataExt;
-        let held = self.file.metadata()?;
-        Ok(match std::fs::symlink_metadata(&self.lock_path) {
-            Ok(now) => now.dev() == held.dev() && now.ino() == held.ino(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e),
-        })
-    }
-
-    // Without a stable file identity in std here, the window stays open on Windows: another run
-    // must open the lock file in the instant between a full uninstall's last write and its
-    // removal of the lock file, and that uninstall has left nothing to overwrite.
-    #[cfg(not(unix))]
-    fn is_current(&self) -> std::io::Result<bool> {
-        Ok(true)
+        fs_safe::names_same_file(&self.file, &self.lock_path)
     }
 
     /// After a full uninstall: remove the lock file and, if it is empty, the directory.

@@ -284,6 +284,17 @@ fn create_temp(dir: &OwnedFd, name: &OsStr, mode: u32) -> io::Result<(PathBuf, O
     Err(last)
 }
 
+/// Whether `path` still names the file `open` was opened from (false when nothing is there):
+/// a lock taken on a file that has since been removed or replaced excludes nobody.
+pub fn names_same_file(open: &File, path: &Path) -> io::Result<bool> {
+    let held = open.metadata()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Creates `path` and any missing parents with `mode`, refusing symlinks on the way.
 pub fn create_dir_all(path: &Path, mode: u32) -> Result<(), StoreError> {
     let probe = path.join("x");
@@ -713,6 +724,19 @@ mod tests {
             .mode()
             & 0o7777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn names_same_file_tells_a_replaced_or_removed_file() {
+        let d = tmp();
+        let p = d.path().join(".lock");
+        std::fs::write(&p, b"").expect("seed");
+        let held = File::open(&p).expect("open");
+        assert!(names_same_file(&held, &p).expect("same"));
+        write_atomic(&p, b"", 0o600).expect("replace");
+        assert!(!names_same_file(&held, &p).expect("replaced"));
+        std::fs::remove_file(&p).expect("rm");
+        assert!(!names_same_file(&held, &p).expect("removed"));
     }
 
     #[test]

@@ -24,10 +24,30 @@ pub enum ApplyError {
     },
 }
 
-/// Test seam: make step `n` fail before it runs, to prove the rollback.
-#[derive(Debug, Clone, Copy, Default)]
+/// Test seams: make step `n` fail before it runs, to prove the rollback; run a hook between
+/// reading the state and applying the plan, to prove no other run can slip in there.
+#[derive(Clone, Default)]
 pub struct ApplyOptions {
     pub fail_before_step: Option<usize>,
+    pub after_state_read: Option<std::rc::Rc<dyn Fn()>>,
+}
+
+impl std::fmt::Debug for ApplyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyOptions")
+            .field("fail_before_step", &self.fail_before_step)
+            .field("after_state_read", &self.after_state_read.is_some())
+            .finish()
+    }
+}
+
+impl ApplyOptions {
+    /// Called by install, uninstall and refresh right after they read the state.
+    pub(crate) fn state_was_read(&self) {
+        if let Some(hook) = &self.after_state_read {
+            hook();
+        }
+    }
 }
 
 enum Undo {
@@ -40,9 +60,12 @@ enum Undo {
     RestoreSessionEnv(Vec<SessionVar>),
 }
 
-/// Holds the lock for as long as it lives.
+/// Holds the lock for as long as it lives. The state is read, changed and written back while it
+/// is held: a run that read the state before another run wrote it would write back a stale copy.
 pub struct Lock {
-    _file: File,
+    file: File,
+    dir: PathBuf,
+    system: bool,
     created_dir: Option<PathBuf>,
     lock_path: PathBuf,
 }
@@ -71,41 +94,77 @@ impl Lock {
                 },
             });
         }
-        let file = open_lock_file(lock_path).map_err(|source| ApplyError::Prepare {
+        let io_error = |op: &'static str, source: std::io::Error| ApplyError::Prepare {
             dir: dir.to_path_buf(),
             source: StoreError::Io {
-                op: "open lock",
+                op,
                 path: lock_path.to_path_buf(),
                 source,
             },
-        })?;
-        match file.try_lock() {
-            Ok(()) => Ok(Lock {
-                _file: file,
-                created_dir: (!existed).then(|| dir.to_path_buf()),
-                lock_path: lock_path.to_path_buf(),
-            }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(ApplyError::Locked {
-                dir: dir.to_path_buf(),
-                lock: lock_path.to_path_buf(),
-            }),
-            Err(std::fs::TryLockError::Error(source)) => Err(ApplyError::Prepare {
-                dir: dir.to_path_buf(),
-                source: StoreError::Io {
-                    op: "lock",
-                    path: lock_path.to_path_buf(),
-                    source,
-                },
-            }),
+        };
+        let file = open_lock_file(lock_path).map_err(|source| io_error("open lock", source))?;
+        let locked = Lock {
+            file,
+            dir: dir.to_path_buf(),
+            system,
+            created_dir: (!existed).then(|| dir.to_path_buf()),
+            lock_path: lock_path.to_path_buf(),
+        };
+        match locked.file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(locked.busy()),
+            Err(std::fs::TryLockError::Error(source)) => return Err(io_error("lock", source)),
+        }
+        // A run that finished an uninstall removes the lock file while holding it: a lock taken
+        // on that removed file excludes nobody, so it counts as busy.
+        if !locked
+            .is_current()
+            .map_err(|source| io_error("stat lock", source))?
+        {
+            return Err(locked.busy());
+        }
+        Ok(locked)
+    }
+
+    fn busy(&self) -> ApplyError {
+        ApplyError::Locked {
+            dir: self.dir.clone(),
+            lock: self.lock_path.clone(),
         }
     }
 
-    /// After a failed first install or a full uninstall: remove the lock file and, if this run
-    /// created the directory, the directory (only when empty).
+    fn is_current(&self) -> std::io::Result<bool> {
+        fs_safe::names_same_file(&self.file, &self.lock_path)
+    }
+
+    /// After a full uninstall: remove the lock file and, if it is empty, the directory.
     pub fn remove_traces(&self, force_dir: Option<&Path>) {
         let _ = std::fs::remove_file(&self.lock_path);
         if let Some(dir) = self.created_dir.as_deref().or(force_dir) {
             let _ = std::fs::remove_dir(dir);
+        }
+    }
+
+    /// Whether `path` is one of trust-proxy's own files (in its directory), which get its
+    /// ownership, as opposed to a file of the system it edits (`/etc/environment`), which keeps
+    /// the administrator's.
+    fn owns(&self, path: &Path) -> bool {
+        path.starts_with(&self.dir)
+    }
+}
+
+impl Drop for Lock {
+    /// A run that created the directory and wrote nothing in it (it failed, or found nothing
+    /// to do) leaves no empty directory and lock file behind.
+    fn drop(&mut self) {
+        let Some(dir) = &self.created_dir else {
+            return;
+        };
+        let only_the_lock = std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().all(|e| e.path() == self.lock_path))
+            .unwrap_or(false);
+        if only_the_lock {
+            self.remove_traces(None);
         }
     }
 }
@@ -131,11 +190,12 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Runs every action; on failure undoes the completed ones. The caller holds the [`Lock`].
+/// Runs every action under `lock`; on failure undoes the completed ones.
 pub fn apply(
     plan: &Plan,
     host: Host<'_>,
-    options: ApplyOptions,
+    options: &ApplyOptions,
+    lock: &Lock,
 ) -> Result<Vec<PlannedStep>, ApplyError> {
     let mut undo: Vec<Undo> = Vec::new();
     let mut done = Vec::new();
@@ -144,7 +204,7 @@ pub fn apply(
         let result = if options.fail_before_step == Some(i) {
             Err(format!("injected failure before step {i}"))
         } else {
-            run(action, host).map_err(|e| e.to_string())
+            run(action, host, lock).map_err(|e| e.to_string())
         };
         match result {
             Ok((effect, u)) => {
@@ -156,7 +216,7 @@ pub fn apply(
                 });
             }
             Err(message) => {
-                let failures = rollback(undo, host);
+                let failures = rollback(undo, host, lock);
                 let rollback = if failures.is_empty() {
                     "every earlier step was undone; nothing changed".to_string()
                 } else {
@@ -174,7 +234,21 @@ pub fn apply(
     Ok(done)
 }
 
-fn run(action: &Action, host: Host<'_>) -> Result<(Effect, Undo), StoreError> {
+/// Writes `bytes` to `path`: trust-proxy's own files atomically with `mode`, and in the system
+/// scope owned by root / Administrators; another file (`/etc/environment`, the profile.d
+/// script) atomically too, keeping its owner, mode and extended attributes.
+fn put(path: &Path, bytes: &[u8], mode: u32, lock: &Lock) -> Result<(), StoreError> {
+    if !lock.owns(path) {
+        return fs_safe::replace_keeping_metadata(path, bytes, mode);
+    }
+    fs_safe::write_atomic(path, bytes, mode)?;
+    if lock.system {
+        trust_proxy_platform::ownership::secure_system_file(path)?;
+    }
+    Ok(())
+}
+
+fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), StoreError> {
     let store = host.store;
     Ok(match action {
         Action::SessionEnv { set, unset } => {
@@ -235,7 +309,7 @@ fn run(action: &Action, host: Host<'_>) -> Result<(Effect, Undo), StoreError> {
             if previous.as_deref() == Some(contents.as_slice()) {
                 (Effect::Unchanged, Undo::Nothing)
             } else {
-                fs_safe::write_atomic(path, contents, *mode)?;
+                put(path, contents, *mode, lock)?;
                 let effect = if previous.is_some() {
                     Effect::Replace
                 } else {
@@ -274,21 +348,18 @@ fn run(action: &Action, host: Host<'_>) -> Result<(Effect, Undo), StoreError> {
         }
         Action::EditBlock { path, block } => {
             let previous = fs_safe::read_nofollow(path)?;
-            let old_text = previous
-                .as_deref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
-            let new_text = crate::envsnippet::replace_marked_block(&old_text, block.as_deref())
-                .map_err(|e| StoreError::Platform {
-                    what: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
+            let old_bytes = previous.as_deref().unwrap_or_default();
+            let new_bytes =
+                crate::envsnippet::replace_marked_block_bytes(old_bytes, block.as_deref())
+                    .map_err(|e| StoreError::Platform {
+                        what: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
             // An absent file and an empty one are the same to pam_env: nothing to write.
-            let absent_or_empty = previous.as_ref().is_none_or(|p| p.is_empty());
-            if new_text == old_text || (new_text.is_empty() && absent_or_empty) {
+            if new_bytes == old_bytes {
                 (Effect::Unchanged, Undo::Nothing)
             } else {
-                fs_safe::write_atomic(path, new_text.as_bytes(), 0o644)?;
+                put(path, &new_bytes, 0o644, lock)?;
                 let effect = if block.is_some() {
                     Effect::Replace
                 } else {
@@ -313,7 +384,7 @@ fn sync_dir(dir: &Path, entries: &[(String, String)]) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn rollback(undo: Vec<Undo>, host: Host<'_>) -> Vec<String> {
+fn rollback(undo: Vec<Undo>, host: Host<'_>, lock: &Lock) -> Vec<String> {
     let store = host.store;
     let mut failures = Vec::new();
     for u in undo.into_iter().rev() {
@@ -328,7 +399,7 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>) -> Vec<String> {
             },
             Undo::StoreRemove(cert, name) => store.remove(&cert.der, &name).map(|_| ()),
             Undo::StoreAdd(cert, name) => store.add(&cert.der, &name).map(|_| ()),
-            Undo::RestoreFile(path, Some(bytes)) => fs_safe::write_atomic(&path, &bytes, 0o644),
+            Undo::RestoreFile(path, Some(bytes)) => put(&path, &bytes, 0o644, lock),
             Undo::RestoreFile(path, None) => {
                 std::fs::remove_file(&path).map_err(|source| StoreError::Io {
                     op: "remove",

@@ -328,20 +328,43 @@ fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
     Ok(scope)
 }
 
-/// An elevated run never writes inside another user's home (sudo may keep HOME).
+/// The variables the per-user directories are derived from (`directories` on Unix): HOME and
+/// the XDG base directories.
+#[cfg(unix)]
+const USER_DIR_VARIABLES: [&str; 6] = [
+    "HOME",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+];
+
+/// An elevated run never reads or writes inside another user's directories (sudo may keep HOME
+/// and the XDG variables): a state planted there would steer what root deletes and writes.
 fn refuse_foreign_home() -> Result<(), CommandError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if let Some(home) = std::env::var_os("HOME") {
-            if let Ok(meta) = std::fs::metadata(&home) {
-                if meta.uid() != 0 {
-                    return Err(CommandError::NotPrivileged(format!(
-                        "running as root with --scope user would write into {} (owned by uid {}): run it as that user without sudo, or use --scope system",
-                        Path::new(&home).display(),
-                        meta.uid()
-                    )));
-                }
+        for variable in USER_DIR_VARIABLES {
+            let Some(value) = std::env::var_os(variable) else {
+                continue;
+            };
+            let path = Path::new(&value);
+            if !path.is_absolute() {
+                // `directories` ignores relative XDG values and falls back to HOME.
+                continue;
+            }
+            // A directory that does not exist yet would be created in the nearest one that does.
+            let Some(meta) = path.ancestors().find_map(|p| std::fs::metadata(p).ok()) else {
+                continue;
+            };
+            if meta.uid() != 0 {
+                return Err(CommandError::NotPrivileged(format!(
+                    "running as root with --scope user would use {variable}={} (owned by uid {}): run it as that user without sudo, or use --scope system",
+                    path.display(),
+                    meta.uid()
+                )));
             }
         }
     }

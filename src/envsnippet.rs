@@ -579,14 +579,25 @@ pub fn environment_block(vars: &[(String, String)]) -> Result<String, EnvError> 
 /// A BEGIN without END, END before BEGIN, or a second BEGIN or END is refused: the file was edited
 /// by hand and guessing which lines are ours could delete someone else's.
 pub fn replace_marked_block(existing: &str, block: Option<&str>) -> Result<String, EnvError> {
+    let replaced = replace_marked_block_bytes(existing.as_bytes(), block)?;
+    // Cut and joined at `\n` bytes only, so UTF-8 in gives UTF-8 out.
+    Ok(String::from_utf8_lossy(&replaced).into_owned())
+}
+
+/// [`replace_marked_block`] on the file's bytes as they are: `/etc/environment` may hold
+/// Latin-1 or any other bytes (pam_env does not care), and every one of them comes back.
+pub fn replace_marked_block_bytes(
+    existing: &[u8],
+    block: Option<&str>,
+) -> Result<Vec<u8>, EnvError> {
     let body = match block {
         Some(b) => {
-            if b.split_inclusive('\n').any(is_any_marker) {
+            if lines(b.as_bytes()).any(is_any_marker) {
                 return Err(EnvError::MarkerInBlock);
             }
-            let mut b = b.to_string();
-            if !b.is_empty() && !b.ends_with('\n') {
-                b.push('\n');
+            let mut b = b.as_bytes().to_vec();
+            if !b.is_empty() && !b.ends_with(b"\n") {
+                b.push(b'\n');
             }
             Some(b)
         }
@@ -595,40 +606,46 @@ pub fn replace_marked_block(existing: &str, block: Option<&str>) -> Result<Strin
 
     match find_block(existing)? {
         Some(found) => {
-            let before = &existing[..found.begin_start];
-            let after = &existing[found.end_end..];
+            let part = |from: usize, to: usize| existing.get(from..to).unwrap_or_default();
+            let before = part(0, found.begin_start);
+            let after = part(found.end_end, existing.len());
+            let end_line = part(found.body_end, found.end_end);
             Ok(match body {
                 Some(body) => {
                     // Keep the marker lines' own bytes (a CRLF there, a missing final newline):
                     // only the body is ours to change.
-                    let begin_line = &existing[found.begin_start..found.body_start];
-                    let end_line = &existing[found.body_end..found.end_end];
-                    format!("{before}{begin_line}{body}{end_line}{after}")
+                    let begin_line = part(found.begin_start, found.body_start);
+                    [before, begin_line, &body, end_line, after].concat()
                 }
                 None => {
-                    let end_line = &existing[found.body_end..found.end_end];
                     // The END line without newline is the sign that we added the `\n` before
                     // BEGIN to a file that had none.
-                    let before = if !end_line.ends_with('\n') && after.is_empty() {
-                        before.strip_suffix('\n').unwrap_or(before)
+                    let before = if !end_line.ends_with(b"\n") && after.is_empty() {
+                        before.strip_suffix(b"\n").unwrap_or(before)
                     } else {
                         before
                     };
-                    format!("{before}{after}")
+                    [before, after].concat()
                 }
             })
         }
         None => Ok(match body {
-            None => existing.to_string(),
+            None => existing.to_vec(),
             Some(body) => {
-                if existing.is_empty() || existing.ends_with('\n') {
-                    format!("{existing}{BEGIN_MARKER}\n{body}{END_MARKER}\n")
+                let (begin, end) = (BEGIN_MARKER.as_bytes(), END_MARKER.as_bytes());
+                if existing.is_empty() || existing.ends_with(b"\n") {
+                    [existing, begin, b"\n", &body, end, b"\n"].concat()
                 } else {
-                    format!("{existing}\n{BEGIN_MARKER}\n{body}{END_MARKER}")
+                    [existing, b"\n", begin, b"\n", &body, end].concat()
                 }
             }
         }),
     }
+}
+
+/// The lines of `text`, each with its `\n` if it has one.
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split_inclusive(|b| *b == b'\n')
 }
 
 struct FoundBlock {
@@ -638,29 +655,30 @@ struct FoundBlock {
     end_end: usize,
 }
 
-fn marker_kind(line: &str) -> Option<bool> {
-    let t = line.trim();
-    if t.starts_with(BEGIN_PREFIX) {
+fn marker_kind(line: &[u8]) -> Option<bool> {
+    let t = line.trim_ascii();
+    if t.starts_with(BEGIN_PREFIX.as_bytes()) {
         Some(true)
-    } else if t.starts_with(END_PREFIX) {
+    } else if t.starts_with(END_PREFIX.as_bytes()) {
         Some(false)
     } else {
         None
     }
 }
 
-fn is_any_marker(line: &str) -> bool {
+fn is_any_marker(line: &[u8]) -> bool {
     marker_kind(line).is_some()
 }
 
-fn find_block(text: &str) -> Result<Option<FoundBlock>, EnvError> {
+fn find_block(text: &[u8]) -> Result<Option<FoundBlock>, EnvError> {
     let mut begin: Option<(usize, usize, usize)> = None; // (line number, start, end of line)
     let mut end: Option<(usize, usize, usize)> = None;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let lineno = i + 1;
-        let span = (lineno, offset, offset + line.len());
-        offset += line.len();
+    let mut offset = 0usize;
+    for (i, line) in lines(text).enumerate() {
+        let lineno = i.saturating_add(1);
+        let line_end = offset.saturating_add(line.len());
+        let span = (lineno, offset, line_end);
+        offset = line_end;
         match marker_kind(line) {
             Some(true) => {
                 if begin.is_some() {
@@ -1016,6 +1034,21 @@ mod tests {
             assert_eq!(replace_marked_block(&replaced, None)?, *input, "{input:?}");
             assert_eq!(replace_marked_block(&with, None)?, *input, "{input:?}");
             assert_eq!(replace_marked_block(input, None)?, *input);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn marked_block_keeps_bytes_that_are_not_utf8() -> Result<(), EnvError> {
+        let block = "SSL_CERT_FILE=\"/etc/trust-proxy/ca-bundle.pem\"\n";
+        for input in [
+            &b"LANG=fr_FR.ISO-8859-1\n# caf\xe9\n"[..],
+            b"A=\xff\xfe",
+            b"\xe9\r\n\x00\n",
+        ] {
+            let with = replace_marked_block_bytes(input, Some(block))?;
+            assert!(with.starts_with(input), "{input:?}");
+            assert_eq!(replace_marked_block_bytes(&with, None)?, input, "{input:?}");
         }
         Ok(())
     }

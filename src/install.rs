@@ -18,8 +18,8 @@ use crate::tunnel::ProxyTlsTrust;
 use crate::validate::{self, Invalid};
 use crate::verify::{self, Verification};
 use serde::Serialize;
-use std::path::PathBuf;
-use trust_proxy_platform::{fs_safe, StoreError};
+use std::path::{Path, PathBuf};
+use trust_proxy_platform::{fs_safe, ownership, Scope, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -263,7 +263,17 @@ pub fn install(
         decisions.push(decision);
     }
 
+    let lock = if req.dry_run {
+        None
+    } else {
+        Some(Lock::acquire(
+            &layout.dir,
+            &layout.lock_file(),
+            is_system(layout),
+        )?)
+    };
     let state_before = load_state(layout)?;
+    req.apply.state_was_read();
     let mut after = state_before
         .clone()
         .unwrap_or_else(|| State::empty(scope_name(layout)));
@@ -339,22 +349,13 @@ pub fn install(
         bundle: effective.bundle_for_env().display().to_string(),
         discover: Some(result),
     };
-    if req.dry_run {
+    let Some(lock) = lock else {
         report.steps = plan.steps(host)?;
         report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
         return Ok(report);
-    }
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    let applied = apply::apply(&plan, host, req.apply);
-    let steps = match applied {
-        Ok(steps) => steps,
-        Err(e) => {
-            if state_before.is_none() {
-                lock.remove_traces(None);
-            }
-            return Err(e.into());
-        }
     };
+    let steps = apply::apply(&plan, host, &req.apply, &lock)?;
+    drop(lock);
     report.unchanged = steps.iter().all(|s| s.effect == Effect::Unchanged);
     report.steps = steps;
     report.verification = Some(run_verify(&report, &effective, &req.discover));
@@ -533,15 +534,56 @@ pub fn effective_layout(layout: &Layout, state: &State) -> Layout {
     l
 }
 
+/// The state of `layout`'s scope, refused unless it and every file it names can only have been
+/// written by whoever the scope belongs to, and it names only files trust-proxy writes there.
+/// A state someone else could plant would otherwise steer what a privileged run deletes.
 pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
-    if layout.scope == trust_proxy_platform::Scope::System && cfg!(unix) {
-        for path in [layout.dir.clone(), layout.state_file()] {
-            if std::fs::symlink_metadata(&path).is_ok() {
-                fs_safe::check_root_owned_not_writable(&path)?;
+    let check = |path: &Path| -> Result<(), InstallError> {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Ok(());
+        }
+        match layout.scope {
+            Scope::System => ownership::check_system_file(path)?,
+            Scope::User => ownership::check_user_file(path)?,
+        }
+        Ok(())
+    };
+    check(&layout.dir)?;
+    check(&layout.state_file())?;
+    let Some(state) = State::load(&layout.state_file())? else {
+        return Ok(None);
+    };
+    let own_files = layout.own_files();
+    for file in &state.files {
+        if !own_files.contains(&file.path) {
+            return Err(StateError::ForeignPath {
+                path: layout.state_file(),
+                named: file.path.clone(),
+            }
+            .into());
+        }
+        check(&file.path)?;
+    }
+    if layout.scope == Scope::System {
+        // Every OpenSSL client trusts the hashed directory's entries through SSL_CERT_DIR.
+        let cert_dir = layout.cert_dir();
+        check(&cert_dir)?;
+        if let Ok(entries) = std::fs::read_dir(&cert_dir) {
+            for entry in entries.flatten() {
+                check(&entry.path())?;
             }
         }
     }
-    Ok(State::load(&layout.state_file())?)
+    for block in &state.blocks {
+        if layout.etc_environment.as_ref() != Some(block) {
+            return Err(StateError::ForeignPath {
+                path: layout.state_file(),
+                named: block.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(Some(state))
 }
 
 /// The files, dir and blocks for the CA set in `after`; or, when it is empty, their removal.
@@ -752,6 +794,19 @@ pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
         })
 }
 
+/// The lock for a run that only changes what is installed: without trust-proxy's directory
+/// nothing is, and there is nothing to lock (nor a directory to create just to find that out).
+fn lock_if_installed(layout: &Layout) -> Result<Option<Lock>, InstallError> {
+    match std::fs::symlink_metadata(&layout.dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        _ => Ok(Some(Lock::acquire(
+            &layout.dir,
+            &layout.lock_file(),
+            is_system(layout),
+        )?)),
+    }
+}
+
 /// Removes the CAs named by `pins` (all when empty), reversing exactly what the state lists.
 pub fn uninstall(
     layout: &Layout,
@@ -761,7 +816,18 @@ pub fn uninstall(
     dry_run: bool,
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
-    let before = load_state(layout)?;
+    let lock = if dry_run {
+        None
+    } else {
+        lock_if_installed(layout)?
+    };
+    // Without the lock, a state an install wrote meanwhile is not this run's to act on.
+    let before = if dry_run || lock.is_some() {
+        load_state(layout)?
+    } else {
+        None
+    };
+    options.state_was_read();
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run,
@@ -810,13 +876,12 @@ pub fn uninstall(
         host,
     )?;
     report.installed = after.cas.iter().map(summary).collect();
-    if dry_run {
+    let Some(lock) = lock else {
         report.steps = plan.steps(host)?;
         report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
         return Ok(report);
-    }
-    let lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    report.steps = apply::apply(&plan, host, options)?;
+    };
+    report.steps = apply::apply(&plan, host, &options, &lock)?;
     report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
     if after.cas.is_empty() {
         lock.remove_traces(Some(&layout.dir));
@@ -831,15 +896,19 @@ pub fn refresh(
     os_roots: &[Cert],
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
-    let Some(before) = load_state(layout)? else {
-        return Err(InstallError::Plan(
+    let nothing_installed = || {
+        InstallError::Plan(
             "nothing is installed in this scope; run `trust-proxy install` first".to_string(),
-        ));
+        )
     };
+    let lock = lock_if_installed(layout)?.ok_or_else(nothing_installed)?;
+    let Some(before) = load_state(layout)? else {
+        return Err(nothing_installed());
+    };
+    options.state_was_read();
     let effective = effective_layout(layout, &before);
     let (plan, _) = build_plan(&effective, Some(&before), &before, os_roots, &[], &[], host)?;
-    let _lock = Lock::acquire(&layout.dir, &layout.lock_file(), is_system(layout))?;
-    let steps = apply::apply(&plan, host, options)?;
+    let steps = apply::apply(&plan, host, &options, &lock)?;
     Ok(InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run: false,

@@ -110,6 +110,19 @@ impl Layout {
         self.dir.join("certs")
     }
 
+    /// Every whole file trust-proxy may write (and so remove) in this layout; a state naming
+    /// any other is not one trust-proxy wrote.
+    pub fn own_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.proxy_ca(), self.own_bundle()];
+        files.extend(
+            [Shell::Sh, Shell::Fish, Shell::Pwsh, Shell::Cmd]
+                .into_iter()
+                .map(|shell| self.env_file(shell)),
+        );
+        files.extend(self.profile_d.clone());
+        files
+    }
+
     /// The file the variables point at.
     pub fn bundle_for_env(&self) -> PathBuf {
         self.os_bundle.clone().unwrap_or_else(|| self.own_bundle())

@@ -82,6 +82,8 @@ pub enum StateError {
     Corrupt { path: PathBuf, message: String },
     #[error("state file {}: written by a newer trust-proxy (schema {found}); upgrade trust-proxy", path.display())]
     Newer { path: PathBuf, found: u32 },
+    #[error("state file {}: names {}, which trust-proxy never writes; refusing to act on it", path.display(), named.display())]
+    ForeignPath { path: PathBuf, named: PathBuf },
     #[error(transparent)]
     Fs(#[from] trust_proxy_platform::StoreError),
 }

@@ -160,3 +160,51 @@ fn system_scope_needs_root() {
         "{err}"
     );
 }
+
+/// As root with `--scope user`, the per-user directories come from HOME and the XDG variables,
+/// which sudo may keep from the user who called it: one of them owned by someone else is
+/// refused before anything there is read, so a state planted in it cannot make root delete the
+/// files it names.
+#[cfg(target_os = "linux")]
+#[test]
+fn root_refuses_user_directories_owned_by_someone_else() {
+    use std::os::unix::fs::chown;
+    if !trust_proxy_platform::is_elevated() {
+        eprintln!("SKIPPED root_refuses_user_directories_owned_by_someone_else: needs root");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let foreign = home.path().join("alice");
+    let layout_dir = foreign.join("data/trust-proxy");
+    std::fs::create_dir_all(&layout_dir).unwrap();
+    let victim = home.path().join("etc-something");
+    std::fs::write(&victim, b"root's file\n").unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, b"root's file\n");
+    let sha: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    let state = serde_json::json!({
+        "schema_version": 1, "scope": "user", "cas": [],
+        "files": [{"path": victim, "sha256": sha}],
+        "blocks": [], "proxy": null, "no_proxy": null,
+    });
+    std::fs::write(layout_dir.join("state.json"), state.to_string()).unwrap();
+    for dir in [&foreign, &foreign.join("data"), &layout_dir] {
+        chown(dir, Some(65534), Some(65534)).unwrap();
+    }
+    for variable in ["XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME"] {
+        let mut command = bin(home.path());
+        command.env_remove("XDG_DATA_HOME");
+        if variable == "HOME" {
+            command.env("HOME", &foreign);
+        } else {
+            command.env(variable, foreign.join("data"));
+        }
+        let (code, out, err) = run(command.args(["uninstall", "--scope", "user"]));
+        assert_eq!(code, 8, "{variable}: {out}{err}");
+        assert!(err.contains(variable), "{variable}: {err}");
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"root's file\n",
+            "{variable}"
+        );
+    }
+}

@@ -1057,3 +1057,426 @@ fn self_signed_ca_service_is_installed_as_a_root_and_verified() {
         ref other => panic!("{other:?}"),
     }
 }
+
+/// The state file as it is on disk, parsed.
+fn read_state(layout: &Layout) -> trust_proxy::state::State {
+    trust_proxy::state::State::load(&layout.state_file())
+        .unwrap()
+        .expect("a state file")
+}
+
+#[test]
+fn a_run_between_state_read_and_write_is_locked_out() {
+    // A refresh (from a timer), an uninstall or an install reads the state; an install of another
+    // CA comes in right then. Were the lock taken only after the read, that install would go
+    // through and the first run would write back the state it read, forgetting the other CA
+    // (which stays trusted in the store, and which no uninstall would ever remove).
+    for outer in ["refresh", "uninstall", "install"] {
+        let lab = std::rc::Rc::new(Lab::new());
+        lab.install(lab.request(vec![lab.pin()])).unwrap();
+        let third = Arc::new(Ca::new_root("Installed By The Outer Run"));
+        let third_proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+            third.clone(),
+            vec![third.cert_der()],
+        )))
+        .unwrap();
+        let second = Arc::new(Ca::new_root("Came In Between"));
+        let second_proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+            second.clone(),
+            vec![second.cert_der()],
+        )))
+        .unwrap();
+        let between: std::rc::Rc<std::cell::RefCell<Option<Result<(), String>>>> =
+            Default::default();
+        let hook = {
+            let (lab, between) = (lab.clone(), between.clone());
+            let (url, pin) = (second_proxy.url(), second_pin_of(&second));
+            move || {
+                let result = lab.install(lab.request_via(&url, vec![pin.clone()]));
+                *between.borrow_mut() = Some(result.map(|_| ()).map_err(|e| e.to_string()));
+            }
+        };
+        let options = ApplyOptions {
+            after_state_read: Some(std::rc::Rc::new(hook)),
+            ..Default::default()
+        };
+        let host = Host::new(&lab.store);
+        match outer {
+            "refresh" => install::refresh(&lab.layout(), host, &[], options).map(|_| ()),
+            "uninstall" => {
+                install::uninstall(&lab.layout(), host, &[], &[], false, options).map(|_| ())
+            }
+            _ => {
+                let mut req = lab.request_via(&third_proxy.url(), vec![second_pin_of(&third)]);
+                req.apply = options;
+                lab.install(req).map(|_| ())
+            }
+        }
+        .unwrap();
+
+        let recorded: Vec<String> = trust_proxy::state::State::load(&lab.layout().state_file())
+            .unwrap()
+            .map(|s| s.cas.iter().map(|c| c.sha256.clone()).collect())
+            .unwrap_or_default();
+        for der in lab.store.list().unwrap() {
+            let sha = cert(&der).sha256().to_string();
+            assert!(
+                recorded.contains(&sha),
+                "{outer}: {sha} is trusted in the store but the state forgot it"
+            );
+        }
+        let between = between.borrow_mut().take().expect("the hook ran");
+        let err = between.expect_err("the install in between must be locked out");
+        assert!(err.contains("another trust-proxy run"), "{outer}: {err}");
+        assert!(!lab.store.contains(&second.cert_der()).unwrap(), "{outer}");
+        // Once the first run is done, the same install goes through.
+        lab.install(lab.request_via(&second_proxy.url(), vec![second_pin_of(&second)]))
+            .unwrap();
+        assert!(read_state(&lab.layout())
+            .cas
+            .iter()
+            .any(|c| c.sha256 == cert(&second.cert_der()).sha256()));
+    }
+}
+
+fn second_pin_of(ca: &Ca) -> Pin {
+    Pin::parse(cert(&ca.cert_der()).sha256()).unwrap()
+}
+
+/// Root is needed to give files away (chown) and to pass the system scope's root-ownership
+/// checks; CI runs as root. Elsewhere these tests say so and return.
+#[cfg(unix)]
+fn running_as_root(test: &str) -> bool {
+    let root = trust_proxy_platform::is_elevated();
+    if !root {
+        eprintln!("SKIPPED {test}: needs root (chown, root-owned system directory)");
+    }
+    root
+}
+
+#[cfg(unix)]
+fn chown(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+}
+
+/// A way to spoil a file's ownership or mode, and its repair.
+#[cfg(unix)]
+type Tamper = (&'static str, fn(&Path), fn(&Path));
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The Linux system layout (`/etc/trust-proxy`, profile.d, `/etc/environment`) under a
+/// temporary root, as `Layout::new` makes it for `/`.
+#[cfg(target_os = "linux")]
+fn system_layout(lab: &Lab) -> Layout {
+    let sysroot = lab.dir.path().join("root");
+    std::fs::create_dir_all(sysroot.join("etc/profile.d")).unwrap();
+    Layout::new(Scope::System, &sysroot, None).unwrap()
+}
+
+#[cfg(target_os = "linux")]
+fn system_install(lab: &Lab, layout: &Layout) -> Result<install::InstallReport, InstallError> {
+    let mut req = lab.request(vec![lab.pin()]);
+    req.policy.system_scope = true;
+    install::install(req, layout, Host::new(&lab.store), None)
+}
+
+#[cfg(target_os = "linux")]
+fn uninstall_in(lab: &Lab, layout: &Layout) -> Result<install::InstallReport, InstallError> {
+    install::uninstall(
+        layout,
+        Host::new(&lab.store),
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn system_state_and_its_files_must_be_root_owned_and_writable_by_root_only() {
+    if !running_as_root("system_state_and_its_files_must_be_root_owned") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = system_layout(&lab);
+    system_install(&lab, &layout).unwrap();
+    let tampered: [Tamper; 3] = [
+        ("group-writable", |p| chmod(p, 0o664), |p| chmod(p, 0o644)),
+        ("world-writable", |p| chmod(p, 0o646), |p| chmod(p, 0o644)),
+        (
+            "owned by nobody",
+            |p| chown(p, 65534, 65534),
+            |p| chown(p, 0, 0),
+        ),
+    ];
+    // The state, a file the state says uninstall may delete, and an entry of the hashed
+    // directory (trusted through SSL_CERT_DIR).
+    let hashed_entry = std::fs::read_dir(layout.cert_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .unwrap();
+    for target in [layout.state_file(), layout.proxy_ca(), hashed_entry] {
+        for (how, tamper, repair) in &tampered {
+            tamper(&target);
+            let before = tree(lab.dir.path());
+            let err = uninstall_in(&lab, &layout).unwrap_err();
+            assert!(
+                err.to_string().contains(&target.display().to_string()),
+                "{how} {}: {err}",
+                target.display()
+            );
+            let err =
+                install::refresh(&layout, Host::new(&lab.store), &[], ApplyOptions::default())
+                    .unwrap_err();
+            assert!(err.to_string().contains(&target.display().to_string()));
+            assert_eq!(tree(lab.dir.path()), before, "{how}: nothing changed");
+            assert!(lab.store.contains(&lab.root.cert_der()).unwrap());
+            repair(&target);
+        }
+    }
+    uninstall_in(&lab, &layout).unwrap();
+    assert!(!layout.dir.exists());
+    assert!(lab.store.list().unwrap().is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn user_state_must_belong_to_the_user_running() {
+    if !running_as_root("user_state_must_belong_to_the_user_running") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = lab.layout();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    // Another account's state (or one it could rewrite) would steer what this run deletes.
+    let tampered: [Tamper; 2] = [
+        (
+            "owned by nobody",
+            |p| chown(p, 65534, 65534),
+            |p| chown(p, 0, 0),
+        ),
+        ("group-writable", |p| chmod(p, 0o664), |p| chmod(p, 0o644)),
+    ];
+    for target in [
+        layout.state_file(),
+        layout.env_file(trust_proxy::envsnippet::Shell::Sh),
+    ] {
+        for (how, tamper, repair) in &tampered {
+            tamper(&target);
+            let before = tree(lab.dir.path());
+            let err = lab.uninstall(&[]).unwrap_err();
+            assert!(
+                err.to_string().contains(&target.display().to_string()),
+                "{how} {}: {err}",
+                target.display()
+            );
+            assert!(status::status(&layout, Host::new(&lab.store)).is_err());
+            assert_eq!(tree(lab.dir.path()), before, "{how}: nothing changed");
+            assert!(lab.store.contains(&lab.root.cert_der()).unwrap());
+            repair(&target);
+        }
+    }
+    lab.uninstall(&[]).unwrap();
+    assert!(lab.store.list().unwrap().is_empty());
+}
+
+#[test]
+fn a_state_naming_files_trust_proxy_never_writes_is_refused() {
+    let lab = Lab::new();
+    let layout = lab.layout();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let victim = lab.dir.path().join("etc/something");
+    std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
+    std::fs::write(&victim, b"an administrator's file\n").unwrap();
+    let pristine = std::fs::read(layout.state_file()).unwrap();
+    // As a whole file to remove (its hash is right: an attacker can read it), and as a file
+    // holding a marked block.
+    for as_block in [false, true] {
+        let mut state: serde_json::Value = serde_json::from_slice(&pristine).unwrap();
+        if as_block {
+            state["blocks"] = serde_json::json!([victim]);
+        } else {
+            state["files"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "path": victim,
+                    "sha256": trust_proxy::state::sha256_hex(&std::fs::read(&victim).unwrap()),
+                }));
+        }
+        std::fs::write(layout.state_file(), serde_json::to_vec(&state).unwrap()).unwrap();
+        let err = lab.uninstall(&[]).unwrap_err();
+        assert!(
+            err.to_string().contains(&victim.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"an administrator's file\n"
+        );
+        assert!(lab.store.contains(&lab.root.cert_der()).unwrap());
+    }
+    std::fs::write(layout.state_file(), &pristine).unwrap();
+    lab.uninstall(&[]).unwrap();
+    assert!(victim.exists());
+}
+
+/// Every extended attribute of `path`, name and value.
+#[cfg(target_os = "linux")]
+fn xattrs(path: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut names = vec![0u8; 4096];
+    let n = rustix::fs::listxattr(path, &mut names[..]).unwrap();
+    names.truncate(n);
+    names
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|name| {
+            let mut value = vec![0u8; 4096];
+            let name_c = std::ffi::CString::new(name).unwrap();
+            let n = rustix::fs::getxattr(path, name_c.as_c_str(), &mut value[..]).unwrap();
+            value.truncate(n);
+            (name.to_vec(), value)
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn etc_environment_comes_back_byte_for_byte_with_its_mode_owner_and_attributes() {
+    use std::os::unix::fs::MetadataExt;
+    if !running_as_root("etc_environment_comes_back_byte_for_byte") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = system_layout(&lab);
+    let env = layout.etc_environment.clone().unwrap();
+    // Latin-1 bytes (not UTF-8), no final newline, mode 0640 root:adm, a `user.` attribute.
+    let original: &[u8] =
+        b"LANG=\"fr_FR.ISO-8859-1\"\n# caf\xe9 cr\xe8me, set by IT\nTZ=\"Europe/Paris\"";
+    std::fs::write(&env, original).unwrap();
+    chown(&env, 0, 4);
+    chmod(&env, 0o640);
+    rustix::fs::setxattr(
+        &env,
+        "user.trust-proxy-test",
+        b"kept",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    let attributes = xattrs(&env);
+    assert!(attributes.contains_key(&b"user.trust-proxy-test"[..]));
+    let metadata = |p: &Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.mode() & 0o7777, m.uid(), m.gid(), xattrs(p))
+    };
+    let kept = metadata(&env);
+
+    // A failure after the block was written: the rollback restores bytes and metadata too.
+    let mut dry = lab.request(vec![lab.pin()]);
+    dry.policy.system_scope = true;
+    dry.dry_run = true;
+    let steps = install::install(dry, &layout, Host::new(&lab.store), None)
+        .unwrap()
+        .steps;
+    let last = steps.len() - 1;
+    assert!(steps
+        .iter()
+        .take(last)
+        .any(|s| s.target == env.display().to_string()));
+    let mut req = lab.request(vec![lab.pin()]);
+    req.policy.system_scope = true;
+    req.apply.fail_before_step = Some(last);
+    install::install(req, &layout, Host::new(&lab.store), None).unwrap_err();
+    assert_eq!(std::fs::read(&env).unwrap(), original);
+    assert_eq!(metadata(&env), kept, "after a rolled-back install");
+
+    system_install(&lab, &layout).unwrap();
+    let with_block = std::fs::read(&env).unwrap();
+    assert!(
+        with_block.starts_with(original),
+        "every byte before the block kept"
+    );
+    assert!(with_block
+        .windows(b"SSL_CERT_FILE=".len())
+        .any(|w| w == b"SSL_CERT_FILE="));
+    assert_eq!(metadata(&env), kept, "after install");
+
+    uninstall_in(&lab, &layout).unwrap();
+    assert_eq!(std::fs::read(&env).unwrap(), original);
+    assert_eq!(metadata(&env), kept, "after uninstall");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn profile_d_script_is_rewritten_keeping_its_mode_and_attributes() {
+    use std::os::unix::fs::MetadataExt;
+    if !running_as_root("profile_d_script_is_rewritten_keeping_its_mode_and_attributes") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = system_layout(&lab);
+    system_install(&lab, &layout).unwrap();
+    let script = layout.profile_d.clone().unwrap();
+    let written = std::fs::read(&script).unwrap();
+    // The administrator narrowed the mode and a label was set (SELinux labels are xattrs too).
+    chmod(&script, 0o640);
+    rustix::fs::setxattr(
+        &script,
+        "user.trust-proxy-test",
+        b"label",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    let kept = (
+        std::fs::metadata(&script).unwrap().mode() & 0o7777,
+        xattrs(&script),
+    );
+    // Edited by hand: refresh puts trust-proxy's content back, and nothing else changes.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&script)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"export EXTRA=1\n"))
+        .unwrap();
+    install::refresh(&layout, Host::new(&lab.store), &[], ApplyOptions::default()).unwrap();
+    assert_eq!(std::fs::read(&script).unwrap(), written);
+    assert_eq!(
+        (
+            std::fs::metadata(&script).unwrap().mode() & 0o7777,
+            xattrs(&script)
+        ),
+        kept
+    );
+}
+
+#[test]
+fn uninstall_and_refresh_with_nothing_installed_create_nothing() {
+    let lab = Lab::new();
+    // The per-user directory's parents (~/.local/share) need not exist yet either.
+    let layout = Layout::plain(Scope::User, lab.dir.path().join("share/deeper/trust-proxy"));
+    let report = install::uninstall(
+        &layout,
+        Host::new(&lab.store),
+        &[],
+        &[],
+        false,
+        ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(report.unchanged);
+    let err =
+        install::refresh(&layout, Host::new(&lab.store), &[], ApplyOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("nothing is installed"), "{err}");
+    assert!(
+        tree(lab.dir.path()).is_empty(),
+        "{:?}",
+        tree(lab.dir.path())
+    );
+}

@@ -11,6 +11,7 @@ pub use rustls_pki_types::CertificateDer;
 mod elevation;
 pub mod fs_safe;
 pub mod gui_session;
+pub mod ownership;
 pub mod secure_dir;
 pub mod session_env;
 #[cfg(windows)]
@@ -63,6 +64,18 @@ pub enum StoreError {
     NotRootOwned { path: PathBuf, uid: u32 },
     #[error("{} is writable by group or others (mode {mode:o})", path.display())]
     Writable { path: PathBuf, mode: u32 },
+    #[error("{} is owned by {owner}, expected {expected}", path.display())]
+    WrongOwner {
+        path: PathBuf,
+        owner: String,
+        expected: String,
+    },
+    #[error("{} can be changed by {who}, not only by {allowed}", path.display())]
+    WritableBy {
+        path: PathBuf,
+        who: String,
+        allowed: String,
+    },
     #[error("{} holds a different certificate; remove it first or choose another name", path.display())]
     NameTaken { path: PathBuf },
     #[error("invalid certificate name {0:?}: needs at least one of [A-Za-z0-9._-]")]

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::StoreError;
 
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 
 /// The Windows security descriptor for the directory, in SDDL:
 /// - `O:BA` owner Administrators, so the owner check below also passes when a policy would

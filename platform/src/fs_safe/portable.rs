@@ -113,6 +113,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The files trust-proxy edits but does not own (`/etc/environment`, profile.d) exist on Unix
+/// only; here the replacement is [`write_atomic`]'s, whose rename (MoveFileEx) keeps neither
+/// the replaced file's DACL nor its owner: the new file inherits the directory's.
+pub fn replace_keeping_metadata(
+    path: &Path,
+    bytes: &[u8],
+    mode_if_new: u32,
+) -> Result<(), StoreError> {
+    write_atomic(path, bytes, mode_if_new)
+}
+
+/// Whether `path` still names the file `open` was opened from (false when nothing is there):
+/// a lock taken on a file that has since been removed or replaced excludes nobody. Files are
+/// the same when their volume serial number and file index are.
+#[cfg(windows)]
+pub fn names_same_file(open: &fs::File, path: &Path) -> io::Result<bool> {
+    let now = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    Ok(file_identity(open)? == file_identity(&now)?)
+}
+
+#[cfg(windows)]
+fn file_identity(file: &fs::File) -> io::Result<(u32, u32, u32)> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION,
+    };
+    let mut info = BY_HANDLE_FILE_INFORMATION::default();
+    // SAFETY: the handle is open for as long as `file` lives; `info` is a valid out-pointer.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((
+        info.dwVolumeSerialNumber,
+        info.nFileIndexHigh,
+        info.nFileIndexLow,
+    ))
+}
+
+#[cfg(not(windows))]
+pub fn names_same_file(_open: &fs::File, path: &Path) -> io::Result<bool> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "telling whether {} is an open file on this OS",
+            path.display()
+        ),
+    ))
+}
+
 /// Creates `path` and any missing parents, refusing links on the way.
 pub fn create_dir_all(path: &Path, _mode: u32) -> Result<(), StoreError> {
     refuse_links(path)?;
@@ -200,5 +253,20 @@ mod tests {
             Removal::Removed
         );
         assert!(check_root_owned_not_writable(d.path()).is_err());
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn names_same_file_tells_a_replaced_or_removed_file() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join(".lock");
+        std::fs::write(&p, b"").expect("seed");
+        let held = fs::File::open(&p).expect("open");
+        assert!(names_same_file(&held, &p).expect("same"));
+        // Windows refuses to rename over or reopen a file that is open: another name stands in.
+        let other = d.path().join(".lock-new");
+        std::fs::write(&other, b"").expect("seed");
+        assert!(!names_same_file(&held, &other).expect("another file"));
+        assert!(!names_same_file(&held, &d.path().join("gone")).expect("absent"));
     }
 }

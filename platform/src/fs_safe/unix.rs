@@ -68,6 +68,7 @@ impl SafeDir {
             mode,
             false,
             &|_| Ok(()),
+            &|_| Ok(()),
         )
     }
 
@@ -99,9 +100,119 @@ fn write_atomic_inner(
     before_rename: &dyn Fn(&Path) -> io::Result<()>,
 ) -> Result<(), StoreError> {
     let (dir, name) = open_parent(path, None)?;
-    replace_at(&dir, name, path, bytes, mode, durable, before_rename)
+    replace_at(
+        &dir,
+        name,
+        path,
+        bytes,
+        mode,
+        durable,
+        &|_| Ok(()),
+        before_rename,
+    )
 }
 
+/// Replaces a file that is not trust-proxy's own (`/etc/environment`, a profile.d script)
+/// atomically, keeping what the administrator gave it: owner, group, mode and every extended
+/// attribute (SELinux and SMACK labels, POSIX ACLs, `user.` attributes). A new file gets
+/// `mode_if_new` and the caller's owner. If an attribute cannot be carried over, the old file
+/// stays as it was and the error says which.
+pub fn replace_keeping_metadata(
+    path: &Path,
+    bytes: &[u8],
+    mode_if_new: u32,
+) -> Result<(), StoreError> {
+    let (dir, name) = open_parent(path, None)?;
+    let Some(old) = open_file_at(&dir, name, path)? else {
+        return replace_at(
+            &dir,
+            name,
+            path,
+            bytes,
+            mode_if_new,
+            true,
+            &|_| Ok(()),
+            &|_| Ok(()),
+        );
+    };
+    let meta = old.metadata().map_err(|e| io_err("stat", path, e))?;
+    if !meta.is_file() {
+        return Err(io_err("replace", path, io::ErrorKind::InvalidInput.into()));
+    }
+    let attributes =
+        read_xattrs(&old).map_err(|e| io_err("read extended attributes of", path, e))?;
+    let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
+    let finish = |file: &File| -> io::Result<()> {
+        let same = file.metadata()?;
+        if same.uid() != uid || same.gid() != gid {
+            rustix::fs::fchown(
+                file,
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            )?;
+        }
+        // Again after the chown, which clears set-id bits.
+        rustix::fs::fchmod(file, file_mode(mode))?;
+        for (attr, value) in &attributes {
+            rustix::fs::fsetxattr(
+                file,
+                attr.as_c_str(),
+                value,
+                rustix::fs::XattrFlags::empty(),
+            )
+            .map_err(|e| {
+                io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("extended attribute {}: {e}", attr.to_string_lossy()),
+                )
+            })?;
+        }
+        Ok(())
+    };
+    replace_at(&dir, name, path, bytes, mode, true, &finish, &|_| Ok(()))
+}
+
+/// Every extended attribute of an open file, name and value; none where the file system has
+/// no extended attributes.
+fn read_xattrs(file: &File) -> io::Result<Vec<(std::ffi::CString, Vec<u8>)>> {
+    let names = match sized_read(|buf| rustix::fs::flistxattr(file, buf)) {
+        Ok(n) => n,
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOTSUP.raw_os_error()) => {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for attr in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let attr = std::ffi::CString::new(attr).map_err(io::Error::other)?;
+        let value = sized_read(|buf| rustix::fs::fgetxattr(file, attr.as_c_str(), buf))?;
+        out.push((attr, value));
+    }
+    Ok(out)
+}
+
+/// An xattr list or value read into a buffer that grows until it fits (the kernel caps both at
+/// 64 KiB, so 256 B doubled nine times is enough).
+fn sized_read(mut call: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>) -> io::Result<Vec<u8>> {
+    let mut size = 256usize;
+    for _ in 0..10 {
+        let mut buf = vec![0u8; size];
+        match call(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if e == rustix::io::Errno::RANGE => size = size.saturating_mul(2),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(rustix::io::Errno::RANGE.into())
+}
+
+/// What a replacement file gets besides its bytes and mode, before it takes the old one's name.
+type Finish<'a> = &'a dyn Fn(&File) -> io::Result<()>;
+
+#[allow(clippy::too_many_arguments)]
 fn replace_at(
     dir: &OwnedFd,
     name: &OsStr,
@@ -109,6 +220,7 @@ fn replace_at(
     bytes: &[u8],
     mode: u32,
     durable: bool,
+    finish: Finish<'_>,
     before_rename: &dyn Fn(&Path) -> io::Result<()>,
 ) -> Result<(), StoreError> {
     match lstat_at(dir, name) {
@@ -130,6 +242,7 @@ fn replace_at(
         file.write_all(bytes)?;
         // The process umask may have narrowed the mode given to openat.
         rustix::fs::fchmod(&file, file_mode(mode))?;
+        finish(&file)?;
         if durable {
             file.sync_all()?;
         }
@@ -169,6 +282,17 @@ fn create_temp(dir: &OwnedFd, name: &OsStr, mode: u32) -> io::Result<(PathBuf, O
         }
     }
     Err(last)
+}
+
+/// Whether `path` still names the file `open` was opened from (false when nothing is there):
+/// a lock taken on a file that has since been removed or replaced excludes nobody.
+pub fn names_same_file(open: &File, path: &Path) -> io::Result<bool> {
+    let held = open.metadata()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Creates `path` and any missing parents with `mode`, refusing symlinks on the way.
@@ -243,7 +367,8 @@ pub fn check_root_owned_not_writable(path: &Path) -> Result<(), StoreError> {
 
 fn check_owner_and_mode(path: &Path, owners: &[u32]) -> Result<(), StoreError> {
     let mut prefix = PathBuf::new();
-    for comp in path.components() {
+    let mut components = path.components().peekable();
+    while let Some(comp) = components.next() {
         prefix.push(comp);
         if matches!(comp, Component::CurDir) {
             continue;
@@ -258,7 +383,11 @@ fn check_owner_and_mode(path: &Path, owners: &[u32]) -> Result<(), StoreError> {
                 uid: meta.uid(),
             });
         }
-        if meta.mode() & 0o022 != 0 {
+        // A sticky directory such as /tmp lets others add names but not rename or remove the
+        // ones owned by someone else, so the trusted entry below it cannot be swapped.
+        let is_ancestor = components.peek().is_some();
+        let sticky = meta.is_dir() && meta.mode() & 0o1000 != 0;
+        if meta.mode() & 0o022 != 0 && !(is_ancestor && sticky) {
             return Err(StoreError::Writable {
                 path: prefix,
                 mode: meta.mode() & 0o7777,
@@ -266,6 +395,53 @@ fn check_owner_and_mode(path: &Path, owners: &[u32]) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// User-scope state decides what that user's tools trust: it must belong to the user running
+/// (not to root, not to another account) and be writable by nobody else. Only `path` itself is
+/// checked, since a home directory's ancestors belong to root and its parents to the user.
+pub fn check_owned_by_current_user(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| io_err("stat", path, e))?;
+    if meta.file_type().is_symlink() {
+        return Err(StoreError::Symlink { path: path.into() });
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(StoreError::WrongOwner {
+            path: path.into(),
+            owner: format!("uid {}", meta.uid()),
+            expected: format!("uid {me}, the user running"),
+        });
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(StoreError::Writable {
+            path: path.into(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    Ok(())
+}
+
+/// Makes a file trust-proxy just wrote in the system directory root-owned and writable by
+/// root only, through a descriptor opened without following links. A process running as root
+/// already creates it so; this turns a file system that maps root elsewhere (NFS root squash)
+/// into an error instead of a file someone else controls.
+pub fn make_root_owned_not_writable(path: &Path) -> Result<(), StoreError> {
+    let (dir, name) = open_parent(path, None)?;
+    let Some(file) = open_file_at(&dir, name, path)? else {
+        return Err(io_err("secure", path, io::ErrorKind::NotFound.into()));
+    };
+    let meta = file.metadata().map_err(|e| io_err("stat", path, e))?;
+    if meta.uid() != 0 {
+        rustix::fs::fchown(&file, Some(rustix::fs::Uid::ROOT), None)
+            .map_err(|e| io_err("chown", path, e.into()))?;
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        rustix::fs::fchmod(&file, file_mode(mode & !0o022))
+            .map_err(|e| io_err("chmod", path, e.into()))?;
+    }
+    check_owner_and_mode(path, &[0])
 }
 
 fn open_file_at(dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Option<File>, StoreError> {
@@ -523,6 +699,44 @@ mod tests {
 
         let err = check_owner_and_mode(&p, &[u32::MAX]).expect_err("foreign owner");
         assert!(matches!(err, StoreError::NotRootOwned { .. }));
+    }
+
+    #[test]
+    fn replace_keeping_metadata_keeps_owner_mode_and_attributes() {
+        let d = tmp();
+        let p = d.path().join("environment");
+        std::fs::write(&p, b"A=1\n").expect("seed");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        rustix::fs::setxattr(&p, "user.kept", b"yes", rustix::fs::XattrFlags::empty())
+            .expect("setxattr");
+        replace_keeping_metadata(&p, b"A=2\n", 0o644).expect("replace");
+        assert_eq!(read(&p), b"A=2\n");
+        let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+        let mut value = [0u8; 16];
+        let n = rustix::fs::getxattr(&p, "user.kept", &mut value[..]).expect("getxattr");
+        assert_eq!(value.get(..n), Some(&b"yes"[..]));
+        let fresh = d.path().join("new");
+        replace_keeping_metadata(&fresh, b"x", 0o600).expect("create");
+        let mode = std::fs::metadata(&fresh)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn names_same_file_tells_a_replaced_or_removed_file() {
+        let d = tmp();
+        let p = d.path().join(".lock");
+        std::fs::write(&p, b"").expect("seed");
+        let held = File::open(&p).expect("open");
+        assert!(names_same_file(&held, &p).expect("same"));
+        write_atomic(&p, b"", 0o600).expect("replace");
+        assert!(!names_same_file(&held, &p).expect("replaced"));
+        std::fs::remove_file(&p).expect("rm");
+        assert!(!names_same_file(&held, &p).expect("removed"));
     }
 
     #[test]

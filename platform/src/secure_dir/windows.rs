@@ -24,7 +24,7 @@ use crate::win_str::{last_err, os_err, wide};
 use crate::StoreError;
 
 /// A security descriptor the system allocated with LocalAlloc, freed on drop.
-struct LocalSd(PSECURITY_DESCRIPTOR);
+pub(crate) struct LocalSd(pub(crate) PSECURITY_DESCRIPTOR);
 
 impl Drop for LocalSd {
     fn drop(&mut self) {
@@ -228,7 +228,7 @@ unsafe fn ace_bytes<'a>(acl: *const ACL) -> Option<&'a [u8]> {
 }
 
 /// `DOMAIN\name (S-1-...)`, or whatever part of that Windows can tell, for the refusal message.
-fn account_name(sid: PSID) -> String {
+pub(crate) fn account_name(sid: PSID) -> String {
     if sid.is_null() {
         return "nobody (no owner)".into();
     }

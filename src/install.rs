@@ -228,13 +228,21 @@ pub fn install(
     // Validated before anyone is asked, and only what would be installed.
     let mut warnings = Vec::new();
     let mut invalid = Vec::new();
-    for ((c, _, lint), verdict) in offered.iter().zip(&verdicts) {
+    for ((c, extras, lint), verdict) in offered.iter().zip(&verdicts) {
         if matches!(verdict, Verdict::Skip(_)) {
             continue;
         }
         match validate_candidate(c, lint) {
             Ok(w) => warnings.extend(w),
             Err(i) => invalid.extend(i),
+        }
+        // Refused here, before a person is asked to confirm what could never be written.
+        let distrusted = std::iter::once(&c.root).chain(extras);
+        for cert in distrusted.filter(|cert| host.distrust.covers(cert.der.as_ref())) {
+            invalid.push(Invalid::DistrustedByOs {
+                subject: crate::tunnel::printable(&cert.info.subject),
+                fingerprint: cert.sha256().to_string(),
+            });
         }
     }
     if !invalid.is_empty() {

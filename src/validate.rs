@@ -30,6 +30,11 @@ pub enum Invalid {
     EndEntityNotServerAuth { subject: String },
     #[error("{subject} has a key no TLS client should accept ({detail}); refusing to trust it")]
     WeakKey { subject: String, detail: String },
+    #[error("the OS distrusts {subject} (SHA-256 {fingerprint}); refusing to trust it again")]
+    DistrustedByOs {
+        subject: String,
+        fingerprint: String,
+    },
     #[error("{subject} could not be read again for validation: {detail}")]
     Unparsable { subject: String, detail: String },
 }

@@ -1480,3 +1480,35 @@ fn uninstall_and_refresh_with_nothing_installed_create_nothing() {
         tree(lab.dir.path())
     );
 }
+
+#[test]
+fn a_distrusted_root_is_refused_before_anyone_is_asked() {
+    let lab = Lab::new();
+    let distrust = trust_proxy_platform::Distrust::new(&[lab.root.cert_der()]);
+    let mut req = lab.request(vec![]);
+    req.policy.interactive = true;
+    let mut asked = false;
+    let mut yes = |_: &str| {
+        asked = true;
+        true
+    };
+    let host = Host::new(&lab.store).with_distrust(&distrust);
+    let err = install::install(req, &lab.layout(), host, Some(&mut yes)).unwrap_err();
+    assert!(
+        !asked,
+        "a person was asked to confirm a root the OS distrusts"
+    );
+    assert_eq!(err.exit_code(), 7, "{err}");
+    assert!(
+        matches!(&err, InstallError::Invalid(i) if matches!(i[..], [trust_proxy::validate::Invalid::DistrustedByOs { .. }])),
+        "{err:?}"
+    );
+    assert!(tree(lab.dir.path()).is_empty());
+
+    // A pin does not override the OS's distrust either.
+    let host = Host::new(&lab.store).with_distrust(&distrust);
+    let err =
+        install::install(lab.request(vec![lab.pin()]), &lab.layout(), host, None).unwrap_err();
+    assert_eq!(err.exit_code(), 7, "{err}");
+    assert!(tree(lab.dir.path()).is_empty());
+}

@@ -773,7 +773,7 @@ pub fn build_plan(
     }
     actions.push(Action::Write {
         path: layout.state_file(),
-        contents: state.to_bytes(),
+        contents: state.to_bytes()?,
         mode: 0o644,
     });
     Ok((Plan { actions }, state))

@@ -84,6 +84,8 @@ pub enum StateError {
     Newer { path: PathBuf, found: u32 },
     #[error("state file {}: names {}, which trust-proxy never writes; refusing to act on it", path.display(), named.display())]
     ForeignPath { path: PathBuf, named: PathBuf },
+    #[error("state could not be encoded: {message}")]
+    Encode { message: String },
     #[error(transparent)]
     Fs(#[from] trust_proxy_platform::StoreError),
 }
@@ -120,10 +122,14 @@ impl State {
         Ok(Some(state))
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+    /// Pretty JSON whose names from certificates cannot put raw controls on a terminal that
+    /// shows the file (`cat state.json`); the values stay exact.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
+        let mut s = crate::terminal_text::to_json_pretty(self).map_err(|e| StateError::Encode {
+            message: e.to_string(),
+        })?;
         s.push('\n');
-        s.into_bytes()
+        Ok(s.into_bytes())
     }
 
     pub fn file_hash(&self, path: &Path) -> Option<&str> {
@@ -136,4 +142,34 @@ impl State {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     trust_proxy_platform::hex_upper(&trust_proxy_platform::sha256(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_certificates_are_escaped_on_disk_and_exact_when_read() {
+        let subject = "CN=Corp\u{1b}[2J\u{202e}toor\u{200b} Root\u{9b}";
+        let mut state = State::empty("user");
+        state.cas.push(InstalledCa {
+            sha256: "00".repeat(32),
+            subject: subject.to_string(),
+            pem: String::new(),
+            extra_pem: vec![],
+            decision: Decision::Pinned,
+            provenance: Provenance::Network,
+            added_to_os_store: false,
+            in_os_store: false,
+            store_name: "corp".into(),
+            service_targets: vec![],
+        });
+        let bytes = state.to_bytes().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for raw in ['\u{1b}', '\u{202e}', '\u{200b}', '\u{9b}'] {
+            assert!(!text.contains(raw), "raw {raw:?} in {text}");
+        }
+        let back: State = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.cas[0].subject, subject);
+    }
 }

@@ -53,6 +53,9 @@ state=$("$xplat/wine-run.sh" "$exe" status | tail -n 1 | tr -d '\r')
 echo "after add, a new process sees the test CA as: $state"
 "$xplat/wine-run.sh" "$exe" remove
 [[ $state == present ]] || { echo "xplat-check: add did not persist" >&2; exit 1; }
+# Wine runs as an administrator without enforcing ACLs, so LocalMachine can be written here.
+echo "== wine: scopes (physical stores per scope, system roots without CurrentUser's, Disallowed, EKU property)"
+"$xplat/wine-run.sh" "$exe" scopes
 echo "== wine: persistent environment (HKCU\\Environment) and secure_system_dir"
 cargo build -p trust-proxy-platform --example winenv --target "$target"
 envexe=$target_dir/$target/debug/examples/winenv.exe

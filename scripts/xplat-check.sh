@@ -73,6 +73,8 @@ echo "after unset, a new process sees the test variables as: $state"
 # secure_system_dir must refuse there (exit 1, reason printed); exit 2 would be a failure.
 rc=0; "$xplat/wine-run.sh" "$envexe" dir || rc=$?
 [[ $rc -le 1 ]] || { echo "xplat-check: winenv dir failed (exit $rc)" >&2; exit 1; }
+echo "== wine: the cmd env snippet, called by wine's cmd.exe (tests/env_shells.rs)"
+TRUST_PROXY_REQUIRE_TOOLS=1 cargo test -p trust-proxy --test env_shells cmd_sets_snippet_exactly_under_wine -- --nocapture
 echo "== wine: trust-proxy.exe install / status / env / uninstall, user scope (CurrentUser\\Root, HKCU\\Environment)"
 cargo build --bin trust-proxy --target "$target"
 tpexe=$target_dir/$target/debug/trust-proxy.exe

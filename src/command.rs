@@ -503,7 +503,9 @@ fn read_certs(path: &Path, flag: &str) -> Result<Vec<Cert>, CommandError> {
 
 fn load_os_roots(scope: Scope) -> Result<(Vec<Cert>, String), String> {
     let ders = trust_proxy_platform::os_roots(scope).map_err(|e| e.to_string())?;
+    // Linux has no user store to describe; its system store is what was read.
     let description = trust_proxy_platform::os_store(scope)
+        .or_else(|_| trust_proxy_platform::os_store(Scope::System))
         .map(|s| s.describe())
         .unwrap_or_else(|_| "the OS trust store".to_string());
     let certs: Vec<Cert> = ders

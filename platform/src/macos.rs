@@ -203,29 +203,26 @@ pub fn distrusted(scope: Scope) -> Result<Vec<CertificateDer<'static>>, StoreErr
 }
 
 /// A fresh 0700 directory for the PEM handed to `security`: in the root-owned sticky
-/// `/private/var/tmp` for the system scope (checked, not assumed), the user's own temporary
-/// directory otherwise.
+/// `/private/var/tmp` (checked, not assumed) for the system scope and whenever running as root,
+/// whose `$TMPDIR` may be a user's; the user's own temporary directory otherwise.
 fn private_dir(scope: Scope) -> Result<tempfile::TempDir, StoreError> {
     let io = |what: &str, source| StoreError::Os {
         what: what.into(),
         source,
     };
     let builder = tempfile::Builder::new().prefix("trust-proxy-").to_owned();
-    let dir = match scope {
-        Scope::System => {
-            check_root_owned(Path::new(SYSTEM_TEMP_PARENT), true)?;
-            builder
-                .tempdir_in(SYSTEM_TEMP_PARENT)
-                .map_err(|e| io("create private directory", e))?
-        }
-        Scope::User => builder
-            .tempdir()
-            .map_err(|e| io("create private directory", e))?,
-    };
+    let euid = rustix::process::geteuid();
+    let in_system_parent = scope == Scope::System || euid.is_root();
+    let dir = if in_system_parent {
+        check_root_owned(Path::new(SYSTEM_TEMP_PARENT))?;
+        builder.tempdir_in(SYSTEM_TEMP_PARENT)
+    } else {
+        builder.tempdir()
+    }
+    .map_err(|e| io("create private directory", e))?;
     let meta = rustix::fs::lstat(dir.path()).map_err(|e| io("stat private directory", e.into()))?;
     let mode = meta.st_mode as u32;
-    let euid = rustix::process::geteuid().as_raw();
-    if meta.st_uid != euid || mode & 0o077 != 0 || mode & 0o170000 != 0o040000 {
+    if meta.st_uid != euid.as_raw() || mode & 0o077 != 0 || mode & 0o170000 != 0o040000 {
         return Err(StoreError::Writable {
             path: dir.path().to_path_buf(),
             mode: mode & 0o7777,
@@ -234,10 +231,10 @@ fn private_dir(scope: Scope) -> Result<tempfile::TempDir, StoreError> {
     Ok(dir)
 }
 
-/// `path` belongs to root and no one else can replace entries in it (not writable by group or
-/// others, or sticky when `sticky_ok`).
-fn check_root_owned(path: &Path, sticky_ok: bool) -> Result<(), StoreError> {
-    let meta = rustix::fs::stat(path).map_err(|e| StoreError::Io {
+/// `path` is a real directory of root's in which no one else can replace entries: not writable
+/// by group or others, or sticky.
+fn check_root_owned(path: &Path) -> Result<(), StoreError> {
+    let meta = rustix::fs::lstat(path).map_err(|e| StoreError::Io {
         op: "stat",
         path: path.to_path_buf(),
         source: e.into(),
@@ -249,8 +246,9 @@ fn check_root_owned(path: &Path, sticky_ok: bool) -> Result<(), StoreError> {
         });
     }
     let mode = meta.st_mode as u32;
+    let is_dir = mode & 0o170000 == 0o040000;
     let sticky = mode & 0o1000 != 0;
-    if mode & 0o022 != 0 && !(sticky_ok && sticky) {
+    if !is_dir || (mode & 0o022 != 0 && !sticky) {
         return Err(StoreError::Writable {
             path: path.to_path_buf(),
             mode: mode & 0o7777,

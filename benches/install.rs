@@ -73,7 +73,7 @@ mod linux_bench {
             .distinguished_name
             .push(rcgen::DnType::CommonName, "Bench Interception Root");
         let root = Cert::parse(params.self_signed(&key).expect("cert").der()).expect("parse");
-        let os_roots: Vec<Cert> = trust_proxy_platform::os_roots()
+        let os_roots: Vec<Cert> = trust_proxy_platform::os_roots(Scope::System)
             .unwrap_or_default()
             .iter()
             .filter_map(|d| Cert::parse_anchor(d).ok())

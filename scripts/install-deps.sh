@@ -21,6 +21,7 @@ APT_PKGS=(
   apache2-utils   # htpasswd for the Basic-auth proxy
   procps psmisc   # pgrep/fuser used by the lab's cleanup
   zsh fish        # tests/env_shells.rs sources the snippets in the real shells
+  wine64          # ... and runs the cmd snippet in wine's cmd.exe
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
 )

@@ -11,6 +11,9 @@ cd "$repo"
 xplat=${XPLAT_SHARED:-$repo/../shared/xplat}
 [[ -x $xplat/setup.sh ]] || { echo "xplat-check: $xplat/setup.sh not found" >&2; exit 1; }
 
+# One prefix for wine-run.sh and the direct `wine reg` calls below.
+export WINEPREFIX=${WINEPREFIX:-${XPLAT_DIR:-/tmp/xplat}/wineprefix}
+
 echo "== setup"
 "$xplat/setup.sh"
 
@@ -53,6 +56,9 @@ state=$("$xplat/wine-run.sh" "$exe" status | tail -n 1 | tr -d '\r')
 echo "after add, a new process sees the test CA as: $state"
 "$xplat/wine-run.sh" "$exe" remove
 [[ $state == present ]] || { echo "xplat-check: add did not persist" >&2; exit 1; }
+# Wine runs as an administrator without enforcing ACLs, so LocalMachine can be written here.
+echo "== wine: scopes (physical stores per scope, system roots without CurrentUser's, Disallowed, EKU property)"
+"$xplat/wine-run.sh" "$exe" scopes
 echo "== wine: persistent environment (HKCU\\Environment) and secure_system_dir"
 cargo build -p trust-proxy-platform --example winenv --target "$target"
 envexe=$target_dir/$target/debug/examples/winenv.exe
@@ -66,10 +72,15 @@ echo "after set, a new process sees the test variables as: $state"
 state=$("$xplat/wine-run.sh" "$envexe" status | tail -n 1 | tr -d '\r')
 echo "after unset, a new process sees the test variables as: $state"
 [[ $state == absent ]] || { echo "xplat-check: persistent env unset did not persist" >&2; exit 1; }
+# A REG_EXPAND_SZ value replaced and then restored keeps its type, in both hives.
+"$xplat/wine-run.sh" "$envexe" types
+"$xplat/wine-run.sh" "$envexe" types --system
 # Wine 8 keeps no ACLs (it derives them from Unix modes, owner = the Wine user), so
 # secure_system_dir must refuse there (exit 1, reason printed); exit 2 would be a failure.
 rc=0; "$xplat/wine-run.sh" "$envexe" dir || rc=$?
 [[ $rc -le 1 ]] || { echo "xplat-check: winenv dir failed (exit $rc)" >&2; exit 1; }
+echo "== wine: the cmd env snippet, called by wine's cmd.exe (tests/env_shells.rs)"
+TRUST_PROXY_REQUIRE_TOOLS=1 cargo test -p trust-proxy --test env_shells cmd_sets_snippet_exactly_under_wine -- --nocapture
 echo "== wine: trust-proxy.exe install / status / env / uninstall, user scope (CurrentUser\\Root, HKCU\\Environment)"
 cargo build --bin trust-proxy --target "$target"
 tpexe=$target_dir/$target/debug/trust-proxy.exe
@@ -82,6 +93,8 @@ fp=$(openssl x509 -in "$work/root.pem" -noout -fingerprint -sha256 | cut -d= -f2
 winpath="Z:${work//\//\\}\\root.pem"
 # The probe goes to a refused loopback port only: verification is then "not applicable".
 tp() { "$xplat/wine-run.sh" "$tpexe" "$@" 2>&1 | tr -d '\r'; }
+# A user's own expandable SSL_CERT_FILE must come back as REG_EXPAND_SZ after uninstall.
+wine reg add 'HKCU\Environment' /v SSL_CERT_FILE /t REG_EXPAND_SZ /d '%USERPROFILE%\corp.pem' /f >/dev/null 2>&1
 out=$(tp install --scope user --ca-file "$winpath" --fingerprint "$fp" --target 127.0.0.1:9 --timeout 2)
 echo "$out" | sed 's/^/  /'
 grep -q "trust-proxy install: done" <<<"$out" || { echo "xplat-check: install under wine failed" >&2; exit 1; }
@@ -96,5 +109,9 @@ out=$(tp uninstall --scope user)
 grep -q "remove from OS store *remove" <<<"$out" || { echo "xplat-check: uninstall did not remove the CA: $out" >&2; exit 1; }
 out=$(tp status --scope user)
 grep -q "nothing installed" <<<"$out" || { echo "xplat-check: status after uninstall: $out" >&2; exit 1; }
+restored=$(wine reg query 'HKCU\Environment' /v SSL_CERT_FILE 2>/dev/null | tr -d '\r' | grep SSL_CERT_FILE || true)
+echo "  SSL_CERT_FILE after uninstall: $restored"
+grep -q 'REG_EXPAND_SZ *%USERPROFILE%\\corp.pem$' <<<"$restored" || { echo "xplat-check: SSL_CERT_FILE not restored as REG_EXPAND_SZ" >&2; exit 1; }
+wine reg delete 'HKCU\Environment' /v SSL_CERT_FILE /f >/dev/null 2>&1
 echo "  install, idempotent re-install, status, env, uninstall: ok under wine"
 echo "xplat-check: ok"

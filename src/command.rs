@@ -63,7 +63,8 @@ pub struct Rendered {
 pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
     let ca_files = read_ca_files(&args.ca_files)?;
-    let config = build_config(&args.probe, ca_files, &mut warnings)?;
+    // No scope to install into: compare with the trust of the scope an install would default to.
+    let config = build_config(&args.probe, ca_files, default_scope(), &mut warnings)?;
     let result = discover::discover(&config);
     let exported = match &args.export {
         Some(path) => Some(export_roots(&result, path)?),
@@ -98,7 +99,7 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         ));
     }
     let ca_file_certs = read_ca_files(&args.ca_files)?;
-    let config = build_config(&args.probe, ca_file_certs.clone(), &mut warnings)?;
+    let config = build_config(&args.probe, ca_file_certs.clone(), scope, &mut warnings)?;
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
     if let Some(note) = parts.note.clone() {
@@ -146,7 +147,7 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
 pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
     let scope = resolve_scope(args.scope.scope)?;
     let pins = parse_pins(&args.fingerprints)?;
-    let (os_roots, _) = load_os_roots().unwrap_or_default();
+    let (os_roots, _) = load_os_roots(scope).unwrap_or_default();
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
     let report = install::uninstall(
@@ -171,7 +172,7 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
 
 pub fn run_refresh(args: &ScopeArgs) -> Result<Rendered, CommandError> {
     let scope = resolve_scope(args.scope)?;
-    let (os_roots, _) = load_os_roots().map_err(CommandError::Local)?;
+    let (os_roots, _) = load_os_roots(scope).map_err(CommandError::Local)?;
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
     let report = install::refresh(&layout, parts.host(), &os_roots, ApplyOptions::default())?;
@@ -488,6 +489,7 @@ fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, Comman
 fn build_config(
     args: &ProbeArgs,
     ca_files: Vec<CaFileCert>,
+    scope: Scope,
     warnings: &mut Vec<String>,
 ) -> Result<DiscoverConfig, CommandError> {
     let usage = CommandError::Usage;
@@ -546,7 +548,7 @@ fn build_config(
         }
         None => PublicRoots::mozilla(),
     };
-    let (os_roots, os_store) = match load_os_roots() {
+    let (os_roots, os_store) = match load_os_roots(scope) {
         Ok(v) => v,
         Err(e) => {
             warnings.push(format!(
@@ -601,9 +603,11 @@ fn read_certs(path: &Path, flag: &str) -> Result<Vec<Cert>, CommandError> {
         .map_err(|e| CommandError::Usage(format!("{flag} {}: {e}", path.display())))
 }
 
-fn load_os_roots() -> Result<(Vec<Cert>, String), String> {
-    let ders = trust_proxy_platform::os_roots().map_err(|e| e.to_string())?;
-    let description = trust_proxy_platform::os_store(Scope::System)
+fn load_os_roots(scope: Scope) -> Result<(Vec<Cert>, String), String> {
+    let ders = trust_proxy_platform::os_roots(scope).map_err(|e| e.to_string())?;
+    // Linux has no user store to describe; its system store is what was read.
+    let description = trust_proxy_platform::os_store(scope)
+        .or_else(|_| trust_proxy_platform::os_store(Scope::System))
         .map(|s| s.describe())
         .unwrap_or_else(|_| "the OS trust store".to_string());
     let certs: Vec<Cert> = ders

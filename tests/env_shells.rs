@@ -6,7 +6,9 @@
 //! and in the test's name) and its test passes only in that case; with TRUST_PROXY_REQUIRE_TOOLS=1
 //! (set by scripts/test-all.sh, which installs them) a missing bash, dash, zsh or fish fails
 //! instead. pwsh is not available from the
-//! registries CI can reach, so its test always skips there.
+//! registries CI can reach (`apt-cache policy powershell`: not in Debian; Microsoft's own apt
+//! repository is not one of them), so its test always skips there. The cmd snippet runs in
+//! wine's cmd.exe (wine64 is installed by scripts/install-deps.sh).
 //!
 //! The `/etc/environment` block is checked with a port of pam_env's own reader (never the real
 //! file).
@@ -285,7 +287,141 @@ fn pwsh_sources_snippet_exactly() -> TestResult {
     Ok(())
 }
 
-/// cmd.exe cannot run here; what is testable is the exact text and the refusals.
+/// What cmd can carry, made as hostile as cmd allows: spaces, `%PATH%` and `%%`, `&` and `|`
+/// (with a command after them that would leave a file), redirections, `^`, parentheses, single
+/// quotes, `;`, `,`, `=`. `"` and `!` are refused by the renderer (tested below); non-ASCII is
+/// left out: cmd reads a batch file in the OEM code page (wine 8 does even after `chcp 65001`),
+/// so a UTF-8 snippet carries only ASCII exactly.
+const CMD_NASTY: &str =
+    "Program Files %PATH% 100%% & echo PWNED3>PWNED3 | echo x (x86) ^caret ^^ 'single' ; , = <in >out";
+
+/// wine's `wine` launcher, or Debian's wine64 package, which installs no `wine` on PATH.
+fn find_wine() -> Option<PathBuf> {
+    find_program("wine").or_else(|| {
+        let debian = PathBuf::from("/usr/lib/wine/wine64");
+        debian.is_file().then_some(debian)
+    })
+}
+
+/// A Unix path as wine's `Z:` drive shows it.
+fn wine_path(path: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let text = path.to_str().ok_or("non-UTF-8 temporary path")?;
+    Ok(format!("Z:{}", text.replace('/', "\\")))
+}
+
+/// Runs `driver` (a batch file) with wine's cmd.exe and returns the environment its final `set`
+/// printed. `/u` makes cmd write UTF-16 to the pipe, so nothing is lost to a code page on the
+/// way back. The batch file is called from a driver instead of from `/c "call ..."` because
+/// wine turns argv into a command line with `\"`, which cmd does not read as a quote.
+fn cmd_env(
+    wine: &Path,
+    prefix: &Path,
+    dir: &Path,
+    driver: &Path,
+) -> Result<HashMap<String, String>, Box<dyn std::error::Error>> {
+    let out = Command::new(wine)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", dir.join("home"))
+        .env("WINEPREFIX", prefix)
+        .env("WINEDEBUG", "-all")
+        .current_dir(dir)
+        .args(["cmd.exe", "/u", "/c"])
+        .arg(wine_path(driver)?)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "wine cmd.exe failed: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let units: Vec<u16> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect();
+    let text = String::from_utf16(&units)?;
+    let mut map = HashMap::new();
+    for line in text.split("\r\n") {
+        // Windows variable names are case-insensitive: HTTPS_PROXY and https_proxy are one.
+        if let Some((name, value)) = line.split_once('=') {
+            map.insert(name.to_ascii_uppercase(), value.to_string());
+        }
+    }
+    Ok(map)
+}
+
+/// The cmd snippet saved as a `.cmd` file in a directory with spaces and `call`ed by wine's
+/// cmd.exe, as a user does: every variable must come back byte for byte and nothing may run;
+/// then the unset lines must clear them. Skipped without wine, unless TRUST_PROXY_REQUIRE_TOOLS=1
+/// (scripts/install-deps.sh installs wine64). Runs in a fresh wine prefix (about 20 s the first
+/// time) unless TRUST_PROXY_WINEPREFIX names one to reuse.
+#[test]
+fn cmd_sets_snippet_exactly_under_wine() -> TestResult {
+    let Some(wine) = find_wine() else {
+        if std::env::var("TRUST_PROXY_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+            return Err("wine is not installed, and CI must run it".into());
+        }
+        println!("SKIPPED: wine is not installed (apt-get install wine64)");
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("home"))?;
+    let prefix = match std::env::var_os("TRUST_PROXY_WINEPREFIX") {
+        Some(p) => PathBuf::from(p),
+        None => dir.path().join("wineprefix"),
+    };
+    let snippet_dir = dir.path().join("snippet dir with spaces");
+    std::fs::create_dir_all(&snippet_dir)?;
+    let vars = nasty_vars(CMD_NASTY)?;
+    let snippet = render_checked(Shell::Cmd, &vars)?;
+    let set_file = snippet_dir.join("trust-proxy.cmd");
+    let unset_file = snippet_dir.join("trust-proxy-unset.cmd");
+    std::fs::write(&set_file, snippet.replace('\n', "\r\n"))?;
+    std::fs::write(
+        &unset_file,
+        render_unset(Shell::Cmd, &ALL_NAMES).replace('\n', "\r\n"),
+    )?;
+    let driver = dir.path().join("driver.cmd");
+    std::fs::write(
+        &driver,
+        format!("@echo off\r\ncall \"{}\"\r\nset\r\n", wine_path(&set_file)?),
+    )?;
+    let env = cmd_env(&wine, &prefix, dir.path(), &driver)?;
+    for (name, value) in &vars {
+        let got = env
+            .get(&name.to_ascii_uppercase())
+            .ok_or_else(|| format!("cmd: {name} not set; got {env:?}"))?;
+        assert_eq!(got, value, "cmd: {name}");
+    }
+    assert!(
+        !dir.path().join("PWNED3").exists() && !snippet_dir.join("PWNED3").exists(),
+        "cmd: the snippet ran a command"
+    );
+
+    let undo = dir.path().join("undo.cmd");
+    std::fs::write(
+        &undo,
+        format!(
+            "@echo off\r\ncall \"{}\"\r\ncall \"{}\"\r\nset\r\n",
+            wine_path(&set_file)?,
+            wine_path(&unset_file)?
+        ),
+    )?;
+    let env = cmd_env(&wine, &prefix, dir.path(), &undo)?;
+    for name in ALL_NAMES {
+        assert!(
+            !env.contains_key(&name.to_ascii_uppercase()),
+            "cmd: {name} still set after unset"
+        );
+    }
+    println!("ran: cmd.exe under {}", wine.display());
+    Ok(())
+}
+
+/// The exact text and the refusals, checked without any cmd.exe.
 #[test]
 fn cmd_text_and_refusals() -> TestResult {
     let vars = nasty_vars("Program Files %PATH% & co (x86) ^caret")?;

@@ -8,14 +8,15 @@ fn main() -> std::process::ExitCode {
             Err(e) => println!("{scope:?}: {e}"),
         }
     }
-    match os_roots() {
-        Ok(roots) => {
-            println!("os_roots: {} certificates", roots.len());
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("os_roots: {e}");
-            std::process::ExitCode::FAILURE
+    let mut code = std::process::ExitCode::SUCCESS;
+    for scope in [Scope::System, Scope::User] {
+        match os_roots(scope) {
+            Ok(roots) => println!("os_roots({scope:?}): {} certificates", roots.len()),
+            Err(e) => {
+                eprintln!("os_roots({scope:?}): {e}");
+                code = std::process::ExitCode::FAILURE;
+            }
         }
     }
+    code
 }

@@ -6,6 +6,9 @@
 //! `%` (stored literally as REG_SZ: no expansion). `status` prints, last, `present` (both values
 //! exact), `absent` (neither) or `mixed`, and also what this process's own environment holds:
 //! a new process gets its environment from those registry keys.
+//! `winenv types [--system]` checks exact restores: a REG_EXPAND_SZ value replaced by `set` and
+//! then set back to its recorded text (what uninstall does) is REG_EXPAND_SZ again, read back
+//! with the registry API; a REG_SZ one stays REG_SZ.
 //! `winenv dir [PATH]` runs `secure_system_dir` on PATH (default
 //! `%ProgramData%\trust-proxy-winenv-test`) and prints the descriptor read back before and after;
 //! `winenv plain [PATH]` first creates PATH with std (inheriting `%ProgramData%`'s ACL), the state
@@ -47,6 +50,9 @@ fn run() -> Result<bool, trust_proxy_platform::StoreError> {
     let path_arg = plain.next();
     if command == "dir" || command == "plain" {
         return dir(command == "plain", path_arg);
+    }
+    if command == "types" {
+        return types::run(scope);
     }
 
     let Some(env) = persistent_env(scope)? else {
@@ -100,6 +106,164 @@ fn run() -> Result<bool, trust_proxy_platform::StoreError> {
             eprintln!("winenv: unknown command {other:?} (set, status, unset, dir, plain)");
             Ok(false)
         }
+    }
+}
+
+#[cfg(windows)]
+mod types {
+    use std::ptr;
+
+    use trust_proxy_platform::{persistent_env, Scope, StoreError};
+    use windows_sys::Win32::Foundation::ERROR_SUCCESS;
+    use windows_sys::Win32::System::Registry::{
+        RegCloseKey, RegGetValueW, RegOpenKeyExW, RegSetValueExW, HKEY, HKEY_CURRENT_USER,
+        HKEY_LOCAL_MACHINE, KEY_QUERY_VALUE, KEY_SET_VALUE, REG_EXPAND_SZ, REG_SZ, RRF_NOEXPAND,
+        RRF_RT_ANY,
+    };
+
+    const NAME: &str = "TRUST_PROXY_TEST_EXPAND";
+    const ORIGINAL: &str = r"%USERPROFILE%\certs\corp root.pem";
+    const OURS: &str = r"C:\ProgramData\trust-proxy\ca-bundle.pem";
+
+    fn w(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain([0]).collect()
+    }
+
+    fn key(scope: Scope) -> Result<HKEY, String> {
+        let (root, path) = match scope {
+            Scope::User => (HKEY_CURRENT_USER, "Environment"),
+            Scope::System => (
+                HKEY_LOCAL_MACHINE,
+                r"SYSTEM\CurrentControlSet\Control\Session Manager\Environment",
+            ),
+        };
+        let mut key: HKEY = ptr::null_mut();
+        let path = w(path);
+        // SAFETY: NUL-terminated path; key receives the handle, closed by the caller.
+        let rc = unsafe {
+            RegOpenKeyExW(
+                root,
+                path.as_ptr(),
+                0,
+                KEY_QUERY_VALUE | KEY_SET_VALUE,
+                &mut key,
+            )
+        };
+        if rc == ERROR_SUCCESS {
+            Ok(key)
+        } else {
+            Err(format!("open environment key: {rc}"))
+        }
+    }
+
+    /// The type and text of the value, read with the registry API, not the code under test.
+    fn read(scope: Scope) -> Result<Option<(u32, String)>, String> {
+        let k = key(scope)?;
+        let name = w(NAME);
+        let mut kind = 0u32;
+        let mut buf = vec![0u16; 1024];
+        let mut len = (buf.len() * 2) as u32;
+        // SAFETY: buf holds `len` bytes; the key is open.
+        let rc = unsafe {
+            RegGetValueW(
+                k,
+                ptr::null(),
+                name.as_ptr(),
+                RRF_RT_ANY | RRF_NOEXPAND,
+                &mut kind,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        // SAFETY: opened above, closed once.
+        unsafe { RegCloseKey(k) };
+        if rc == 2 {
+            return Ok(None);
+        }
+        if rc != ERROR_SUCCESS {
+            return Err(format!("read {NAME}: {rc}"));
+        }
+        buf.truncate(len as usize / 2);
+        while buf.last() == Some(&0) {
+            buf.pop();
+        }
+        Ok(Some((kind, String::from_utf16_lossy(&buf))))
+    }
+
+    fn write(scope: Scope, kind: u32, value: &str) -> Result<(), String> {
+        let k = key(scope)?;
+        let name = w(NAME);
+        let data = w(value);
+        // SAFETY: data is NUL-terminated UTF-16 of the byte length passed.
+        let rc = unsafe {
+            RegSetValueExW(
+                k,
+                name.as_ptr(),
+                0,
+                kind,
+                data.as_ptr().cast(),
+                (data.len() * 2) as u32,
+            )
+        };
+        // SAFETY: opened above, closed once.
+        unsafe { RegCloseKey(k) };
+        if rc == ERROR_SUCCESS {
+            Ok(())
+        } else {
+            Err(format!("write {NAME}: {rc}"))
+        }
+    }
+
+    fn kind_name(kind: u32) -> &'static str {
+        match kind {
+            REG_SZ => "REG_SZ",
+            REG_EXPAND_SZ => "REG_EXPAND_SZ",
+            _ => "other",
+        }
+    }
+
+    pub fn run(scope: Scope) -> Result<bool, StoreError> {
+        let Some(env) = persistent_env(scope)? else {
+            return Ok(false);
+        };
+        let fail = |m: String| StoreError::Platform {
+            what: "winenv types".into(),
+            message: m,
+        };
+        let mut ok = true;
+        for before in [REG_EXPAND_SZ, REG_SZ] {
+            write(scope, before, ORIGINAL).map_err(fail)?;
+            // What install records, then sets; then what uninstall sets back.
+            let recorded = env.get(NAME)?;
+            env.set(&[(NAME.to_string(), OURS.to_string())])?;
+            let installed = read(scope).map_err(fail)?;
+            env.set(&[(NAME.to_string(), recorded.clone().unwrap_or_default())])?;
+            let restored = read(scope).map_err(fail)?;
+            env.unset(&[NAME.to_string()])?;
+            let gone = read(scope).map_err(fail)?;
+            let show = |v: &Option<(u32, String)>| {
+                v.as_ref()
+                    .map(|(k, t)| format!("{} {t:?}", kind_name(*k)))
+                    .unwrap_or_else(|| "absent".into())
+            };
+            println!(
+                "{} before: recorded {recorded:?}; installed {}; restored {}; after unset {}",
+                kind_name(before),
+                show(&installed),
+                show(&restored),
+                show(&gone)
+            );
+            let good = installed == Some((REG_SZ, OURS.to_string()))
+                && restored == Some((before, ORIGINAL.to_string()))
+                && gone.is_none();
+            println!(
+                "  {}: {} restored with its type",
+                if good { "ok" } else { "FAIL" },
+                kind_name(before)
+            );
+            ok &= good;
+        }
+        Ok(ok)
     }
 }
 

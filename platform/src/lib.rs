@@ -26,6 +26,9 @@ pub use session_env::{persistent_env, PersistentEnv};
 pub mod linux;
 #[cfg(target_os = "macos")]
 pub mod macos;
+// Plain Rust, so its rules are unit-tested on every OS.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod macos_trust;
 #[cfg(windows)]
 pub mod windows;
 
@@ -159,25 +162,29 @@ pub fn os_store(scope: Scope) -> Result<Box<dyn TrustStore>, StoreError> {
     }
 }
 
-/// The roots the OS itself trusts. Unlike rustls-native-certs this never consults
+/// The roots the OS itself trusts for `scope`. Unlike rustls-native-certs this never consults
 /// `SSL_CERT_FILE`/`SSL_CERT_DIR`: discover must compare against what the OS trusts, and those
-/// variables are exactly what a user may have pointed at a half-fixed bundle.
-pub fn os_roots() -> Result<Vec<CertificateDer<'static>>, StoreError> {
+/// variables are exactly what a user may have pointed at a half-fixed bundle. The system scope
+/// leaves out what one user trusts for themselves (CurrentUser\Root, the macOS user domain);
+/// distrusted roots are never in the list.
+pub fn os_roots(scope: Scope) -> Result<Vec<CertificateDer<'static>>, StoreError> {
     #[cfg(target_os = "linux")]
     {
+        // Linux has one, system-wide store.
+        let _ = scope;
         linux::LinuxStore::detect("/").list()
     }
     #[cfg(target_os = "macos")]
     {
-        macos::MacStore::new(Scope::User).list()
+        macos::trusted_roots(scope)
     }
     #[cfg(windows)]
     {
-        // CurrentUser\Root is the logical view that already includes LocalMachine\Root.
-        windows::WindowsStore::new(Scope::User).list()
+        windows::trusted_roots(scope)
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
+        let _ = scope;
         Err(StoreError::Unsupported(format!(
             "no trust store backend for {}",
             std::env::consts::OS

@@ -1,16 +1,34 @@
 //! macOS: certificates with trust settings in the user and admin domains, over the system ones.
 //!
-//! Reading uses the Security framework. Writing goes through `/usr/bin/security`, as mkcert does,
-//! because the crate's `set_trust_settings_always` trusts for every purpose and restricting the
-//! entry to SSL and basic X.509 would need the raw -sys API.
+//! Reading uses the Security framework: each domain's trust-settings array is evaluated for TLS
+//! server trust by `macos_trust`, so a certificate trusted only for another policy (code signing,
+//! basic X.509) is not a TLS root, and a deny is reported by [`distrusted`].
+//! Writing goes through `/usr/bin/security`, as mkcert does, because the crate's
+//! `set_trust_settings_always` trusts for every purpose; `add-trusted-cert -p ssl` trusts for
+//! the SSL policy only.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use core_foundation::array::CFArray;
+use core_foundation::base::{CFType, TCFType};
+use core_foundation::dictionary::CFDictionary;
+use core_foundation::number::CFNumber;
+use core_foundation::string::CFString;
+use core_foundation_sys::dictionary::CFDictionaryRef;
+use core_foundation_sys::string::CFStringRef;
 use security_framework::certificate::SecCertificate;
-use security_framework::trust_settings::{Domain, TrustSettings, TrustSettingsForCertificate};
+use security_framework::policy::SecPolicy;
+use security_framework::trust_settings::{Domain, TrustSettings};
+use security_framework_sys::base::{errSecItemNotFound, errSecNoTrustSettings, SecPolicyRef};
+use security_framework_sys::certificate::kSecPolicyAppleSSL;
+use security_framework_sys::trust_settings::SecTrustSettingsCopyTrustSettings;
 
+use crate::macos_trust::{
+    add_trusted_cert_args, combined_verdict, PolicyConstraint, TlsVerdict, UsageConstraint,
+};
 use crate::{
     hex_upper, sanitize_name, sha1_thumbprint, to_pem, CertificateDer, Change, Scope, StoreError,
     TrustStore,
@@ -18,6 +36,226 @@ use crate::{
 
 const SECURITY: &str = "/usr/bin/security";
 const SYSTEM_KEYCHAIN: &str = "/Library/Keychains/System.keychain";
+/// Root-owned and sticky: a directory root creates here cannot be renamed or replaced by
+/// another user, unlike `$TMPDIR`, which `sudo -E` keeps pointing into the invoking user's home.
+const SYSTEM_TEMP_PARENT: &str = "/private/var/tmp";
+
+#[link(name = "Security", kind = "framework")]
+extern "C" {
+    // SecPolicy.h: the properties of a policy, among them its OID under kSecPolicyOid.
+    fn SecPolicyCopyProperties(policy: SecPolicyRef) -> CFDictionaryRef;
+    static kSecPolicyOid: CFStringRef;
+}
+
+/// Highest precedence first: user settings override admin ones, which override the system's.
+/// The system scope ignores the user domain: one administrator's own trust is not the machine's.
+fn domains(scope: Scope) -> &'static [Domain] {
+    match scope {
+        Scope::User => &[Domain::User, Domain::Admin, Domain::System],
+        Scope::System => &[Domain::Admin, Domain::System],
+    }
+}
+
+/// The usage constraints of `cert` in `domain`, `None` when the domain has no settings for it.
+fn usage_constraints(
+    cert: &SecCertificate,
+    domain: Domain,
+) -> Result<Option<Vec<UsageConstraint>>, StoreError> {
+    let mut array_ptr = std::ptr::null();
+    // SAFETY: the certificate reference is valid for the call; on success the array is returned
+    // under the create rule and owned by the CFArray below.
+    let status = unsafe {
+        SecTrustSettingsCopyTrustSettings(cert.as_concrete_TypeRef(), domain.into(), &mut array_ptr)
+    };
+    match status {
+        0 => {}
+        code if code == errSecItemNotFound || code == errSecNoTrustSettings => return Ok(None),
+        code => {
+            return Err(platform(
+                "read trust settings",
+                security_framework::base::Error::from_code(code),
+            ))
+        }
+    }
+    if array_ptr.is_null() {
+        return Ok(Some(Vec::new()));
+    }
+    // SAFETY: a non-null array just returned under the create rule.
+    let array: CFArray<CFType> = unsafe { CFArray::wrap_under_create_rule(array_ptr) };
+    Ok(Some(
+        array
+            .iter()
+            .map(|item| match item.downcast::<CFDictionary>() {
+                Some(dict) => constraint_of(&dict),
+                // Not what the documentation promises; never let it count as trust.
+                None => UsageConstraint {
+                    policy: PolicyConstraint::Other,
+                    narrowed: true,
+                    result: None,
+                },
+            })
+            .collect(),
+    ))
+}
+
+fn value(dict: &CFDictionary, key: &'static str) -> Option<CFType> {
+    let key = CFString::from_static_string(key);
+    dict.find(key.as_CFTypeRef().cast()).map(|v| {
+        // SAFETY: a dictionary value is a CF object, retained here under the get rule.
+        unsafe { CFType::wrap_under_get_rule(*v) }
+    })
+}
+
+fn constraint_of(dict: &CFDictionary) -> UsageConstraint {
+    let policy = match value(dict, "kSecTrustSettingsPolicy") {
+        None => PolicyConstraint::Any,
+        Some(v) => match v.downcast::<SecPolicy>() {
+            Some(p) if is_ssl_policy(&p) => PolicyConstraint::Ssl,
+            _ => PolicyConstraint::Other,
+        },
+    };
+    let narrowed = value(dict, "kSecTrustSettingsApplication").is_some()
+        || value(dict, "kSecTrustSettingsPolicyString").is_some();
+    // A result that is present but unreadable must not fall back to the TrustRoot default.
+    let result = value(dict, "kSecTrustSettingsResult").map(|v| {
+        v.downcast::<CFNumber>()
+            .and_then(|n| n.to_i64())
+            .unwrap_or(0)
+    });
+    UsageConstraint {
+        policy,
+        narrowed,
+        result,
+    }
+}
+
+fn is_ssl_policy(policy: &SecPolicy) -> bool {
+    // SAFETY: the policy is valid for the call; the dictionary comes back under the create rule.
+    let props = unsafe { SecPolicyCopyProperties(policy.as_concrete_TypeRef()) };
+    if props.is_null() {
+        return false;
+    }
+    // SAFETY: non-null, returned under the create rule, owned from here on.
+    let props: CFDictionary = unsafe { CFDictionary::wrap_under_create_rule(props) };
+    // SAFETY: framework constants, valid for the life of the process.
+    let (oid_key, ssl) = unsafe {
+        (
+            CFString::wrap_under_get_rule(kSecPolicyOid),
+            CFString::wrap_under_get_rule(kSecPolicyAppleSSL),
+        )
+    };
+    props
+        .find(oid_key.as_CFTypeRef().cast())
+        .map(|v| {
+            // SAFETY: a dictionary value, retained under the get rule.
+            unsafe { CFType::wrap_under_get_rule(*v) }
+        })
+        .and_then(|v| v.downcast::<CFString>())
+        .is_some_and(|oid| oid == ssl)
+}
+
+/// Every certificate with trust settings in the scope's domains and what they add up to for TLS.
+fn verdicts(scope: Scope) -> Result<Vec<(Vec<u8>, TlsVerdict)>, StoreError> {
+    let mut order: Vec<(Vec<u8>, SecCertificate)> = Vec::new();
+    let mut per_domain: Vec<HashMap<Vec<u8>, Vec<UsageConstraint>>> = Vec::new();
+    for &domain in domains(scope) {
+        let iter = TrustSettings::new(domain)
+            .iter()
+            .map_err(|e| platform("read trust settings", e))?;
+        let mut found = HashMap::new();
+        for cert in iter {
+            let der = cert.to_der();
+            if let Some(constraints) = usage_constraints(&cert, domain)? {
+                found.insert(der.clone(), constraints);
+            }
+            if !order.iter().any(|(d, _)| *d == der) {
+                order.push((der, cert));
+            }
+        }
+        per_domain.push(found);
+    }
+    Ok(order
+        .into_iter()
+        .map(|(der, _)| {
+            let verdict =
+                combined_verdict(per_domain.iter().map(|m| m.get(&der).map(Vec::as_slice)));
+            (der, verdict)
+        })
+        .collect())
+}
+
+/// The roots TLS trusts for `scope` (no user domain for the system scope).
+pub fn trusted_roots(scope: Scope) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    Ok(verdicts(scope)?
+        .into_iter()
+        .filter(|(_, v)| *v == TlsVerdict::Trusted)
+        .map(|(der, _)| CertificateDer::from(der))
+        .collect())
+}
+
+/// Certificates whose trust settings deny them for TLS in the scope's domains.
+pub fn distrusted(scope: Scope) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    Ok(verdicts(scope)?
+        .into_iter()
+        .filter(|(_, v)| *v == TlsVerdict::Denied)
+        .map(|(der, _)| CertificateDer::from(der))
+        .collect())
+}
+
+/// A fresh 0700 directory for the PEM handed to `security`: in the root-owned sticky
+/// `/private/var/tmp` (checked, not assumed) for the system scope and whenever running as root,
+/// whose `$TMPDIR` may be a user's; the user's own temporary directory otherwise.
+fn private_dir(scope: Scope) -> Result<tempfile::TempDir, StoreError> {
+    let io = |what: &str, source| StoreError::Os {
+        what: what.into(),
+        source,
+    };
+    let builder = tempfile::Builder::new().prefix("trust-proxy-").to_owned();
+    let euid = rustix::process::geteuid();
+    let in_system_parent = scope == Scope::System || euid.is_root();
+    let dir = if in_system_parent {
+        check_root_owned(Path::new(SYSTEM_TEMP_PARENT))?;
+        builder.tempdir_in(SYSTEM_TEMP_PARENT)
+    } else {
+        builder.tempdir()
+    }
+    .map_err(|e| io("create private directory", e))?;
+    let meta = rustix::fs::lstat(dir.path()).map_err(|e| io("stat private directory", e.into()))?;
+    let mode = meta.st_mode as u32;
+    if meta.st_uid != euid.as_raw() || mode & 0o077 != 0 || mode & 0o170000 != 0o040000 {
+        return Err(StoreError::Writable {
+            path: dir.path().to_path_buf(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(dir)
+}
+
+/// `path` is a real directory of root's in which no one else can replace entries: not writable
+/// by group or others, or sticky.
+fn check_root_owned(path: &Path) -> Result<(), StoreError> {
+    let meta = rustix::fs::lstat(path).map_err(|e| StoreError::Io {
+        op: "stat",
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    if meta.st_uid != 0 {
+        return Err(StoreError::NotRootOwned {
+            path: path.to_path_buf(),
+            uid: meta.st_uid,
+        });
+    }
+    let mode = meta.st_mode as u32;
+    let is_dir = mode & 0o170000 == 0o040000;
+    let sticky = mode & 0o1000 != 0;
+    if !is_dir || (mode & 0o022 != 0 && !sticky) {
+        return Err(StoreError::Writable {
+            path: path.to_path_buf(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct MacStore {
@@ -27,14 +265,6 @@ pub struct MacStore {
 impl MacStore {
     pub fn new(scope: Scope) -> MacStore {
         MacStore { scope }
-    }
-
-    /// Highest precedence first: user settings override admin ones, which override the system's.
-    fn domains(&self) -> &'static [Domain] {
-        match self.scope {
-            Scope::User => &[Domain::User, Domain::Admin, Domain::System],
-            Scope::System => &[Domain::Admin, Domain::System],
-        }
     }
 
     fn write_domain(&self) -> Domain {
@@ -51,31 +281,36 @@ impl MacStore {
         Ok(iter.any(|c| c.to_der() == cert))
     }
 
-    /// Runs `security` with the certificate in a private temporary PEM file.
+    /// Runs `security` with the certificate in a PEM file inside a fresh private directory.
     fn security(
         &self,
         args: &[&str],
         cert: &CertificateDer<'_>,
         name: &str,
     ) -> Result<(), StoreError> {
-        let mut file = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .suffix(".pem")
-            .tempfile()
-            .map_err(|e| StoreError::Os {
-                what: "create temporary file".into(),
+        let dir = private_dir(self.scope)?;
+        let path = dir.path().join(format!("{name}.pem"));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| StoreError::Io {
+                op: "create",
+                path: path.clone(),
                 source: e,
             })?;
         file.write_all(to_pem(cert).as_bytes())
             .and_then(|()| file.flush())
-            .map_err(|e| StoreError::Os {
-                what: "write temporary file".into(),
+            .map_err(|e| StoreError::Io {
+                op: "write",
+                path: path.clone(),
                 source: e,
             })?;
+        drop(file);
         let command = format!("{SECURITY} {}", args.join(" "));
         let output = Command::new(SECURITY)
             .args(args)
-            .arg(file.path())
+            .arg(&path)
             .stdin(Stdio::null())
             .output()
             .map_err(|e| StoreError::Os {
@@ -112,35 +347,7 @@ impl TrustStore for MacStore {
     }
 
     fn list(&self) -> Result<Vec<CertificateDer<'static>>, StoreError> {
-        let mut decided = HashSet::new();
-        let mut trusted = Vec::new();
-        for &domain in self.domains() {
-            let settings = TrustSettings::new(domain);
-            let iter = settings
-                .iter()
-                .map_err(|e| platform("read trust settings", e))?;
-            for cert in iter {
-                let der = cert.to_der();
-                if decided.contains(&der) {
-                    continue;
-                }
-                // An empty settings array means "always trust as root" (Apple's documented default).
-                let verdict = match settings.tls_trust_settings_for_certificate(&cert) {
-                    Ok(v) => v.unwrap_or(TrustSettingsForCertificate::TrustRoot),
-                    // Undecidable here; a lower-precedence domain may still decide it.
-                    Err(_) => continue,
-                };
-                decided.insert(der.clone());
-                if matches!(
-                    verdict,
-                    TrustSettingsForCertificate::TrustRoot
-                        | TrustSettingsForCertificate::TrustAsRoot
-                ) {
-                    trusted.push(CertificateDer::from(der));
-                }
-            }
-        }
-        Ok(trusted)
+        trusted_roots(self.scope)
     }
 
     fn contains(&self, cert: &CertificateDer<'_>) -> Result<bool, StoreError> {
@@ -153,18 +360,7 @@ impl TrustStore for MacStore {
         if self.contains(cert)? {
             return Ok(Change::Unchanged);
         }
-        let mut args = vec![
-            "add-trusted-cert",
-            "-r",
-            "trustRoot",
-            "-p",
-            "ssl",
-            "-p",
-            "basic",
-        ];
-        if self.scope == Scope::System {
-            args.extend(["-d", "-k", SYSTEM_KEYCHAIN]);
-        }
+        let args = add_trusted_cert_args(self.scope == Scope::System, SYSTEM_KEYCHAIN);
         self.security(&args, cert, &name)?;
         Ok(Change::Added)
     }

@@ -3,15 +3,21 @@
 //! Windows builds each new logon's environment from `HKLM\...\Session Manager\Environment` and
 //! `HKCU\Environment`; Explorer (which starts GUI programs) rebuilds its own copy when it gets
 //! `WM_SETTINGCHANGE` with "Environment", so programs started afterwards see the change.
+//!
+//! Values are written as REG_SZ. When one replaces a REG_EXPAND_SZ value (`%USERPROFILE%\...`),
+//! the text it replaced is kept under `Software\trust-proxy\ExpandableEnvironment` of the same
+//! hive, and setting that exact text again (what uninstall does with the recorded previous
+//! value) writes it back as REG_EXPAND_SZ: the interface carries text only, the type survives
+//! here.
 
 use std::ptr;
 use std::sync::Mutex;
 
 use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_MORE_DATA, ERROR_SUCCESS};
 use windows_sys::Win32::System::Registry::{
-    RegCloseKey, RegCreateKeyExW, RegDeleteValueW, RegGetValueW, RegSetValueExW, HKEY,
-    HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_QUERY_VALUE, KEY_SET_VALUE, REG_OPTION_NON_VOLATILE,
-    REG_SZ, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ, RRF_RT_REG_SZ,
+    RegCloseKey, RegCreateKeyExW, RegDeleteValueW, RegGetValueW, RegOpenKeyExW, RegSetValueExW,
+    HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_QUERY_VALUE, KEY_SET_VALUE, REG_EXPAND_SZ,
+    REG_OPTION_NON_VOLATILE, REG_SZ, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ, RRF_RT_REG_SZ,
 };
 use windows_sys::Win32::UI::WindowsAndMessaging::{
     SendMessageTimeoutW, HWND_BROADCAST, SMTO_ABORTIFHUNG, WM_SETTINGCHANGE,
@@ -23,6 +29,8 @@ use crate::{Scope, StoreError};
 
 const USER_KEY: &str = "Environment";
 const SYSTEM_KEY: &str = "SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment";
+/// Beside HKCU's or HKLM's `Software`: writable by whoever may write the environment key itself.
+const EXPANDABLE_MEMO_KEY: &str = "Software\\trust-proxy\\ExpandableEnvironment";
 /// Per window, as the documentation of `SendMessageTimeout` says; hung windows are skipped.
 const BROADCAST_TIMEOUT_MS: u32 = 5000;
 
@@ -60,7 +68,39 @@ impl RegistryEnv {
     /// Opened for reading and writing: both keys exist on every installation, and creating them
     /// if absent (a fresh wine prefix) does no harm. Writing HKLM needs an administrator.
     fn open(&self) -> Result<Key, StoreError> {
-        let (root, _, path) = self.root_and_path();
+        let (_, _, path) = self.root_and_path();
+        self.open_path(path)
+    }
+
+    /// The key holding the REG_EXPAND_SZ texts this backend replaced (see the module docs);
+    /// `None` while it does not exist, so that a machine where nothing was expandable is left
+    /// without it.
+    fn open_memo(&self, create: bool) -> Result<Option<Key>, StoreError> {
+        if create {
+            return self.open_path(EXPANDABLE_MEMO_KEY).map(Some);
+        }
+        let (root, hive, _) = self.root_and_path();
+        let path_w = wide(EXPANDABLE_MEMO_KEY)?;
+        let mut key: HKEY = ptr::null_mut();
+        // SAFETY: path_w is NUL-terminated and outlives the call; key receives the handle.
+        let rc = unsafe {
+            RegOpenKeyExW(
+                root,
+                path_w.as_ptr(),
+                0,
+                KEY_QUERY_VALUE | KEY_SET_VALUE,
+                &mut key,
+            )
+        };
+        match rc {
+            ERROR_SUCCESS => Ok(Some(Key(key))),
+            ERROR_FILE_NOT_FOUND => Ok(None),
+            rc => Err(os_err(format!("open {hive}\\{EXPANDABLE_MEMO_KEY}"), rc)),
+        }
+    }
+
+    fn open_path(&self, path: &str) -> Result<Key, StoreError> {
+        let (root, hive, _) = self.root_and_path();
         let path_w = wide(path)?;
         let mut key: HKEY = ptr::null_mut();
         // SAFETY: path_w is NUL-terminated and outlives the call; key receives the handle.
@@ -78,9 +118,50 @@ impl RegistryEnv {
             )
         };
         if rc != ERROR_SUCCESS {
-            return Err(os_err(format!("open {}", self.describe()), rc));
+            return Err(os_err(format!("open {hive}\\{path}"), rc));
         }
         Ok(Key(key))
+    }
+
+    fn write(&self, key: &Key, name: &str, value: &str, kind: u32) -> Result<(), StoreError> {
+        let name_w = wide(name)?;
+        let value_w = wide(value)?;
+        let bytes = u32::try_from(value_w.len() * 2).map_err(|_| StoreError::Platform {
+            what: format!("environment variable {name}"),
+            message: "value too long".into(),
+        })?;
+        // SAFETY: value_w holds `bytes` bytes including the terminating NUL, as REG_SZ and
+        // REG_EXPAND_SZ need.
+        let rc = unsafe {
+            RegSetValueExW(
+                key.0,
+                name_w.as_ptr(),
+                0,
+                kind,
+                value_w.as_ptr().cast(),
+                bytes,
+            )
+        };
+        if rc != ERROR_SUCCESS {
+            return Err(os_err(format!("set {name} in {}", self.describe()), rc));
+        }
+        Ok(())
+    }
+
+    /// Deletes a value; true if there was one.
+    fn delete(&self, key: &Key, name: &str, place: &str) -> Result<bool, StoreError> {
+        let name_w = wide(name)?;
+        // SAFETY: name_w is NUL-terminated and outlives the call.
+        match unsafe { RegDeleteValueW(key.0, name_w.as_ptr()) } {
+            ERROR_SUCCESS => Ok(true),
+            ERROR_FILE_NOT_FOUND => Ok(false),
+            rc => Err(os_err(format!("delete {name} from {place}"), rc)),
+        }
+    }
+
+    fn memo_place(&self) -> String {
+        let (_, hive, _) = self.root_and_path();
+        format!("{hive}\\{EXPANDABLE_MEMO_KEY}")
     }
 
     /// The value and its registry type, unexpanded; `None` if absent.
@@ -205,34 +286,42 @@ impl PersistentEnv for RegistryEnv {
             validate_var(name, value)?;
         }
         let key = self.open()?;
+        let mut memo = self.open_memo(false)?;
         let mut changed = false;
         for (name, value) in vars {
-            // REG_SZ, not REG_EXPAND_SZ: the values are literal paths and URLs, and a `%` in
-            // one must stay a `%`. An existing REG_EXPAND_SZ with the same text is rewritten.
-            // A value that cannot be read (another type) is simply overwritten.
-            if matches!(self.read(&key, name), Ok(Some((REG_SZ, ref v))) if v == value) {
-                continue;
-            }
-            let name_w = wide(name)?;
-            let value_w = wide(value)?;
-            let bytes = u32::try_from(value_w.len() * 2).map_err(|_| StoreError::Platform {
-                what: format!("environment variable {name}"),
-                message: "value too long".into(),
-            })?;
-            // SAFETY: value_w holds `bytes` bytes including the terminating NUL, as REG_SZ needs.
-            let rc = unsafe {
-                RegSetValueExW(
-                    key.0,
-                    name_w.as_ptr(),
-                    0,
-                    REG_SZ,
-                    value_w.as_ptr().cast(),
-                    bytes,
-                )
+            let current = self.read(&key, name)?;
+            let remembered = match &memo {
+                Some(m) => self.read(m, name)?.map(|(_, text)| text),
+                None => None,
             };
-            if rc != ERROR_SUCCESS {
-                return Err(os_err(format!("set {name} in {}", self.describe()), rc));
+            if let (Some(m), Some(text)) = (&memo, &remembered) {
+                if text == value {
+                    // Putting back the text a REG_EXPAND_SZ held before: with its type.
+                    if !matches!(&current, Some((REG_EXPAND_SZ, v)) if v == value) {
+                        self.write(&key, name, value, REG_EXPAND_SZ)?;
+                        changed = true;
+                    }
+                    self.delete(m, name, &self.memo_place())?;
+                    continue;
+                }
             }
+            match &current {
+                Some((REG_SZ, v)) if v == value => continue,
+                // Without `%` the two types mean the same: leave the user's value as it is.
+                Some((REG_EXPAND_SZ, v)) if v == value && !value.contains('%') => continue,
+                // Remember only the first replaced text: that is what uninstall restores.
+                Some((REG_EXPAND_SZ, v)) if v != value && remembered.is_none() => {
+                    if memo.is_none() {
+                        memo = self.open_memo(true)?;
+                    }
+                    if let Some(m) = &memo {
+                        self.write(m, name, v, REG_SZ)?;
+                    }
+                }
+                _ => {}
+            }
+            // REG_SZ: the values are literal paths and URLs, and a `%` in one must stay a `%`.
+            self.write(&key, name, value, REG_SZ)?;
             changed = true;
         }
         if changed {
@@ -247,19 +336,13 @@ impl PersistentEnv for RegistryEnv {
             validate_name(name)?;
         }
         let key = self.open()?;
+        let memo = self.open_memo(false)?;
         let mut changed = false;
         for name in names {
-            let name_w = wide(name)?;
-            // SAFETY: name_w is NUL-terminated and outlives the call.
-            match unsafe { RegDeleteValueW(key.0, name_w.as_ptr()) } {
-                ERROR_SUCCESS => changed = true,
-                ERROR_FILE_NOT_FOUND => {}
-                rc => {
-                    return Err(os_err(
-                        format!("delete {name} from {}", self.describe()),
-                        rc,
-                    ))
-                }
+            changed |= self.delete(&key, name, &self.describe())?;
+            if let Some(m) = &memo {
+                // Nothing left whose type could be restored.
+                self.delete(m, name, &self.memo_place())?;
             }
         }
         if changed {

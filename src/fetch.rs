@@ -1,6 +1,19 @@
 //! Plain-HTTP GET for AIA caIssuers and vendor CA URLs, through the same proxy as the target.
 //! Hostile-input rules: `http:` only (no ldap, no https, no redirect to another scheme), never a
 //! loopback, link-local (cloud metadata) or unspecified address, size- and time-bounded.
+//!
+//! Why not an HTTP client crate. httparse (hyper's own parser) reads the response head and the
+//! chunk-size lines; what is left here is the request line, framing and the bounds. ureq 3 was
+//! checked and cannot keep them: through an `http://` proxy it only ever tunnels with `CONNECT
+//! host:80` (its `ProxyProtocol::Http` is "CONNECT proxy over HTTP"; it has no absolute-form
+//! `GET http://...` mode), and squid's default configuration refuses exactly that (`http_access
+//! deny CONNECT !SSL_ports`), so every AIA fetch would fail behind a stock corporate squid. Its
+//! `https://` proxy TLS takes root certificates or "no verification", not our verifier that
+//! records a failure and refuses only when credentials are at stake; and the resolver and
+//! connector hooks that would pin the checked address are in its `unversioned` module, outside
+//! semver. hyper 1's `client::conn::http1` does send absolute-form, but it is async: a runtime
+//! and an async TLS stack for the `https://` proxy in a tool that is synchronous everywhere, for
+//! the ~150 lines it would replace.
 
 use crate::deadline::{Deadline, DeadlineStream};
 use crate::proxy::ProxyEndpoint;

@@ -3,7 +3,7 @@
 //! the install decision on the roots found. Everything after the TLS handshake, without I/O.
 //!
 //! Input layout (fuzz/seeds/make_report_pipeline_seeds.py writes it):
-//!   flags: u8, n: u8 (certificates, n % 9),
+//!   flags: u8, n: u8 (low nibble: certificates, % 9; high nibble: rotate the chain left by it),
 //!   n x [len: u16 BE][DER],
 //!   then records to the end: [key_len: u8][key][len: u16 BE][body]
 //! A record's key is an AIA/hint URL or a vendor-hint file path; the body is served for it. The
@@ -72,13 +72,19 @@ struct Input {
 fn parse(data: &[u8]) -> Option<Input> {
     let mut rest = data;
     let head = take(&mut rest, 2)?;
-    let (flags, n) = (head[0], head[1] % 9);
+    // Low nibble: how many certificates; high nibble: rotates the chain, so one mutated byte
+    // puts any certificate first (the root as the leaf, an intermediate alone...).
+    let (flags, n, rotate) = (head[0], (head[1] & 0x0f) % 9, head[1] >> 4);
     let mut chain = Vec::new();
     for _ in 0..n {
         let len = take_u16(&mut rest)?;
         let available = len.min(rest.len());
         let der = take(&mut rest, available)?;
         chain.push(CertificateDer::from(der.to_vec()));
+    }
+    if !chain.is_empty() {
+        let by = usize::from(rotate) % chain.len();
+        chain.rotate_left(by);
     }
     let mut bodies = HashMap::new();
     while let Some(key_len) = take(&mut rest, 1) {

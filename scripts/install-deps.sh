@@ -22,6 +22,7 @@ APT_PKGS=(
   procps psmisc   # pgrep/fuser used by the lab's cleanup
   zsh fish        # tests/env_shells.rs sources the snippets in the real shells
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
+  nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
 )
 
 missing=()
@@ -70,6 +71,19 @@ else
 fi
 have_version="$("$VENV/bin/mitmdump" --version)"
 echo "install-deps: $(sed -n 1p <<<"$have_version") at $VENV/bin/mitmdump"
+
+# The httpx client of the self-signed lab (tests/lab/selfsigned.sh), in its own venv: httpx 0.28
+# needs h11 0.16, which mitmproxy 11.0.2 (pinned to h11 <= 0.14) cannot share.
+HTTPX_VENV="$LAB_PREFIX/httpx-venv"
+HTTPX_VERSION="${HTTPX_VERSION:-0.28.1}"
+CERTIFI_VERSION="${CERTIFI_VERSION:-2026.10.19.post1}"
+if ! "$HTTPX_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(v('httpx') != '$HTTPX_VERSION' or v('certifi') != '$CERTIFI_VERSION')" 2>/dev/null; then
+  echo "install-deps: creating $HTTPX_VENV with httpx==$HTTPX_VERSION certifi==$CERTIFI_VERSION"
+  "$PY" -m venv "$HTTPX_VENV"
+  "$HTTPX_VENV/bin/pip" install -q --disable-pip-version-check "httpx==$HTTPX_VERSION" "certifi==$CERTIFI_VERSION" </dev/null
+else
+  echo "install-deps: httpx $HTTPX_VERSION and certifi $CERTIFI_VERSION already in $HTTPX_VENV"
+fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: warning: cargo not found (Rust is needed to build trust-proxy)" >&2

@@ -102,6 +102,32 @@ pub enum Verdict {
         reason: String,
     },
     Intercepted(Interception),
+    /// The leaf is self-signed: the host itself is the authority. Not interception (a proxy
+    /// mints per-host leaves under its CA); installable only as that one service's anchor.
+    SelfSigned {
+        cert: Box<Cert>,
+        shape: SelfSignedShape,
+    },
+}
+
+/// The two certificates a self-signed service presents in practice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfSignedShape {
+    /// CA:TRUE (what `openssl req -x509` makes) or a v1 certificate: usable as a root.
+    Ca,
+    /// CA:FALSE: clients differ on whether they accept it as a trust anchor.
+    EndEntity,
+}
+
+impl SelfSignedShape {
+    pub fn of(cert: &Cert) -> SelfSignedShape {
+        if cert.info.is_ca || cert.info.version == 1 {
+            SelfSignedShape::Ca
+        } else {
+            SelfSignedShape::EndEntity
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -120,9 +146,9 @@ impl Interception {
         self.path.last().filter(|_| self.root_found)
     }
 
-    pub fn top(&self) -> &Cert {
-        // The path always holds at least the leaf.
-        &self.path[self.path.len() - 1].cert
+    /// The last certificate reached; `None` only for a path that was never started.
+    pub fn top(&self) -> Option<&Cert> {
+        self.path.last().map(|l| &l.cert)
     }
 }
 
@@ -178,6 +204,19 @@ pub fn analyze(
         });
     }
 
+    // A public root presented as the leaf falls through to path building and is reported as
+    // public-but-invalid, never offered as a service's anchor.
+    if leaf.is_self_signed() && !sources.public.is_public_root(&leaf) {
+        let shape = SelfSignedShape::of(&leaf);
+        return Ok(Analysis {
+            presented,
+            verdict: Verdict::SelfSigned {
+                cert: Box::new(leaf),
+                shape,
+            },
+        });
+    }
+
     let interception = build_path(leaf, &pool, sources, deadline, notes);
     if let Some(root) = interception.root() {
         if sources.public.is_public_root(&root.cert) {
@@ -228,7 +267,9 @@ fn build_path(
     };
 
     loop {
-        let current = path[path.len() - 1].cert.clone();
+        let Some(current) = path.last().map(|l| l.cert.clone()) else {
+            return stop(path, notes, "empty path".to_string());
+        };
         seen.insert(current.sha256().to_string());
         if current.is_self_signed() {
             if current.info.is_ca || current.info.version == 1 {

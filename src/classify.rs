@@ -87,3 +87,13 @@ impl PublicRoots {
         self.identities.contains(&cert.anchor_identity())
     }
 }
+
+/// Whether `cert`'s subjectAltName covers `host` (a DNS name or IP literal), by webpki's rule:
+/// SAN only, never the CN, which is what Python, curl, Go and browsers check today.
+pub fn covers_host(cert: &Cert, host: &str) -> bool {
+    let Ok(name) = rustls::pki_types::ServerName::try_from(host) else {
+        return false;
+    };
+    webpki::EndEntityCert::try_from(&cert.der)
+        .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(&name).is_ok())
+}

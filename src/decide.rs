@@ -5,6 +5,7 @@
 //! trust-on-first-use, which is never allowed for the system scope.
 
 use crate::certinfo::Cert;
+use crate::chain::SelfSignedShape;
 use crate::discover::Provenance;
 use serde::Serialize;
 
@@ -58,6 +59,17 @@ pub struct Candidate {
     /// Intermediates of the verified path (root side first); a pin may name any of them.
     pub path: Vec<Cert>,
     pub provenance: Provenance,
+    /// Set when a probed host presented this certificate itself (a self-signed service).
+    pub service: Option<ServiceUse>,
+}
+
+/// A self-signed service's certificate: which hosts presented it, and which of them it does
+/// not name (an end-entity certificate is refused for those).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUse {
+    pub shape: SelfSignedShape,
+    pub presented_by: Vec<String>,
+    pub names_not_covered: Vec<String>,
 }
 
 /// How trust in a root was established; recorded in the state file.

@@ -3,9 +3,10 @@
 
 use crate::certinfo::Cert;
 use crate::chain::{
-    self, CaFileCert, FoundBy, Interception, LinkSource, ReadFile, Sources, Verdict,
+    self, CaFileCert, FoundBy, Interception, LinkSource, ReadFile, SelfSignedShape, Sources,
+    Verdict,
 };
-use crate::classify::PublicRoots;
+use crate::classify::{self, PublicRoots};
 use crate::deadline::Deadline;
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::hints;
@@ -38,8 +39,20 @@ pub struct DiscoverConfig {
 pub enum TargetStatus {
     Intercepted(Interception),
     NotIntercepted,
-    PublicButInvalid { reason: String },
-    Error { kind: &'static str, message: String },
+    PublicButInvalid {
+        reason: String,
+    },
+    /// The host presents a self-signed certificate: not interception.
+    SelfSigned {
+        cert: Box<Cert>,
+        shape: SelfSignedShape,
+        /// Its subjectAltName covers the host that presented it.
+        covers_target: bool,
+    },
+    Error {
+        kind: &'static str,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +93,20 @@ pub struct RootFinding {
     pub sample_leaf: Cert,
 }
 
+/// A self-signed certificate a service presented, with the targets that presented it.
+#[derive(Debug, Clone)]
+pub struct SelfSignedService {
+    pub cert: Cert,
+    pub shape: SelfSignedShape,
+    pub seen_on: Vec<Target>,
+    /// Targets that presented it although its subjectAltName does not name them: an
+    /// end-entity certificate is never trusted for those.
+    pub names_not_covered: Vec<Target>,
+    pub in_os_store: bool,
+    pub provenance: Provenance,
+    pub lint: Vec<Finding>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Unresolved {
     pub top: Cert,
@@ -96,13 +123,15 @@ pub enum Outcome {
     NotIntercepted,
     RootNotFound,
     NetworkFailure,
+    /// No interception; at least one host presents a self-signed certificate.
+    SelfSigned,
 }
 
 impl Outcome {
     /// The documented exit codes (README, `--help`).
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Intercepted => 0,
+            Outcome::Intercepted | Outcome::SelfSigned => 0,
             Outcome::NotIntercepted => 3,
             Outcome::RootNotFound => 4,
             Outcome::NetworkFailure => 5,
@@ -114,6 +143,7 @@ impl Outcome {
 pub struct DiscoverResult {
     pub targets: Vec<TargetResult>,
     pub roots: Vec<RootFinding>,
+    pub self_signed: Vec<SelfSignedService>,
     pub unresolved: Vec<Unresolved>,
     pub outcome: Outcome,
     pub public_roots: String,
@@ -161,11 +191,12 @@ pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
 /// Folds the per-target results into the roots seen, what is missing, and the outcome. No I/O:
 /// the fuzzer drives it with arbitrary analyses.
 pub fn summarize(config: &DiscoverConfig, targets: Vec<TargetResult>) -> DiscoverResult {
-    let (roots, unresolved) = fold(config, &targets);
+    let (roots, self_signed, unresolved) = fold(config, &targets);
     let outcome = outcome(&targets, &unresolved);
     DiscoverResult {
         targets,
         roots,
+        self_signed,
         unresolved,
         outcome,
         public_roots: config.public.description.clone(),
@@ -255,6 +286,11 @@ pub fn analyze_presented(
                 Verdict::Public => TargetStatus::NotIntercepted,
                 Verdict::PublicButInvalid { reason } => TargetStatus::PublicButInvalid { reason },
                 Verdict::Intercepted(i) => TargetStatus::Intercepted(i),
+                Verdict::SelfSigned { cert, shape } => TargetStatus::SelfSigned {
+                    covers_target: classify::covers_host(&cert, &target.host),
+                    cert,
+                    shape,
+                },
             };
             result
         }
@@ -278,7 +314,10 @@ fn probe_message(e: &ProbeError, choice: &ProxyChoice) -> String {
     }
 }
 
-fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>, Vec<Unresolved>) {
+fn fold(
+    config: &DiscoverConfig,
+    targets: &[TargetResult],
+) -> (Vec<RootFinding>, Vec<SelfSignedService>, Vec<Unresolved>) {
     let mut roots: Vec<RootFinding> = Vec::new();
     let mut unresolved: Vec<Unresolved> = Vec::new();
     for t in targets {
@@ -297,23 +336,21 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
                     continue;
                 }
                 let root = root_link.cert.clone();
-                let leaf = i.path[0].cert.clone();
-                let intermediates: Vec<(Cert, LinkSource)> = i.path[1..i.path.len() - 1]
+                // A one-certificate path (the root presented as the leaf) has no intermediates.
+                let leaf = i
+                    .path
+                    .first()
+                    .map_or_else(|| root.clone(), |l| l.cert.clone());
+                let intermediates: Vec<(Cert, LinkSource)> = i
+                    .path
+                    .get(1..i.path.len().saturating_sub(1))
+                    .unwrap_or_default()
                     .iter()
                     .rev()
                     .map(|l| (l.cert.clone(), l.source.clone()))
                     .collect();
                 let in_os_store = config.os_roots.iter().any(|c| c.same_identity(&root));
-                let provenance = if in_os_store {
-                    Provenance::OsStore
-                } else if config.ca_files.iter().any(|f| f.cert.same_identity(&root)) {
-                    Provenance::UserFile
-                } else if matches!(&root_link.source, LinkSource::VendorHint { location, .. } if !location.starts_with("http"))
-                {
-                    Provenance::VendorFile
-                } else {
-                    Provenance::Network
-                };
+                let provenance = provenance_of(config, &root, Some(&root_link.source));
                 let inter_certs: Vec<Cert> = intermediates.iter().map(|(c, _)| c.clone()).collect();
                 roots.push(RootFinding {
                     lint: lint::lint_path(&root, &inter_certs, Some(&leaf)),
@@ -328,7 +365,9 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
                 });
             }
             None => {
-                let top = i.top().clone();
+                let Some(top) = i.top().cloned() else {
+                    continue;
+                };
                 if let Some(u) = unresolved.iter_mut().find(|u| u.top == top) {
                     u.seen_on.push(t.target.clone());
                     continue;
@@ -346,7 +385,55 @@ fn fold(config: &DiscoverConfig, targets: &[TargetResult]) -> (Vec<RootFinding>,
         }
     }
     roots.sort_by_key(|r| std::cmp::Reverse(r.seen_on.len()));
-    (roots, unresolved)
+    (roots, fold_self_signed(config, targets), unresolved)
+}
+
+/// One entry per distinct self-signed certificate, most-seen first.
+fn fold_self_signed(config: &DiscoverConfig, targets: &[TargetResult]) -> Vec<SelfSignedService> {
+    let mut services: Vec<SelfSignedService> = Vec::new();
+    for t in targets {
+        let TargetStatus::SelfSigned {
+            cert,
+            shape,
+            covers_target,
+        } = &t.status
+        else {
+            continue;
+        };
+        let uncovered = (!covers_target).then(|| t.target.clone());
+        if let Some(service) = services.iter_mut().find(|s| s.cert == **cert) {
+            service.seen_on.push(t.target.clone());
+            service.names_not_covered.extend(uncovered);
+            continue;
+        }
+        services.push(SelfSignedService {
+            in_os_store: config.os_roots.iter().any(|c| c.same_identity(cert)),
+            provenance: provenance_of(config, cert, None),
+            lint: match shape {
+                SelfSignedShape::Ca => lint::lint_path(cert, &[], None),
+                SelfSignedShape::EndEntity => Vec::new(),
+            },
+            cert: (**cert).clone(),
+            shape: *shape,
+            seen_on: vec![t.target.clone()],
+            names_not_covered: uncovered.into_iter().collect(),
+        });
+    }
+    services.sort_by_key(|s| std::cmp::Reverse(s.seen_on.len()));
+    services
+}
+
+fn provenance_of(config: &DiscoverConfig, root: &Cert, source: Option<&LinkSource>) -> Provenance {
+    if config.os_roots.iter().any(|c| c.same_identity(root)) {
+        Provenance::OsStore
+    } else if config.ca_files.iter().any(|f| f.cert.same_identity(root)) {
+        Provenance::UserFile
+    } else if matches!(source, Some(LinkSource::VendorHint { location, .. }) if !location.starts_with("http"))
+    {
+        Provenance::VendorFile
+    } else {
+        Provenance::Network
+    }
 }
 
 fn rank(f: FoundBy) -> u8 {
@@ -373,13 +460,17 @@ fn outcome(targets: &[TargetResult], unresolved: &[Unresolved]) -> Outcome {
     let intercepted = targets
         .iter()
         .any(|t| matches!(t.status, TargetStatus::Intercepted(_)));
+    let self_signed = targets
+        .iter()
+        .any(|t| matches!(t.status, TargetStatus::SelfSigned { .. }));
     let reached = targets
         .iter()
         .any(|t| !matches!(t.status, TargetStatus::Error { .. }));
-    match (intercepted, unresolved.is_empty(), reached) {
-        (true, true, _) => Outcome::Intercepted,
-        (true, false, _) => Outcome::RootNotFound,
-        (false, _, true) => Outcome::NotIntercepted,
-        (false, _, false) => Outcome::NetworkFailure,
+    match (intercepted, unresolved.is_empty(), self_signed, reached) {
+        (true, true, _, _) => Outcome::Intercepted,
+        (true, false, _, _) => Outcome::RootNotFound,
+        (false, _, true, _) => Outcome::SelfSigned,
+        (false, _, false, true) => Outcome::NotIntercepted,
+        (false, _, false, false) => Outcome::NetworkFailure,
     }
 }

@@ -6,7 +6,8 @@ use crate::apply::{self, ApplyError, ApplyOptions, Lock};
 use crate::bundle;
 use crate::certinfo::Cert;
 use crate::chain::LinkSource;
-use crate::decide::{self, Candidate, Decision, Pin, Policy, Refusal, Verdict};
+use crate::chain::SelfSignedShape;
+use crate::decide::{self, Candidate, Decision, Pin, Policy, Refusal, ServiceUse, Verdict};
 use crate::discover::{self, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus};
 use crate::envsnippet::{self, EnvPaths, ProxyEnv, Shell};
 use crate::layout::Layout;
@@ -92,6 +93,9 @@ pub struct CaSummary {
     pub subject: String,
     pub decision: Decision,
     pub provenance: Provenance,
+    /// A self-signed service's certificate: the hosts that presented it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_targets: Vec<String>,
 }
 
 /// Candidates from `--ca-file`: their self-signed CAs, with the files' other CAs that chain to
@@ -124,6 +128,8 @@ fn candidates_from_files(
             } else {
                 Provenance::UserFile
             },
+            // Filled from the probe when a target presented this very certificate.
+            service: None,
         })
         .collect())
 }
@@ -147,11 +153,32 @@ fn candidates_from_discover(
                     root: r.root.clone(),
                     path: r.intermediates.iter().map(|(c, _)| c.clone()).collect(),
                     provenance: r.provenance,
+                    service: None,
                 },
                 extras,
                 r.lint.clone(),
             )
         })
+        .chain(result.self_signed.iter().map(|s| {
+            (
+                Candidate {
+                    root: s.cert.clone(),
+                    path: Vec::new(),
+                    provenance: s.provenance,
+                    service: Some(ServiceUse {
+                        shape: s.shape,
+                        presented_by: s.seen_on.iter().map(|t| t.to_string()).collect(),
+                        names_not_covered: s
+                            .names_not_covered
+                            .iter()
+                            .map(|t| t.to_string())
+                            .collect(),
+                    }),
+                },
+                Vec::new(),
+                s.lint.clone(),
+            )
+        }))
         .collect()
 }
 
@@ -165,7 +192,7 @@ pub fn install(
     let os_roots = &req.discover.os_roots;
 
     let offered: Vec<(Candidate, Vec<Cert>, Vec<lint::Finding>)> = if req.ca_files.is_empty() {
-        if result.outcome != Outcome::Intercepted {
+        if !matches!(result.outcome, Outcome::Intercepted | Outcome::SelfSigned) {
             let why = match result.outcome {
                 Outcome::NotIntercepted => "no TLS interception was observed (pass --ca-file to install a CA IT gave you)".to_string(),
                 Outcome::RootNotFound => result
@@ -189,7 +216,8 @@ pub fn install(
                 let lint = seen
                     .map(|(_, _, l)| l.clone())
                     .unwrap_or_else(|| lint::lint_path(&c.root, &c.path, None));
-                (c, extras, lint)
+                let service = seen.and_then(|(d, _, _)| d.service.clone());
+                (Candidate { service, ..c }, extras, lint)
             })
             .collect()
     };
@@ -204,7 +232,7 @@ pub fn install(
         if matches!(verdict, Verdict::Skip(_)) {
             continue;
         }
-        match validate::validate_root(&c.root, lint) {
+        match validate_candidate(c, lint) {
             Ok(w) => warnings.extend(w),
             Err(i) => invalid.extend(i),
         }
@@ -248,7 +276,16 @@ pub fn install(
             continue;
         }
         let store_name = store_name_for(&c.root);
-        let will_add = req.use_os_store && *decision != Decision::OsStore;
+        let end_entity = is_end_entity(c);
+        let store_takes_it = !end_entity || host.store.accepts_end_entity_anchor();
+        if req.use_os_store && !store_takes_it {
+            warnings.push(format!(
+                "{} is a self-signed end-entity certificate and {} does not turn one into a TLS anchor: it goes into trust-proxy's own bundle and hashed dir only, which the variables point at",
+                crate::tunnel::printable(&c.root.info.subject),
+                host.store.describe()
+            ));
+        }
+        let will_add = req.use_os_store && store_takes_it && *decision != Decision::OsStore;
         let already = host.store.contains(&c.root.der)?;
         if will_add {
             store_adds.push((c.root.clone(), store_name.clone()));
@@ -263,6 +300,11 @@ pub fn install(
             added_to_os_store: will_add && !already,
             in_os_store: will_add || already,
             store_name,
+            service_targets: c
+                .service
+                .as_ref()
+                .map(|s| s.presented_by.clone())
+                .unwrap_or_default(),
         });
     }
     if after.proxy.is_none() {
@@ -319,6 +361,37 @@ pub fn install(
     Ok(report)
 }
 
+/// A self-signed certificate that is not a CA: the shape with its own validation and store rules.
+fn is_end_entity(c: &Candidate) -> bool {
+    c.root.is_self_signed() && SelfSignedShape::of(&c.root) == SelfSignedShape::EndEntity
+}
+
+/// A root CA (including a self-signed service's CA-shaped certificate) is checked as a root; a
+/// self-signed end-entity certificate as the anchor of exactly the hosts that presented it.
+fn validate_candidate(c: &Candidate, lint: &[lint::Finding]) -> Result<Vec<String>, Vec<Invalid>> {
+    if !is_end_entity(c) {
+        let mut warnings = validate::validate_root(&c.root, lint)?;
+        if let Some(service) = c
+            .service
+            .as_ref()
+            .filter(|s| s.shape == SelfSignedShape::Ca)
+        {
+            warnings.push(format!(
+                "{} presents a CA certificate as its own server certificate: {}",
+                crate::tunnel::printable(&service.presented_by.join(", ")),
+                validate::CA_AS_SERVER_CERT
+            ));
+        }
+        return Ok(warnings);
+    }
+    let (presented_by, not_covered) = c
+        .service
+        .as_ref()
+        .map(|s| (s.presented_by.as_slice(), s.names_not_covered.as_slice()))
+        .unwrap_or_default();
+    validate::validate_self_signed_end_entity(&c.root, presented_by, not_covered)
+}
+
 fn run_verify(report: &InstallReport, layout: &Layout, config: &DiscoverConfig) -> Verification {
     let Some(result) = &report.discover else {
         return Verification::NotApplicable {
@@ -328,7 +401,12 @@ fn run_verify(report: &InstallReport, layout: &Layout, config: &DiscoverConfig) 
     let targets: Vec<_> = result
         .targets
         .iter()
-        .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
+        .filter(|t| {
+            matches!(
+                t.status,
+                TargetStatus::Intercepted(_) | TargetStatus::SelfSigned { .. }
+            )
+        })
         .filter_map(|t| t.proxy.clone().map(|p| (t.target.clone(), p)))
         .collect();
     if targets.is_empty() {
@@ -356,6 +434,30 @@ fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
         .find(|r| r.root == c.root)
         .map(|r| r.seen_on.len())
         .unwrap_or(0);
+    if let Some(service) = &c.service {
+        let shape = match service.shape {
+            SelfSignedShape::Ca => "a self-signed CA certificate",
+            SelfSignedShape::EndEntity => "a self-signed end-entity certificate",
+        };
+        let names = match service.shape {
+            SelfSignedShape::Ca => {
+                "any: it is a CA, whoever holds its key can vouch for any name".to_string()
+            }
+            SelfSignedShape::EndEntity => validate::san_names(&c.root).join(", "),
+        };
+        let origin = if c.provenance == Provenance::Network {
+            " It came from the network only; anyone between you and the host could have sent it."
+        } else {
+            ""
+        };
+        return format!(
+            "{} presents {shape}: not interception.{origin}\nCompare its fingerprint with the one the service's owner publishes before trusting it.\n\n  Subject  {}\n  Names    {}\n  SHA-256  {}\n\nTrust this certificate for TLS connections to these names? Type 'yes' to confirm: ",
+            crate::tunnel::printable(&service.presented_by.join(", ")),
+            crate::tunnel::printable(&c.root.info.subject),
+            names,
+            c.root.sha256()
+        );
+    }
     let origin = match c.provenance {
         Provenance::Network => "WARNING: this CA came from the NETWORK ONLY. Anyone between you and the proxy could have sent it.",
         Provenance::UserFile => "This CA comes from a file you gave.",
@@ -375,6 +477,7 @@ pub(crate) fn summary(ca: &InstalledCa) -> CaSummary {
         subject: ca.subject.clone(),
         decision: ca.decision,
         provenance: ca.provenance,
+        service_targets: ca.service_targets.clone(),
     }
 }
 

@@ -3,11 +3,13 @@
 
 use crate::certinfo::CertInfo;
 use crate::chain::LinkSource;
+use crate::chain::SelfSignedShape;
 use crate::discover::{
-    DiscoverResult, Outcome, Provenance, RootFinding, TargetResult, TargetStatus,
+    DiscoverResult, Outcome, Provenance, RootFinding, SelfSignedService, TargetResult, TargetStatus,
 };
 use crate::lint::{Finding, Severity};
 use crate::tunnel::printable;
+use crate::validate::{ClientSupport, END_ENTITY_ANCHOR_CLIENTS};
 use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -29,6 +31,7 @@ struct JsonReport<'a> {
     os_store: &'a str,
     targets: Vec<JsonTarget<'a>>,
     roots: Vec<JsonRoot<'a>>,
+    self_signed: Vec<JsonSelfSigned<'a>>,
     unresolved: Vec<JsonUnresolved<'a>>,
     exported_to: Option<String>,
 }
@@ -80,6 +83,20 @@ struct JsonRoot<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonSelfSigned<'a> {
+    certificate: &'a CertInfo,
+    pem: String,
+    shape: SelfSignedShape,
+    provenance: Provenance,
+    in_os_store: bool,
+    seen_on: Vec<String>,
+    names_not_covered: Vec<String>,
+    lint: &'a [Finding],
+    /// Only for the end-entity shape: which clients accept it as a trust anchor.
+    clients: &'static [ClientSupport],
+}
+
+#[derive(Serialize)]
 struct JsonUnresolved<'a> {
     top_subject: &'a str,
     top_issuer: &'a str,
@@ -105,6 +122,7 @@ fn status_name(s: &TargetStatus) -> &'static str {
         TargetStatus::Intercepted(_) => "intercepted",
         TargetStatus::NotIntercepted => "not_intercepted",
         TargetStatus::PublicButInvalid { .. } => "public_but_invalid",
+        TargetStatus::SelfSigned { .. } => "self_signed",
         TargetStatus::Error { .. } => "error",
     }
 }
@@ -123,11 +141,12 @@ fn json_target(t: &TargetResult) -> JsonTarget<'_> {
         TargetStatus::Intercepted(i) => (
             None,
             i.root().map(|r| r.cert.sha256()),
-            (!i.root_found).then(|| i.top().issuer_name()),
+            i.top().filter(|_| !i.root_found).map(|t| t.issuer_name()),
             i.notes.iter().map(String::as_str).collect(),
         ),
         TargetStatus::PublicButInvalid { reason } => (None, None, None, vec![reason.as_str()]),
         TargetStatus::NotIntercepted => (None, None, None, Vec::new()),
+        TargetStatus::SelfSigned { cert, .. } => (None, Some(cert.sha256()), None, Vec::new()),
     };
     JsonTarget {
         target: t.target.to_string(),
@@ -186,6 +205,24 @@ pub fn to_json(result: &DiscoverResult, exported_to: Option<String>) -> String {
         os_store: &result.os_store,
         targets: result.targets.iter().map(json_target).collect(),
         roots: result.roots.iter().map(json_root).collect(),
+        self_signed: result
+            .self_signed
+            .iter()
+            .map(|s| JsonSelfSigned {
+                certificate: &s.cert.info,
+                pem: s.cert.to_pem(),
+                shape: s.shape,
+                provenance: s.provenance,
+                in_os_store: s.in_os_store,
+                seen_on: s.seen_on.iter().map(|t| t.to_string()).collect(),
+                names_not_covered: s.names_not_covered.iter().map(|t| t.to_string()).collect(),
+                lint: &s.lint,
+                clients: match s.shape {
+                    SelfSignedShape::Ca => &[],
+                    SelfSignedShape::EndEntity => END_ENTITY_ANCHOR_CLIENTS,
+                },
+            })
+            .collect(),
         unresolved: result
             .unresolved
             .iter()
@@ -212,6 +249,7 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
         Outcome::NotIntercepted => "No TLS interception observed.",
         Outcome::RootNotFound => "TLS interception found, but its root CA could not be found.",
         Outcome::NetworkFailure => "No target could be probed.",
+        Outcome::SelfSigned => "The host presents a self-signed certificate: not interception.",
     };
     out.push_str(&format!("trust-proxy discover: {headline}\n\n"));
     out.push_str(&format!(
@@ -237,7 +275,7 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
                     Some(r) => format!("root {}", short_fp(r.cert.sha256())),
                     None => format!(
                         "root not found (top issuer {})",
-                        printable(i.top().issuer_name())
+                        printable(i.top().map_or("", |t| t.issuer_name()))
                     ),
                 },
             ),
@@ -252,6 +290,10 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
                 ),
             ),
             TargetStatus::Error { message, .. } => ("error", printable(message)),
+            TargetStatus::SelfSigned { cert, .. } => (
+                "self-signed",
+                format!("not interception: {}", short_fp(cert.sha256())),
+            ),
         };
         out.push_str(&format!(
             "  {:<width$}  {:<15}  {detail}\n  {:<width$}  {:<15}  {route}{}\n",
@@ -306,6 +348,9 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
             result.roots.len(),
             result.targets.len(),
         ));
+    }
+    for service in &result.self_signed {
+        out.push_str(&self_signed_text(service));
     }
     for u in &result.unresolved {
         out.push_str(&format!(
@@ -400,6 +445,72 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
     s
 }
 
+fn self_signed_text(service: &SelfSignedService) -> String {
+    let targets = |list: &[crate::target::Target]| {
+        list.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let shape = match service.shape {
+        SelfSignedShape::Ca => {
+            "a self-signed CA certificate (CA:TRUE, as `openssl req -x509` makes)"
+        }
+        SelfSignedShape::EndEntity => "a self-signed end-entity certificate (CA:FALSE)",
+    };
+    let mut s = format!(
+        "\nThe host presents a self-signed certificate: not interception ({}).\n  It is {shape}.\n",
+        targets(&service.seen_on)
+    );
+    s.push_str(&cert_text(&service.cert.info));
+    s.push_str(&format!(
+        "  Names (SAN)      {}\n",
+        crate::validate::san_names(&service.cert).join(", ")
+    ));
+    let provenance = match service.provenance {
+        Provenance::OsStore => "already in the OS trust store",
+        Provenance::UserFile => "matches a certificate from --ca-file",
+        Provenance::VendorFile => "matches a vendor agent's file",
+        Provenance::Network => "NETWORK ONLY: compare the SHA-256 fingerprint with the one the service's\n                   owner publishes before trusting it (install needs --fingerprint or your 'yes')",
+    };
+    s.push_str(&format!("  Provenance       {provenance}\n"));
+    if !service.names_not_covered.is_empty() {
+        s.push_str(&format!(
+            "  Name mismatch    its subjectAltName does not name {}: clients refuse it there even when trusted,\n                   and install refuses an end-entity certificate for a host it does not name\n",
+            targets(&service.names_not_covered)
+        ));
+    }
+    if service.seen_on.len() > 1 {
+        s.push_str("  (one self-signed certificate on several targets: a captive portal or a device answering for\n   every name looks like this; a service normally presents it for its own names only)\n");
+    }
+    for f in &service.lint {
+        s.push_str(&format!(
+            "  Lint             {}: {}\n",
+            f.code,
+            printable(&f.message)
+        ));
+    }
+    if service.shape == SelfSignedShape::Ca {
+        s.push_str(&format!(
+            "  Clients          {}\n",
+            crate::validate::CA_AS_SERVER_CERT
+        ));
+    }
+    if service.shape == SelfSignedShape::EndEntity {
+        s.push_str("  As a trust anchor, for the names it holds (install refuses it for a host it does not name):\n");
+        for c in END_ENTITY_ANCHOR_CLIENTS {
+            s.push_str(&format!(
+                "    {:<9} {} ({})\n",
+                if c.accepts { "accepts" } else { "REJECTS" },
+                c.client,
+                c.evidence
+            ));
+        }
+    }
+    s.push_str("  Better: issue the service's certificate from a small private CA and trust that CA once;\n  every client accepts a CA root, and the service can renew without anyone re-trusting it.\n");
+    s
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
@@ -426,7 +537,8 @@ fn cert_text(i: &CertInfo) -> String {
             printable(&nc.permitted.join(", ")),
             printable(&nc.excluded.join(", "))
         ),
-        None => "none (it can sign for any name)".to_string(),
+        None if i.is_ca || i.version == 1 => "none (it can sign for any name)".to_string(),
+        None => "none (not a CA: it signs no other certificate)".to_string(),
     };
     format!(
         "  Subject          {}\n  Issuer           {issuer}\n  Serial           {}\n  Valid            {} to {}\n  SHA-256          {}\n  SHA-1 thumbprint {}\n  Key              {} {}\n  Signature        {}\n  CA               {ca}{path_len}\n  Key usage        {}\n  Name constraints {nc}\n",

@@ -64,6 +64,10 @@ pub struct InstalledCa {
     /// holds it and the variables can point at that bundle.
     pub in_os_store: bool,
     pub store_name: String,
+    /// A self-signed service's certificate: the hosts that presented it (an end-entity one is
+    /// trusted for exactly these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

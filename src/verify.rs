@@ -7,6 +7,11 @@ use crate::deadline::Deadline;
 use crate::proxy::ProxyChoice;
 use crate::target::Target;
 use crate::tunnel::{self, ProxyTlsTrust};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,10 +106,19 @@ fn handshake(
     let mut tunnel =
         tunnel::open(choice, target, deadline, proxy_trust).map_err(|e| e.to_string())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let verifier = Arc::new(OpenSslLike {
+        webpki,
+        roots,
+        provider: provider.clone(),
+    });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     let name =
         rustls::pki_types::ServerName::try_from(target.host.clone()).map_err(|e| e.to_string())?;
@@ -121,4 +135,95 @@ fn handshake(
         conn.protocol_version()
             .unwrap_or(rustls::ProtocolVersion::Unknown(0))
     ))
+}
+
+/// webpki's verification, plus the one case where OpenSSL-based clients (curl, Python, Node,
+/// git) accept what webpki refuses: the server presents a self-signed CA certificate (what
+/// `openssl req -x509` makes) that is itself in the bundle. webpki rejects a CA as the server's
+/// certificate (CaUsedAsEndEntity); OpenSSL trusts it as the anchor when it is exactly that
+/// anchor, names the host and is valid now. The handshake signature is still verified.
+#[derive(Debug)]
+struct OpenSslLike {
+    webpki: Arc<WebPkiServerVerifier>,
+    roots: Arc<rustls::RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl OpenSslLike {
+    fn is_trusted_self_signed_ca(&self, end_entity: &CertificateDer<'_>, host: &str) -> bool {
+        let Ok(cert) = Cert::parse(end_entity.as_ref()) else {
+            return false;
+        };
+        let in_bundle = self.roots.roots.iter().any(|a| {
+            cert.anchor_identity() == (a.subject.to_vec(), a.subject_public_key_info.to_vec())
+        });
+        cert.is_self_signed()
+            && cert.info.is_ca
+            && in_bundle
+            && cert.valid_at(crate::certinfo::now_unix())
+            && crate::classify::covers_host(&cert, host)
+    }
+}
+
+impl ServerCertVerifier for OpenSslLike {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let host = server_name.to_str();
+                if self.is_trusted_self_signed_ca(end_entity, &host) {
+                    Ok(ServerCertVerified::assertion())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

@@ -254,3 +254,29 @@ fn hostile_names_never_reach_the_terminal_raw() {
         "{subject:?}"
     );
 }
+
+/// The crash of issue 6 as a user met it: `discover --no-proxy --target host:port` against what
+/// `openssl req -x509` makes. Now exit 0, outcome self_signed, the fingerprint shown.
+#[test]
+fn discover_no_proxy_self_signed_service() {
+    let cert = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let server = TlsServer::start_local(mint_fixed(Minted::new(&cert, &[]))).unwrap();
+    let target = server.addr().to_string();
+    let fp = openssl_style_fingerprint(&cert.cert_der);
+    let (code, out, err) = run(bin().args(["discover", "--no-proxy", "--target", &target]));
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(
+        out.contains("the host presents a self-signed certificate: not interception")
+            || out.contains("The host presents a self-signed certificate: not interception"),
+        "{out}"
+    );
+    assert!(out.contains(&fp), "{out}");
+    let (code, out, err) =
+        run(bin().args(["discover", "--no-proxy", "--json", "--target", &target]));
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["outcome"], "self_signed");
+    assert_eq!(v["self_signed"][0]["shape"], "ca");
+    assert_eq!(v["self_signed"][0]["certificate"]["sha256_fingerprint"], fp);
+    assert_eq!(v["roots"].as_array().unwrap().len(), 0);
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trust_proxy::certinfo::Cert;
-use trust_proxy::chain::{CaFileCert, FoundBy, LinkSource};
+use trust_proxy::chain::{CaFileCert, FoundBy, LinkSource, SelfSignedShape};
 use trust_proxy::classify::PublicRoots;
 use trust_proxy::discover::{
     discover, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus,
@@ -482,4 +482,103 @@ fn probes_run_in_parallel() {
         start.elapsed()
     );
     assert_eq!(r.outcome, Outcome::NetworkFailure);
+}
+
+/// The plainest case of the mission: an internal service with what `openssl req -x509` makes
+/// (one certificate, CA:TRUE), reached directly. This used to panic in `fold`.
+#[test]
+fn self_signed_ca_service_direct() {
+    let cert = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let server = TlsServer::start_local(mint_fixed(Minted::new(&cert, &[]))).unwrap();
+    let r = Setup::via_direct(server.addr()).run();
+    assert_eq!(r.outcome, Outcome::SelfSigned, "{:?}", r.targets[0].status);
+    assert_eq!(r.outcome.exit_code(), 0);
+    assert!(r.roots.is_empty(), "not an interception root");
+    assert!(r.unresolved.is_empty());
+    assert_eq!(r.self_signed.len(), 1);
+    let s = &r.self_signed[0];
+    assert_eq!(s.cert.sha256(), fp(&cert.cert_der));
+    assert_eq!(s.shape, SelfSignedShape::Ca);
+    assert_eq!(s.provenance, Provenance::Network);
+    assert!(!s.in_os_store);
+    assert!(s.names_not_covered.is_empty());
+    assert!(matches!(
+        r.targets[0].status,
+        TargetStatus::SelfSigned {
+            shape: SelfSignedShape::Ca,
+            covers_target: true,
+            ..
+        }
+    ));
+    let text = trust_proxy::report::to_text(&r, None);
+    assert!(
+        text.contains("self-signed certificate: not interception"),
+        "{text}"
+    );
+    assert!(text.contains(&fp(&cert.cert_der)), "{text}");
+    assert!(text.contains("CaUsedAsEndEntity"), "{text}");
+}
+
+#[test]
+fn self_signed_end_entity_through_an_explicit_proxy() {
+    let cert = Leaf::self_signed("svc.internal.test");
+    let proxy =
+        InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted::new(&cert, &[])))).unwrap();
+    let mut s = Setup::via(&proxy);
+    s.targets = vec!["svc.internal.test", "other.internal.test"];
+    s.os_roots = vec![self::cert(&Ca::new_root("Unrelated").cert_der())];
+    let r = s.run();
+    assert_eq!(r.outcome, Outcome::SelfSigned);
+    assert_eq!(r.self_signed.len(), 1);
+    let found = &r.self_signed[0];
+    assert_eq!(found.shape, SelfSignedShape::EndEntity);
+    assert_eq!(found.cert.sha256(), fp(&cert.cert_der));
+    assert_eq!(found.seen_on.len(), 2);
+    assert_eq!(
+        found
+            .names_not_covered
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>(),
+        vec!["other.internal.test:443"]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&trust_proxy::report::to_json(&r, None)).unwrap();
+    assert_eq!(json["outcome"], "self_signed");
+    assert_eq!(json["exit_code"], 0);
+    assert_eq!(json["targets"][0]["status"], "self_signed");
+    assert_eq!(json["targets"][0]["root_sha256"], fp(&cert.cert_der));
+    let j = &json["self_signed"][0];
+    assert_eq!(j["shape"], "end_entity");
+    assert_eq!(j["provenance"], "network");
+    assert_eq!(j["in_os_store"], false);
+    assert_eq!(j["names_not_covered"][0], "other.internal.test:443");
+    assert_eq!(j["certificate"]["sha256_fingerprint"], fp(&cert.cert_der));
+    assert!(j["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["accepts"] == false));
+    let text = trust_proxy::report::to_text(&r, None);
+    assert!(text.contains("Name mismatch"), "{text}");
+    assert!(
+        text.contains("Names (SAN)      svc.internal.test\n"),
+        "{text}"
+    );
+    assert!(text.contains("REJECTS"), "{text}");
+    assert!(text.contains("private CA"), "{text}");
+}
+
+/// The same self-signed certificate the OS already trusts: provenance says so.
+#[test]
+fn self_signed_service_already_in_the_os_store() {
+    let cert = Leaf::self_signed("svc.internal.test");
+    let proxy =
+        InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted::new(&cert, &[])))).unwrap();
+    let mut s = Setup::via(&proxy);
+    s.targets = vec!["svc.internal.test"];
+    s.os_roots = vec![self::cert(&cert.cert_der)];
+    let r = s.run();
+    assert_eq!(r.self_signed[0].provenance, Provenance::OsStore);
+    assert!(r.self_signed[0].in_os_store);
 }

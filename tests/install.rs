@@ -791,3 +791,261 @@ fn pins_install_the_pinned_root_and_leave_out_the_others() {
         .any(|w| w.contains("Other Region Root") && w.contains("not installed")));
     assert!(!lab.store.contains(&other.cert_der()).unwrap());
 }
+
+/// An OS store like the p11-kit families': it takes the file but never makes a CA:FALSE
+/// certificate a TLS anchor.
+#[derive(Default)]
+struct CaOnlyStore(MemStore);
+
+impl TrustStore for CaOnlyStore {
+    fn describe(&self) -> String {
+        "CA-only memory store".into()
+    }
+    fn list(&self) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, StoreError> {
+        self.0.list()
+    }
+    fn contains(&self, cert: &rustls_pki_types::CertificateDer<'_>) -> Result<bool, StoreError> {
+        self.0.contains(cert)
+    }
+    fn add(
+        &self,
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        n: &str,
+    ) -> Result<Change, StoreError> {
+        self.0.add(cert, n)
+    }
+    fn remove(&self, cert: &rustls_pki_types::CertificateDer<'_>) -> Result<Change, StoreError> {
+        self.0.remove(cert)
+    }
+    fn accepts_end_entity_anchor(&self) -> bool {
+        false
+    }
+}
+
+/// A self-signed service behind the explicit proxy (the proxy forwards its certificate as is).
+struct Service {
+    cert: Leaf,
+    proxy: ProxyHandle,
+}
+
+impl Service {
+    fn start(cert: Leaf) -> Service {
+        let proxy = InterceptingProxy::start(ProxyConfig::new(mint_fixed(Minted::new(&cert, &[]))))
+            .unwrap();
+        Service { cert, proxy }
+    }
+
+    fn pin(&self) -> Pin {
+        Pin::parse(cert(&self.cert.cert_der).sha256()).unwrap()
+    }
+
+    fn request(&self, lab: &Lab, target: &str, pins: Vec<Pin>) -> InstallRequest {
+        let mut req = lab.request_via(&self.proxy.url(), pins);
+        req.discover.targets = vec![Target::parse(target).unwrap()];
+        req
+    }
+}
+
+#[test]
+fn self_signed_end_entity_is_installed_for_the_host_that_presented_it() {
+    let lab = Lab::new();
+    let svc = Service::start(Leaf::self_signed("svc.internal.test"));
+    let report = lab
+        .install(svc.request(&lab, "svc.internal.test", vec![svc.pin()]))
+        .unwrap();
+    assert_eq!(report.installed.len(), 1);
+    let ca = &report.installed[0];
+    assert_eq!(ca.decision, Decision::Pinned);
+    assert_eq!(ca.sha256, cert(&svc.cert.cert_der).sha256());
+    assert_eq!(ca.service_targets, vec!["svc.internal.test:443"]);
+    assert!(lab.store.contains(&svc.cert.cert_der).unwrap());
+    let layout = lab.layout();
+    let bundle = std::fs::read_to_string(layout.own_bundle()).unwrap();
+    assert!(bundle.contains(svc.cert.cert_pem().trim()));
+    let hashed: Vec<Vec<u8>> = std::fs::read_dir(layout.cert_dir())
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(hashed
+        .iter()
+        .any(|b| String::from_utf8_lossy(b).contains(svc.cert.cert_pem().trim())));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("private CA")
+                && w.contains("every name it holds: svc.internal.test.")),
+        "{:?}",
+        report.warnings
+    );
+    match report.verification {
+        Some(Verification::Passed { ref targets }) => assert_eq!(targets.len(), 1),
+        ref other => panic!("{other:?}"),
+    }
+    let json = trust_proxy::install_report::install_json("install", &report, 0);
+    assert!(json.contains("service_targets"), "{json}");
+
+    lab.uninstall(&[]).unwrap();
+    assert!(!lab.store.contains(&svc.cert.cert_der).unwrap());
+    assert!(tree(lab.dir.path()).is_empty());
+}
+
+#[test]
+fn self_signed_service_is_never_trusted_without_pin_or_person() {
+    let lab = Lab::new();
+    let svc = Service::start(Leaf::self_signed("svc.internal.test"));
+    let err = lab
+        .install(svc.request(&lab, "svc.internal.test", vec![]))
+        .unwrap_err();
+    assert!(
+        matches!(err, InstallError::Refused(Refusal::NeedsPin { .. })),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 6);
+    assert!(tree(lab.dir.path()).is_empty());
+    assert!(lab.store.list().unwrap().is_empty());
+
+    let mut req = svc.request(&lab, "svc.internal.test", vec![]);
+    req.policy.interactive = true;
+    let mut seen = String::new();
+    let mut no = |q: &str| {
+        seen = q.to_string();
+        false
+    };
+    let err =
+        install::install(req, &lab.layout(), Host::new(&lab.store), Some(&mut no)).unwrap_err();
+    assert!(matches!(err, InstallError::Declined(_)), "{err}");
+    assert!(seen.contains("not interception"), "{seen}");
+    assert!(seen.contains("Names    svc.internal.test\n"), "{seen}");
+    assert!(seen.contains(cert(&svc.cert.cert_der).sha256()), "{seen}");
+    assert!(tree(lab.dir.path()).is_empty());
+}
+
+#[test]
+fn self_signed_end_entity_is_refused_for_a_host_it_does_not_name() {
+    let lab = Lab::new();
+    let svc = Service::start(Leaf::self_signed("svc.internal.test"));
+    let err = lab
+        .install(svc.request(&lab, "registry.internal.test", vec![svc.pin()]))
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 7, "{err}");
+    assert!(err.to_string().contains("registry.internal.test"), "{err}");
+    assert!(tree(lab.dir.path()).is_empty());
+    assert!(lab.store.list().unwrap().is_empty());
+}
+
+#[test]
+fn self_signed_end_entity_from_a_file_needs_the_host_that_presents_it() {
+    let lab = Lab::new();
+    let ee = Leaf::self_signed("svc.internal.test");
+    // The probe reaches the corporate proxy, which does not present this certificate.
+    let mut req = lab.request(vec![Pin::parse(cert(&ee.cert_der).sha256()).unwrap()]);
+    req.ca_files = vec![cert(&ee.cert_der)];
+    let err = lab.install(req).unwrap_err();
+    assert_eq!(err.exit_code(), 7, "{err}");
+    assert!(err.to_string().contains("--target"), "{err}");
+    assert!(tree(lab.dir.path()).is_empty());
+
+    // The same file with the service as the target: accepted, and the probe is what binds it.
+    let svc = Service::start(ee);
+    let mut req = svc.request(&lab, "svc.internal.test", vec![svc.pin()]);
+    req.ca_files = vec![cert(&svc.cert.cert_der)];
+    let report = lab.install(req).unwrap();
+    assert_eq!(
+        report.installed[0].service_targets,
+        vec!["svc.internal.test:443"]
+    );
+    assert_eq!(report.installed[0].provenance, Provenance::UserFile);
+}
+
+#[test]
+fn self_signed_end_entity_must_be_a_sane_tls_server_certificate() {
+    use trust_proxy_testkit::rcgen::ExtendedKeyUsagePurpose;
+    let lab = Lab::new();
+    let year = 2000;
+    for (leaf, expect) in [
+        (
+            Leaf::self_signed_with(
+                &["svc.internal.test"],
+                &LeafOptions::default(),
+                Some(ExtendedKeyUsagePurpose::ClientAuth),
+            ),
+            "serverAuth",
+        ),
+        (
+            Leaf::self_signed_with(
+                &["svc.internal.test"],
+                &LeafOptions {
+                    validity: Some(((year, 1, 1), (year + 1, 1, 1))),
+                    ..Default::default()
+                },
+                None,
+            ),
+            "not valid now",
+        ),
+    ] {
+        let svc = Service::start(leaf);
+        let err = lab
+            .install(svc.request(&lab, "svc.internal.test", vec![svc.pin()]))
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 7, "{err}");
+        assert!(err.to_string().contains(expect), "{err}");
+        assert!(tree(lab.dir.path()).is_empty());
+    }
+}
+
+#[test]
+fn self_signed_end_entity_stays_out_of_a_store_that_would_drop_it() {
+    let lab = Lab::new();
+    let store = CaOnlyStore::default();
+    let svc = Service::start(Leaf::self_signed("svc.internal.test"));
+    let report = install::install(
+        svc.request(&lab, "svc.internal.test", vec![svc.pin()]),
+        &lab.layout(),
+        Host::new(&store),
+        None,
+    )
+    .unwrap();
+    assert!(store.list().unwrap().is_empty());
+    assert!(report.steps.iter().all(|s| s.action != "trust in OS store"));
+    assert!(
+        report.warnings.iter().any(|w| w.contains("own bundle")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(
+        report.bundle,
+        lab.layout().own_bundle().display().to_string()
+    );
+    assert!(matches!(
+        report.verification,
+        Some(Verification::Passed { .. })
+    ));
+}
+
+#[test]
+fn self_signed_ca_service_is_installed_as_a_root_and_verified() {
+    let lab = Lab::new();
+    let svc = Service::start(Leaf::self_signed_ca(&["svc.internal.test"]));
+    let report = lab
+        .install(svc.request(&lab, "svc.internal.test", vec![svc.pin()]))
+        .unwrap();
+    assert_eq!(
+        report.installed[0].service_targets,
+        vec!["svc.internal.test:443"]
+    );
+    assert!(lab.store.contains(&svc.cert.cert_der).unwrap());
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("CaUsedAsEndEntity")),
+        "{:?}",
+        report.warnings
+    );
+    // Verified as OpenSSL-based clients see it (webpki alone would refuse a CA as the leaf).
+    match report.verification {
+        Some(Verification::Passed { ref targets }) => assert!(targets[0].ok),
+        ref other => panic!("{other:?}"),
+    }
+}

@@ -106,6 +106,11 @@ pub trait TrustStore {
     /// `name` labels the entry (file name, friendly name); it is sanitised by the backend.
     fn add(&self, cert: &CertificateDer<'_>, name: &str) -> Result<Change, StoreError>;
     fn remove(&self, cert: &CertificateDer<'_>) -> Result<Change, StoreError>;
+    /// Whether a self-signed end-entity certificate (CA:FALSE) added here becomes a TLS trust
+    /// anchor. Windows Root and macOS trust settings take any self-signed certificate.
+    fn accepts_end_entity_anchor(&self) -> bool {
+        true
+    }
 }
 
 /// The trust store of the running OS for `scope`.

@@ -583,6 +583,14 @@ impl LinuxStore {
 }
 
 impl TrustStore for LinuxStore {
+    /// Debian's `update-ca-certificates` concatenates every anchor file (run in the lab); the
+    /// p11-kit families extract the TLS bundle with `--filter=ca-anchors`, which drops a
+    /// certificate whose basicConstraints say CA:FALSE (p11-kit category "other-entry"). Alpine's
+    /// tool was never run here, so it is not claimed.
+    fn accepts_end_entity_anchor(&self) -> bool {
+        self.family == Family::Debian
+    }
+
     fn describe(&self) -> String {
         let bundle = match self.bundle_path() {
             Ok(p) => p.display().to_string(),

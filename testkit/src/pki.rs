@@ -205,6 +205,45 @@ impl Leaf {
     }
 }
 
+impl Leaf {
+    /// What `openssl req -x509 -addext subjectAltName=DNS:name` makes: one self-signed
+    /// certificate with critical basicConstraints CA:TRUE, key identifiers and no keyUsage, used
+    /// directly as a server's certificate.
+    pub fn self_signed_ca(names: &[&str]) -> Leaf {
+        let key = KeyKind::EcdsaP256.generate();
+        let mut params = leaf_params(names, &LeafOptions::default());
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = Vec::new();
+        params.extended_key_usages = Vec::new();
+        params.use_authority_key_identifier_extension = false;
+        let cert = params.self_signed(&key).expect("self-sign CA");
+        Leaf {
+            cert_der: cert.der().clone(),
+            key_der: key_der_of(&key),
+        }
+    }
+
+    /// A self-signed end-entity certificate (CA:FALSE, serverAuth) for `names`, with `opts`
+    /// (validity, key kind) and an optional extended key usage other than serverAuth.
+    pub fn self_signed_with(
+        names: &[&str],
+        opts: &LeafOptions,
+        eku: Option<ExtendedKeyUsagePurpose>,
+    ) -> Leaf {
+        let key = opts.key.generate();
+        let mut params = leaf_params(names, opts);
+        params.use_authority_key_identifier_extension = false;
+        if let Some(purpose) = eku {
+            params.extended_key_usages = vec![purpose];
+        }
+        let cert = params.self_signed(&key).expect("self-sign leaf");
+        Leaf {
+            cert_der: cert.der().clone(),
+            key_der: key_der_of(&key),
+        }
+    }
+}
+
 fn random_serial() -> SerialNumber {
     let mut bytes = Vec::with_capacity(16);
     for i in 0..2u64 {

@@ -17,7 +17,7 @@ use trust_proxy::certinfo::Cert;
 use trust_proxy::chain::CaFileCert;
 use trust_proxy::classify::PublicRoots;
 use trust_proxy::deadline::Deadline;
-use trust_proxy::decide::{self, Candidate, Pin, Policy};
+use trust_proxy::decide::{self, Candidate, Pin, Policy, ServiceUse};
 use trust_proxy::discover::{self, DiscoverConfig};
 use trust_proxy::fetch::{FetchError, Fetcher};
 use trust_proxy::proxy::{ProxyChoice, ProxyEndpoint, ProxySettings, ProxySource};
@@ -196,7 +196,8 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    // What install decides on these roots: the candidates as install builds them.
+    // What install decides on these roots and self-signed services: the candidates as install
+    // builds them.
     let candidates: Vec<Candidate> = result
         .roots
         .iter()
@@ -204,13 +205,23 @@ fuzz_target!(|data: &[u8]| {
             root: r.root.clone(),
             path: r.intermediates.iter().map(|(c, _)| c.clone()).collect(),
             provenance: r.provenance,
+            service: None,
         })
+        .chain(result.self_signed.iter().map(|s| Candidate {
+            root: s.cert.clone(),
+            path: Vec::new(),
+            provenance: s.provenance,
+            service: Some(ServiceUse {
+                shape: s.shape,
+                presented_by: s.seen_on.iter().map(|t| t.to_string()).collect(),
+                names_not_covered: s.names_not_covered.iter().map(|t| t.to_string()).collect(),
+            }),
+        }))
         .collect();
-    let pins: Vec<Pin> = result
-        .roots
+    let pins: Vec<Pin> = candidates
         .first()
         .filter(|_| flags & PIN_FIRST_ROOT != 0)
-        .and_then(|r| Pin::parse(r.root.sha256()).ok())
+        .and_then(|c| Pin::parse(c.root.sha256()).ok())
         .into_iter()
         .collect();
     let policy = Policy {
@@ -224,5 +235,14 @@ fuzz_target!(|data: &[u8]| {
     }
     for r in &result.roots {
         let _ = validate::validate_root(&r.root, &r.lint);
+    }
+    for c in &candidates {
+        if let Some(service) = &c.service {
+            let _ = validate::validate_self_signed_end_entity(
+                &c.root,
+                &service.presented_by,
+                &service.names_not_covered,
+            );
+        }
     }
 });

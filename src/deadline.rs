@@ -11,9 +11,16 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// A duration the clock cannot represent (a library caller's `Duration::MAX`) is capped to
+    /// a year: no practical limit, and no overflow panic.
     pub fn after(d: Duration) -> Deadline {
+        const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
+        let now = Instant::now();
         Deadline {
-            at: Instant::now() + d,
+            at: now
+                .checked_add(d)
+                .or_else(|| now.checked_add(FAR))
+                .unwrap_or(now),
         }
     }
 
@@ -92,8 +99,9 @@ impl<S: Read> Read for Rewind<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if !self.pending.is_empty() {
             let n = buf.len().min(self.pending.len());
-            buf[..n].copy_from_slice(&self.pending[..n]);
-            self.pending.drain(..n);
+            for (slot, byte) in buf.iter_mut().zip(self.pending.drain(..n)) {
+                *slot = byte;
+            }
             return Ok(n);
         }
         self.inner.read(buf)
@@ -106,5 +114,33 @@ impl<S: Write> Write for Rewind<S> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duration_past_the_clock_is_no_panic_and_no_limit() {
+        let deadline = Deadline::after(Duration::MAX);
+        assert!(!deadline.expired());
+        assert!(deadline.remaining().unwrap() > Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn rewind_hands_out_the_pending_bytes_first() {
+        let mut r = Rewind::new(b"abc".to_vec(), &b"de"[..]);
+        let mut buf = [0u8; 2];
+        let mut got = Vec::new();
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            assert!(got.len() <= 5, "{got:?}");
+        }
+        assert_eq!(got, b"abcde");
     }
 }

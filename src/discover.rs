@@ -8,13 +8,14 @@ use crate::chain::{
 };
 use crate::classify::{self, PublicRoots};
 use crate::deadline::Deadline;
-use crate::fetch::HttpFetcher;
+use crate::fetch::{Fetcher, HttpFetcher};
 use crate::hints;
 use crate::lint::{self, Finding};
 use crate::probe::{self, ProbeError};
 use crate::proxy::{ProxyChoice, ProxySettings};
 use crate::target::Target;
 use crate::tunnel::{self, ProxyTlsTrust};
+use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -184,6 +185,12 @@ pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
             })
             .collect()
     });
+    summarize(config, targets)
+}
+
+/// Folds the per-target results into the roots seen, what is missing, and the outcome. No I/O:
+/// the fuzzer drives it with arbitrary analyses.
+pub fn summarize(config: &DiscoverConfig, targets: Vec<TargetResult>) -> DiscoverResult {
     let (roots, self_signed, unresolved) = fold(config, &targets);
     let outcome = outcome(&targets, &unresolved);
     DiscoverResult {
@@ -228,19 +235,51 @@ fn probe_target(config: &DiscoverConfig, target: &Target, trust: &ProxyTlsTrust)
             return fail(result, kind, probe_message(&e, &choice));
         }
     };
-    result.tls_version = Some(presented.tls_version.clone());
     let fetcher = HttpFetcher {
         proxy: choice.endpoint.clone(),
         trust: trust.clone(),
+    };
+    let mut analysed = analyze_presented(
+        config,
+        target,
+        choice,
+        &presented.chain,
+        presented.tls_version,
+        &fetcher,
+        deadline,
+    );
+    analysed.proxy_tls_unverified = result.proxy_tls_unverified;
+    analysed
+}
+
+/// Everything after the handshake: analyses the chain `target` presented (fetching issuers with
+/// `fetcher`, reading vendor hints with `config.read_file`). The fuzzer enters here with
+/// arbitrary certificates and an in-memory fetcher.
+pub fn analyze_presented(
+    config: &DiscoverConfig,
+    target: &Target,
+    choice: ProxyChoice,
+    presented: &[CertificateDer<'static>],
+    tls_version: String,
+    fetcher: &dyn Fetcher,
+    deadline: Deadline,
+) -> TargetResult {
+    let mut result = TargetResult {
+        target: target.clone(),
+        proxy: Some(choice),
+        status: TargetStatus::NotIntercepted,
+        presented: Vec::new(),
+        tls_version: Some(tls_version),
+        proxy_tls_unverified: None,
     };
     let sources = Sources {
         public: &config.public,
         os_roots: &config.os_roots,
         ca_files: &config.ca_files,
-        fetcher: &fetcher,
+        fetcher,
         read_file: &*config.read_file,
     };
-    match chain::analyze(&presented.chain, &sources, deadline) {
+    match chain::analyze(presented, &sources, deadline) {
         Ok(analysis) => {
             result.presented = analysis.presented;
             result.status = match analysis.verdict {
@@ -255,7 +294,13 @@ fn probe_target(config: &DiscoverConfig, target: &Target, trust: &ProxyTlsTrust)
             };
             result
         }
-        Err(e) => fail(result, "bad_certificate", e.to_string()),
+        Err(e) => {
+            result.status = TargetStatus::Error {
+                kind: "bad_certificate",
+                message: e.to_string(),
+            };
+            result
+        }
     }
 }
 

@@ -1,6 +1,19 @@
 //! Plain-HTTP GET for AIA caIssuers and vendor CA URLs, through the same proxy as the target.
 //! Hostile-input rules: `http:` only (no ldap, no https, no redirect to another scheme), never a
 //! loopback, link-local (cloud metadata) or unspecified address, size- and time-bounded.
+//!
+//! Why not an HTTP client crate. httparse (hyper's own parser) reads the response head and the
+//! chunk-size lines; what is left here is the request line, framing and the bounds. ureq 3 was
+//! checked and cannot keep them: through an `http://` proxy it only ever tunnels with `CONNECT
+//! host:80` (its `ProxyProtocol::Http` is "CONNECT proxy over HTTP"; it has no absolute-form
+//! `GET http://...` mode), and squid's default configuration refuses exactly that (`http_access
+//! deny CONNECT !SSL_ports`), so every AIA fetch would fail behind a stock corporate squid. Its
+//! `https://` proxy TLS takes root certificates or "no verification", not our verifier that
+//! records a failure and refuses only when credentials are at stake; and the resolver and
+//! connector hooks that would pin the checked address are in its `unversioned` module, outside
+//! semver. hyper 1's `client::conn::http1` does send absolute-form, but it is async: a runtime
+//! and an async TLS stack for the `https://` proxy in a tool that is synchronous everywhere, for
+//! the ~150 lines it would replace.
 
 use crate::deadline::{Deadline, DeadlineStream};
 use crate::proxy::ProxyEndpoint;
@@ -33,6 +46,8 @@ pub enum FetchError {
     TooManyRedirects { url: String },
     #[error("{url}: malformed HTTP response ({message})")]
     Protocol { url: String, message: String },
+    #[error("{url}: malformed chunked body ({source})")]
+    Chunked { url: String, source: ChunkError },
 }
 
 /// Fetches a URL's bytes; a trait so path building can be tested without a network.
@@ -127,7 +142,8 @@ fn check_url(url: &str) -> Result<Checked, FetchError> {
     })
 }
 
-/// Loopback, link-local (169.254.169.254 is cloud metadata), unspecified, multicast, broadcast.
+/// Loopback, link-local (169.254.169.254 is cloud metadata), unspecified, multicast, broadcast,
+/// and the one cloud metadata address outside link-local (AWS's IPv6 fd00:ec2::254).
 pub fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
@@ -142,9 +158,13 @@ pub fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
         IpAddr::V6(v6) if v6.is_loopback() => Some("a loopback address"),
         IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some("a link-local address"),
         IpAddr::V6(v6) if v6.is_unspecified() || v6.is_multicast() => Some("a non-unicast address"),
+        IpAddr::V6(v6) if v6 == AWS_METADATA_V6 => Some("a cloud metadata address"),
         _ => None,
     }
 }
+
+const AWS_METADATA_V6: std::net::Ipv6Addr =
+    std::net::Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254);
 
 fn forbid_ip(url: &str, ip: IpAddr) -> Result<(), FetchError> {
     match forbidden_ip(ip) {
@@ -246,22 +266,16 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
         url: printable(url),
         message,
     };
-    let transport = |source| FetchError::Transport {
-        url: printable(url),
-        source,
-    };
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     let (status, head_len, content_length, chunked, location) = loop {
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| transport(io_error("reading the response", e)))?;
-        if n == 0 {
+        let n = read_some(url, stream, &mut chunk, "reading the response")?;
+        if n.is_empty() {
             return Err(protocol(
                 "connection closed before the response head".into(),
             ));
         }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(n);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut resp = httparse::Response::new(&mut headers);
         match resp.parse(&buf) {
@@ -272,14 +286,16 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
                         .find(|h| h.name.eq_ignore_ascii_case(name))
                         .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
                 };
+                let chunked = header("transfer-encoding")
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+                // With chunked framing a Content-Length is ignored (RFC 9112 section 6.3).
                 let content_length = match header("content-length") {
-                    Some(v) => Some(v.parse::<usize>().map_err(|_| {
+                    Some(_) if chunked => None,
+                    Some(v) => Some(parse_content_length(&v).ok_or_else(|| {
                         protocol(format!("bad Content-Length {:?}", printable(&v)))
                     })?),
                     None => None,
                 };
-                let chunked = header("transfer-encoding")
-                    .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
                 break (
                     resp.code.unwrap_or(0),
                     len,
@@ -308,43 +324,44 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
             status,
         });
     }
-    if content_length.is_some_and(|n| n > MAX_BODY) {
-        return Err(FetchError::TooLarge {
-            url: printable(url),
-        });
-    }
-    let mut body = buf.split_off(head_len);
-    let limit = content_length.unwrap_or(MAX_BODY + 1);
-    let raw_limit = if chunked { MAX_BODY + 64 * 1024 } else { limit };
-    while body.len() < raw_limit {
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| transport(io_error("reading the response body", e)))?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-        if chunked && chunked_complete(&body) {
-            break;
-        }
-    }
-    let body = if chunked {
-        decode_chunked(&body).map_err(|m| {
-            if m == "too large" {
-                FetchError::TooLarge {
-                    url: printable(url),
-                }
-            } else {
-                protocol(m)
-            }
-        })?
-    } else {
-        body
+    let too_large = || FetchError::TooLarge {
+        url: printable(url),
     };
+    if content_length.is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let after_head = buf.get(head_len..).unwrap_or_default();
+    if chunked {
+        let chunk_error = |source: ChunkError| match source {
+            ChunkError::TooLarge => too_large(),
+            source => FetchError::Chunked {
+                url: printable(url),
+                source,
+            },
+        };
+        let mut decoder = ChunkedDecoder::default();
+        let mut done = decoder.feed(after_head).map_err(chunk_error)?;
+        while !done {
+            let n = read_some(url, stream, &mut chunk, "reading the response body")?;
+            if n.is_empty() {
+                return Err(chunk_error(ChunkError::Truncated));
+            }
+            done = decoder.feed(n).map_err(chunk_error)?;
+        }
+        return Ok(Reply::Body(decoder.body));
+    }
+    let mut body = after_head.to_vec();
+    // One byte past MAX_BODY is enough to know a body without Content-Length is too large.
+    let limit = content_length.unwrap_or(MAX_BODY.saturating_add(1));
+    while body.len() < limit {
+        let n = read_some(url, stream, &mut chunk, "reading the response body")?;
+        if n.is_empty() {
+            break;
+        }
+        body.extend_from_slice(n);
+    }
     if body.len() > MAX_BODY {
-        return Err(FetchError::TooLarge {
-            url: printable(url),
-        });
+        return Err(too_large());
     }
     if let Some(n) = content_length {
         if body.len() < n {
@@ -353,40 +370,131 @@ fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
                 body.len()
             )));
         }
-        return Ok(Reply::Body(body[..n].to_vec()));
+        body.truncate(n);
     }
     Ok(Reply::Body(body))
 }
 
-fn chunked_complete(raw: &[u8]) -> bool {
-    decode_chunked(raw).is_ok()
+/// One read into `buf`, returning the bytes that arrived (empty at end of stream).
+fn read_some<'b>(
+    url: &str,
+    stream: &mut Stream,
+    buf: &'b mut [u8],
+    stage: &str,
+) -> Result<&'b [u8], FetchError> {
+    let n = stream.read(buf).map_err(|e| FetchError::Transport {
+        url: printable(url),
+        source: io_error(stage, e),
+    })?;
+    // A reader claiming more than the buffer holds is broken; treat it as the end.
+    Ok(buf.get(..n).unwrap_or_default())
 }
 
-/// Decodes `Transfer-Encoding: chunked`; `Err("incomplete")` until the last chunk arrived.
-fn decode_chunked(mut raw: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = find_crlf(raw).ok_or("incomplete")?;
-        let size_text = std::str::from_utf8(&raw[..line_end]).map_err(|_| "bad chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if out.len() + size > MAX_BODY {
-            return Err("too large".to_string());
-        }
-        if raw.len() < size + 2 {
-            return Err("incomplete".to_string());
-        }
-        out.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
+/// Digits only: `str::parse` would also take a leading `+`.
+fn parse_content_length(value: &str) -> Option<usize> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    value.parse().ok()
 }
 
-fn find_crlf(b: &[u8]) -> Option<usize> {
-    b.windows(2).position(|w| w == b"\r\n")
+/// A chunk-size line (size and extensions) longer than this is hostile; real ones are a few bytes.
+pub const MAX_CHUNK_LINE: usize = 4096;
+
+/// Why a `Transfer-Encoding: chunked` body was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChunkError {
+    #[error("the chunks add up to more than {MAX_BODY} bytes")]
+    TooLarge,
+    #[error("invalid chunk size line")]
+    BadSize,
+    #[error("chunk size line longer than {MAX_CHUNK_LINE} bytes")]
+    LineTooLong,
+    #[error("no CRLF after chunk data")]
+    MissingCrlf,
+    #[error("the chunked body ended before its last chunk")]
+    Truncated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ChunkState {
+    #[default]
+    Size,
+    Data {
+        left: usize,
+    },
+    DataEnd,
+    Done,
+}
+
+/// Decodes `Transfer-Encoding: chunked` as the bytes arrive, so a body trickled in tiny reads
+/// costs linear time, and every size the peer announces is checked against [`MAX_BODY`] before it
+/// is used. The size line itself is parsed by httparse. Trailers are not read: the server closes
+/// the connection after the response.
+#[derive(Debug, Default)]
+struct ChunkedDecoder {
+    state: ChunkState,
+    /// Bytes received but not yet decodable (an unfinished size line or CRLF).
+    pending: Vec<u8>,
+    body: Vec<u8>,
+}
+
+impl ChunkedDecoder {
+    /// Feeds the next received bytes; `Ok(true)` once the last chunk has been seen.
+    fn feed(&mut self, input: &[u8]) -> Result<bool, ChunkError> {
+        self.pending.extend_from_slice(input);
+        let mut rest: &[u8] = &self.pending;
+        let outcome = loop {
+            match self.state {
+                ChunkState::Done => break Ok(true),
+                ChunkState::Size => match httparse::parse_chunk_size(rest) {
+                    Ok(httparse::Status::Partial) if rest.len() > MAX_CHUNK_LINE => {
+                        break Err(ChunkError::LineTooLong)
+                    }
+                    Ok(httparse::Status::Partial) => break Ok(false),
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        rest = rest.get(used..).unwrap_or_default();
+                        if size == 0 {
+                            self.state = ChunkState::Done;
+                            continue;
+                        }
+                        let room = MAX_BODY.saturating_sub(self.body.len());
+                        match usize::try_from(size) {
+                            Ok(left) if left <= room => self.state = ChunkState::Data { left },
+                            _ => break Err(ChunkError::TooLarge),
+                        }
+                    }
+                    Err(httparse::InvalidChunkSize) => break Err(ChunkError::BadSize),
+                },
+                ChunkState::Data { left } => {
+                    if rest.is_empty() {
+                        break Ok(false);
+                    }
+                    let (now, later) = rest.split_at(left.min(rest.len()));
+                    self.body.extend_from_slice(now);
+                    rest = later;
+                    self.state = match left.saturating_sub(now.len()) {
+                        0 => ChunkState::DataEnd,
+                        left => ChunkState::Data { left },
+                    };
+                }
+                ChunkState::DataEnd => match rest.split_first_chunk::<2>() {
+                    Some((b"\r\n", later)) => {
+                        rest = later;
+                        self.state = ChunkState::Size;
+                    }
+                    Some(_) => break Err(ChunkError::MissingCrlf),
+                    None if rest.first().is_some_and(|b| *b != b'\r') => {
+                        break Err(ChunkError::MissingCrlf)
+                    }
+                    None => break Ok(false),
+                },
+            }
+        };
+        let consumed = self.pending.len().saturating_sub(rest.len());
+        self.pending.drain(..consumed);
+        outcome
+    }
 }
 
 #[cfg(test)]
@@ -412,6 +520,7 @@ mod tests {
             "http://[fe80::1]/x",
             "http://[::ffff:127.0.0.1]/x",
             "http://0.0.0.0/x",
+            "http://[fd00:ec2::254]/latest/meta-data",
         ] {
             assert!(
                 matches!(check_url(bad), Err(FetchError::ForbiddenAddress { .. })),
@@ -426,14 +535,60 @@ mod tests {
         assert!(check_url("http://10.1.2.3/ca.crt").is_ok());
     }
 
+    /// Decodes `raw` fed in pieces of `step` bytes, as a trickling peer would send it.
+    fn decode(raw: &[u8], step: usize) -> Result<Option<Vec<u8>>, ChunkError> {
+        let mut decoder = ChunkedDecoder::default();
+        for piece in raw.chunks(step) {
+            if decoder.feed(piece)? {
+                return Ok(Some(decoder.body));
+            }
+        }
+        Ok(None)
+    }
+
     #[test]
     fn chunked() {
+        for step in [1, 2, 3, 7, 4096] {
+            let ok = decode(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n", step);
+            assert_eq!(ok, Ok(Some(b"abcde".to_vec())), "step {step}");
+            assert_eq!(decode(b"3\r\nab", step), Ok(None), "step {step}");
+            assert_eq!(decode(b"3\r\nabcXY", step), Err(ChunkError::MissingCrlf));
+        }
+        assert_eq!(decode(b"zz\r\n", 64), Err(ChunkError::BadSize));
+        assert_eq!(decode(b"-1\r\n", 64), Err(ChunkError::BadSize));
         assert_eq!(
-            decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap(),
-            b"abcde"
+            decode(b"10000000000000000\r\n", 64),
+            Err(ChunkError::BadSize)
         );
-        assert_eq!(decode_chunked(b"3\r\nab").unwrap_err(), "incomplete");
-        assert!(decode_chunked(b"zz\r\n").is_err());
-        assert_eq!(decode_chunked(b"FFFFFFFF\r\n").unwrap_err(), "too large");
+        assert_eq!(decode(b"FFFFFFFF\r\n", 64), Err(ChunkError::TooLarge));
+        // 2^64-1 once a first chunk is in: the sum overflowed and then sliced out of range.
+        for raw in [
+            &b"FFFFFFFFFFFFFFFF\r\nabc\r\n"[..],
+            b"1\r\na\r\nFFFFFFFFFFFFFFFF\r\nabc\r\n",
+        ] {
+            assert_eq!(decode(raw, 64), Err(ChunkError::TooLarge));
+        }
+        let mut endless = b"1;".to_vec();
+        endless.resize(MAX_CHUNK_LINE + 2, b'x');
+        assert_eq!(decode(&endless, 512), Err(ChunkError::LineTooLong));
+        // Exactly MAX_BODY in chunks is accepted; one byte more is not.
+        let mut full = format!("{MAX_BODY:x}\r\n").into_bytes();
+        full.resize(full.len() + MAX_BODY, b'a');
+        full.extend_from_slice(b"\r\n1\r\n");
+        assert_eq!(decode(&full, 8192), Err(ChunkError::TooLarge));
+        full.truncate(full.len() - 3);
+        full.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(
+            decode(&full, 8192).map(|b| b.map(|b| b.len())),
+            Ok(Some(MAX_BODY))
+        );
+    }
+
+    #[test]
+    fn content_length_is_digits_only() {
+        assert_eq!(parse_content_length("1024"), Some(1024));
+        for bad in ["+5", "-1", "", "1 2", "0x10", "99999999999999999999999"] {
+            assert_eq!(parse_content_length(bad), None, "{bad}");
+        }
     }
 }

@@ -42,8 +42,12 @@ pub enum TunnelError {
     },
     #[error("the proxy refused the tunnel: {status_line:?}")]
     ProxyRefused { status_line: String, code: u16 },
-    #[error("the proxy's reply is not valid HTTP ({0})")]
-    ProxyProtocol(String),
+    #[error("the proxy's reply is not valid HTTP ({cause}; it began with {began_with:?})")]
+    ProxyProtocol {
+        cause: httparse::Error,
+        /// The first bytes of the reply, printable, so the user can tell what answered.
+        began_with: String,
+    },
     #[error("the proxy's reply head exceeds {MAX_REPLY_HEAD} bytes")]
     ReplyTooLarge,
     #[error("the proxy closed the connection {stage}")]
@@ -73,7 +77,7 @@ impl TunnelError {
             TunnelError::ProxyTls { .. } => "proxy_tls",
             TunnelError::ProxyAuthRequired { .. } => "proxy_auth_required",
             TunnelError::ProxyRefused { .. } => "proxy_refused",
-            TunnelError::ProxyProtocol(_) | TunnelError::ReplyTooLarge => "proxy_protocol",
+            TunnelError::ProxyProtocol { .. } | TunnelError::ReplyTooLarge => "proxy_protocol",
             TunnelError::Closed { .. } => "closed",
             TunnelError::Io { .. } => "io",
         }
@@ -180,7 +184,8 @@ pub fn connect_tcp(
             stage: format!("connecting to the {what} {host}:{port}"),
         })?;
         // Later addresses still get a share of the time when an earlier one black-holes.
-        let share = left / (addrs.len() - i) as u32;
+        let still_to_try = u32::try_from(addrs.len().saturating_sub(i)).unwrap_or(u32::MAX);
+        let share = left.checked_div(still_to_try).unwrap_or(left);
         match TcpStream::connect_timeout(addr, share.max(std::time::Duration::from_millis(50))) {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
@@ -335,20 +340,23 @@ fn parse_reply_head(buf: &[u8]) -> Result<Option<ReplyHead>, TunnelError> {
                 code,
                 status_line: status_line.trim_end().to_string(),
                 auth,
-                leftover: buf[len..].to_vec(),
+                leftover: buf.get(len..).unwrap_or_default().to_vec(),
             }))
         }
         Err(httparse::Error::TooManyHeaders) => Err(TunnelError::ReplyTooLarge),
-        Err(e) => Err(TunnelError::ProxyProtocol(format!(
-            "{e}; it began with {:?}",
-            printable(&String::from_utf8_lossy(&buf[..buf.len().min(24)]))
-        ))),
+        Err(cause) => Err(TunnelError::ProxyProtocol {
+            cause,
+            began_with: printable(&String::from_utf8_lossy(buf.get(..24).unwrap_or(buf))),
+        }),
     }
 }
 
 /// Parses a CONNECT reply head as the probe does; exposed for the fuzzer and tests.
 pub fn parse_connect_reply(buf: &[u8]) -> Result<Option<(u16, String, usize)>, TunnelError> {
-    Ok(parse_reply_head(buf)?.map(|h| (h.code, h.status_line, buf.len() - h.leftover.len())))
+    Ok(parse_reply_head(buf)?.map(|h| {
+        let consumed = buf.len().saturating_sub(h.leftover.len());
+        (h.code, h.status_line, consumed)
+    }))
 }
 
 /// Peer text is escaped by the one sanitizer every renderer uses.
@@ -486,6 +494,13 @@ impl ServerCertVerifier for ProxyVerifier {
 mod tests {
     use super::*;
 
+    fn protocol_cause(reply: &[u8]) -> Option<httparse::Error> {
+        match parse_connect_reply(reply) {
+            Err(TunnelError::ProxyProtocol { cause, .. }) => Some(cause),
+            _ => None,
+        }
+    }
+
     #[test]
     fn reply_heads() {
         let ok =
@@ -498,12 +513,37 @@ mod tests {
             parse_connect_reply(b"HTTP/1.1 200 OK\r\nVia: x").unwrap(),
             None
         );
-        assert!(parse_connect_reply(b"\x16\x03\x01garbage\r\n\r\n").is_err());
-        let (code, line, _) = parse_connect_reply(b"HTTP/1.1 403 Forbidden\x1b[31m\r\n\r\n")
-            .map(|r| r.unwrap())
-            .unwrap_or((0, String::new(), 0));
-        // httparse rejects control characters in the reason phrase; either way nothing raw leaks.
-        assert!(code == 0 || !line.contains('\x1b'));
+        // A TLS record where the HTTP reply should be: the version is what fails.
+        assert_eq!(
+            protocol_cause(b"\x16\x03\x01garbage\r\n\r\n"),
+            Some(httparse::Error::Version)
+        );
+        let Err(TunnelError::ProxyProtocol { began_with, .. }) =
+            parse_connect_reply(b"\x16\x03\x01garbage\r\n\r\n")
+        else {
+            panic!("not a protocol error")
+        };
+        assert_eq!(began_with, "???garbage????");
+        assert_eq!(
+            protocol_cause(b"HTTP/1.1 2000 OK\r\n\r\n"),
+            Some(httparse::Error::Status)
+        );
+        assert_eq!(
+            protocol_cause(b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n"),
+            Some(httparse::Error::HeaderName)
+        );
+        // A C0 escape in the reason phrase is refused by httparse itself.
+        assert_eq!(
+            protocol_cause(b"HTTP/1.1 403 Forbidden\x1b[31m\r\n\r\n"),
+            Some(httparse::Error::Status)
+        );
+        // A C1 control (U+009B, CSI) is obs-text to httparse, which then drops the whole reason
+        // phrase: the status line that reaches the user holds no part of it.
+        let (code, line, _) =
+            parse_connect_reply("HTTP/1.1 403 Forbidden\u{9b}31m\r\n\r\n".as_bytes())
+                .unwrap()
+                .unwrap();
+        assert_eq!((code, line.as_str()), (403, "HTTP/1.1 403"));
     }
 
     #[test]

@@ -236,3 +236,91 @@ fn aia_loops_are_bounded() {
         assert!(p.requests().len() <= 6, "{} requests", p.requests().len());
     }
 }
+
+/// The AIA of the intercepting intermediate answers `reply`; the root is only reachable there.
+fn through_aia(reply: HttpReply) -> (DiscoverResult, Duration, Vec<u8>) {
+    let root = Ca::new_root("Chunked Root");
+    let url = "http://aia.corp.test/chunked.cer";
+    let int = Arc::new(root.issue_intermediate("Chunked Int", Some(url)));
+    let p = InterceptingProxy::start(
+        ProxyConfig::new(mint_from(int.clone(), vec![int.cert_der()])).route(url, reply),
+    )
+    .unwrap();
+    let (r, t) = run(&p);
+    (r, t, root.cert_der().to_vec())
+}
+
+fn chunked_raw(raw: &[u8]) -> HttpReply {
+    HttpReply::new(200, Body::Bytes(raw.to_vec())).header("Transfer-Encoding", "chunked")
+}
+
+/// Each hostile framing ends as a note on the AIA fetch, never as a panicked probe thread.
+fn expect_aia_note(raw: &[u8], needle: &str) {
+    let (r, t, _) = through_aia(chunked_raw(raw));
+    assert!(t < BOUND, "{t:?}");
+    let TargetStatus::Intercepted(i) = &r.targets[0].status else {
+        panic!("{:?}", r.targets[0].status)
+    };
+    assert_eq!(r.outcome, Outcome::RootNotFound);
+    assert!(
+        i.notes.iter().any(|n| n.contains(needle)),
+        "{:?} lacks {needle:?}",
+        i.notes
+    );
+}
+
+#[test]
+fn aia_chunk_size_of_two_to_the_64_minus_one() {
+    expect_aia_note(b"1\r\na\r\nFFFFFFFFFFFFFFFF\r\nabc\r\n", "larger than");
+    expect_aia_note(b"FFFFFFFFFFFFFFFF\r\nabc\r\n", "larger than");
+}
+
+#[test]
+fn aia_chunk_framing_that_lies() {
+    for (raw, needle) in [
+        // 17 hex digits do not fit in 64 bits.
+        (&b"10000000000000000\r\nabc\r\n0\r\n\r\n"[..], "chunk size"),
+        (b"-1\r\nabc\r\n0\r\n\r\n", "chunk size"),
+        (b"0x3\r\nabc\r\n0\r\n\r\n", "chunk size"),
+        // Chunk data not followed by CRLF.
+        (b"3\r\nabcXY0\r\n\r\n", "after chunk data"),
+        // The body ends before the last chunk.
+        (b"3\r\nabc\r\n", "ended"),
+        (b"10\r\nabc", "ended"),
+    ] {
+        expect_aia_note(raw, needle);
+    }
+    // A chunk-size line that never ends is cut at a bound, not read into memory forever.
+    let mut endless = b"1;".to_vec();
+    endless.resize(256 * 1024, b'x');
+    expect_aia_note(&endless, "chunk size");
+}
+
+#[test]
+fn aia_chunked_in_single_bytes_with_extensions_and_trailer() {
+    let root = Ca::new_root("Chunked Root");
+    let der = root.cert_der().to_vec();
+    let mut raw = Vec::new();
+    for b in &der {
+        raw.extend_from_slice(b"1;ext=\"v\"\r\n");
+        raw.push(*b);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\nX-Trailer: y\r\n\r\n");
+    let url = "http://aia.corp.test/chunked.cer";
+    let int = Arc::new(root.issue_intermediate("Chunked Int", Some(url)));
+    // Content-Length beside chunked is ignored (RFC 9112 6.3): chunked framing wins.
+    let reply = chunked_raw(&raw).header("Content-Length", "5");
+    let p = InterceptingProxy::start(
+        ProxyConfig::new(mint_from(int.clone(), vec![int.cert_der()])).route(url, reply),
+    )
+    .unwrap();
+    let (r, t) = run(&p);
+    assert!(t < BOUND, "{t:?}");
+    let notes = match &r.targets[0].status {
+        TargetStatus::Intercepted(i) => i.notes.clone(),
+        _ => vec![],
+    };
+    assert_eq!(r.outcome, Outcome::Intercepted, "{notes:?}");
+    assert_eq!(r.roots[0].root.der.as_ref(), &der[..]);
+}

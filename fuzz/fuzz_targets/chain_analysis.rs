@@ -15,7 +15,9 @@ struct Canned(Vec<u8>);
 impl Fetcher for Canned {
     fn fetch(&self, url: &str, _: Deadline) -> Result<Vec<u8>, FetchError> {
         if self.0.is_empty() {
-            return Err(FetchError::Scheme { url: url.to_string() });
+            return Err(FetchError::Scheme {
+                url: url.to_string(),
+            });
         }
         Ok(self.0.clone())
     }
@@ -28,7 +30,9 @@ fn public() -> &'static PublicRoots {
 
 fuzz_target!(|data: &[u8]| {
     // Input: [n][len_hi len_lo DER]*n, then the rest is what AIA returns.
-    let Some((&n, mut rest)) = data.split_first() else { return };
+    let Some((&n, mut rest)) = data.split_first() else {
+        return;
+    };
     let mut chain = Vec::new();
     for _ in 0..(n % 8) {
         if rest.len() < 2 {

@@ -523,7 +523,7 @@ mod tests {
         else {
             panic!("not a protocol error")
         };
-        assert_eq!(began_with, "???garbage????");
+        assert_eq!(began_with, r"\x16\x03\x01garbage\r\n\r\n");
         assert_eq!(
             protocol_cause(b"HTTP/1.1 2000 OK\r\n\r\n"),
             Some(httparse::Error::Status)

@@ -1,35 +1,15 @@
 //! The binary as users and scripts run it: exit codes, JSON schema, --export, env proxy.
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use trust_proxy_testkit::*;
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        c.env_remove(var);
-    }
-    c
+    trust_proxy_testkit::cli::clean_command(env!("CARGO_BIN_EXE_trust-proxy"))
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = c.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
+    trust_proxy_testkit::cli::output_text(c).unwrap()
 }
 
 fn corp_proxy() -> (Arc<Ca>, ProxyHandle) {

@@ -5,29 +5,13 @@ use std::path::Path;
 use std::process::Command;
 
 fn bin(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SHELL",
-    ] {
-        c.env_remove(var);
-    }
+    let mut c = trust_proxy_testkit::cli::clean_command(env!("CARGO_BIN_EXE_trust-proxy"));
     c.env("HOME", home).env("XDG_DATA_HOME", home.join("data"));
     c
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
-    let out = c.stdin(std::process::Stdio::null()).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    trust_proxy_testkit::cli::output_text(c).unwrap()
 }
 
 #[cfg(target_os = "linux")]

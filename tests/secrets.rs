@@ -26,22 +26,8 @@ fn needles() -> Vec<String> {
 }
 
 fn bin(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SHELL",
-        "TRUST_PROXY_PROXY_PASSWORD",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null());
+    let mut c = trust_proxy_testkit::cli::clean_command(env!("CARGO_BIN_EXE_trust-proxy"));
+    c.env("HOME", home).env("XDG_DATA_HOME", home.join("data"));
     c
 }
 

@@ -2,7 +2,7 @@
 //! discover report, the install confirmation prompt (at a real pseudo-terminal), error text
 //! quoting a proxy's reply, and the JSON output (exact values, escaped characters).
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use trust_proxy_testkit::rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use trust_proxy_testkit::*;
@@ -25,32 +25,11 @@ fn hostile(tag: &str) -> String {
 const HOSTILE_AIA: &str = "http://aia.test/r\u{1b}[2J\u{1b}]0;t\u{7}oot\u{7f}.cer";
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_trust-proxy"));
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SHELL",
-    ] {
-        c.env_remove(var);
-    }
-    c
+    trust_proxy_testkit::cli::clean_command(env!("CARGO_BIN_EXE_trust-proxy"))
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = c.stdin(Stdio::null()).output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
+    trust_proxy_testkit::cli::output_text(c).unwrap()
 }
 
 fn assert_nothing_raw(what: &str, text: &str) {

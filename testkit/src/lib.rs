@@ -80,6 +80,7 @@
 //! An HTTPS proxy: `ProxyConfig::new(..).https(Minted::new(&proxy_ca.issue_leaf("127.0.0.1", None), &[]))`;
 //! its `url()` is then `https://127.0.0.1:PORT` and clients must trust `proxy_ca`.
 
+pub mod cli;
 mod core;
 pub mod http;
 pub mod pki;

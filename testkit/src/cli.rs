@@ -1,0 +1,36 @@
+//! The trust-proxy binary run as a script runs it: nothing inherited from whoever runs the tests
+//! (their proxy, shell or proxy password) decides what the test sees, and output comes back as text.
+
+use std::process::{Command, Stdio};
+
+/// Settings a developer's or CI's environment may hold that would change what trust-proxy does.
+pub const INHERITED_SETTINGS: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SHELL",
+    "TRUST_PROXY_PROXY_PASSWORD",
+];
+
+/// `exe` (pass `env!("CARGO_BIN_EXE_trust-proxy")`) without [`INHERITED_SETTINGS`], stdin closed.
+pub fn clean_command(exe: &str) -> Command {
+    let mut c = Command::new(exe);
+    for var in INHERITED_SETTINGS {
+        c.env_remove(var);
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Runs `c` to the end: exit code (-1 when killed by a signal), stdout, stderr.
+pub fn output_text(c: &mut Command) -> std::io::Result<(i32, String, String)> {
+    let out = c.output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}

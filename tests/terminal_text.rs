@@ -2,7 +2,7 @@
 //! discover report, the install confirmation prompt (at a real pseudo-terminal), error text
 //! quoting a proxy's reply, and the JSON output (exact values, escaped characters).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use trust_proxy_testkit::rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use trust_proxy_testkit::*;
@@ -216,9 +216,9 @@ fn the_confirmation_prompt_shows_hostile_names_escaped() {
         .env_remove("https_proxy")
         .env_remove("ALL_PROXY")
         .env_remove("all_proxy")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(b"no\n").unwrap();

@@ -8,19 +8,18 @@ use std::{mem, ptr};
 
 use windows_sys::Win32::Foundation::{CloseHandle, ERROR_SUCCESS, HANDLE};
 use windows_sys::Win32::Security::Authorization::{
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW,
-    SetNamedSecurityInfoW, SDDL_REVISION_1, SE_FILE_OBJECT,
+    GetNamedSecurityInfoW, SetNamedSecurityInfoW, SE_FILE_OBJECT,
 };
 use windows_sys::Win32::Security::{
     EqualSid, GetAce, GetSecurityDescriptorDacl, GetSecurityDescriptorOwner, GetTokenInformation,
     IsWellKnownSid, TokenUser, WinBuiltinAdministratorsSid, WinLocalSystemSid, ACCESS_ALLOWED_ACE,
     ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, INHERIT_ONLY_ACE, OWNER_SECURITY_INFORMATION,
-    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID, TOKEN_QUERY, TOKEN_USER,
+    PROTECTED_DACL_SECURITY_INFORMATION, PSID, TOKEN_QUERY, TOKEN_USER,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
 use super::SYSTEM_FILE_SDDL;
-use crate::secure_dir::windows::{account_name, LocalSd};
+use crate::secure_dir::windows::{account_name, parse_sddl, LocalSd};
 use crate::win_str::{last_err, os_err, wide};
 use crate::StoreError;
 
@@ -278,24 +277,6 @@ impl CurrentUser {
         // points into the same buffer, alive as long as `self`.
         unsafe { (*self.buffer.as_ptr().cast::<TOKEN_USER>()).User.Sid }
     }
-}
-
-fn parse_sddl(sddl: &str) -> Result<LocalSd, StoreError> {
-    let text = wide(sddl)?;
-    let mut sd: PSECURITY_DESCRIPTOR = ptr::null_mut();
-    // SAFETY: text is NUL-terminated; the result is LocalAlloc'd and owned by LocalSd.
-    let ok = unsafe {
-        ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            text.as_ptr(),
-            SDDL_REVISION_1,
-            &mut sd,
-            ptr::null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(last_err(format!("parse SDDL {sddl}")));
-    }
-    Ok(LocalSd(sd))
 }
 
 fn refuse_link(path: &Path) -> Result<(), StoreError> {

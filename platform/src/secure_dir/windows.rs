@@ -43,7 +43,7 @@ pub(super) fn secure_system_dir(path: &Path) -> Result<(), StoreError> {
     }
     refuse_link(path)?;
     let path_w = wide(path)?;
-    let wanted = parse_sddl()?;
+    let wanted = parse_sddl(SYSTEM_DIR_SDDL)?;
 
     let attributes = SECURITY_ATTRIBUTES {
         nLength: mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
@@ -153,20 +153,20 @@ fn refuse_link(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn parse_sddl() -> Result<LocalSd, StoreError> {
-    let sddl = wide(SYSTEM_DIR_SDDL)?;
+pub(crate) fn parse_sddl(sddl: &str) -> Result<LocalSd, StoreError> {
+    let text = wide(sddl)?;
     let mut sd: PSECURITY_DESCRIPTOR = ptr::null_mut();
-    // SAFETY: sddl is NUL-terminated; the result is LocalAlloc'd and owned by LocalSd.
+    // SAFETY: text is NUL-terminated; the result is LocalAlloc'd and owned by LocalSd.
     let ok = unsafe {
         ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            sddl.as_ptr(),
+            text.as_ptr(),
             SDDL_REVISION_1,
             &mut sd,
             ptr::null_mut(),
         )
     };
     if ok == 0 {
-        return Err(last_err(format!("parse SDDL {SYSTEM_DIR_SDDL}")));
+        return Err(last_err(format!("parse SDDL {sddl}")));
     }
     Ok(LocalSd(sd))
 }

@@ -142,19 +142,8 @@ pub fn validate_self_signed_end_entity(
         });
     }
     let now = now_unix();
-    if !cert.valid_at(now) {
-        refusals.push(Invalid::NotValidNow {
-            subject: subject.clone(),
-            not_before: info.not_before.clone(),
-            not_after: info.not_after.clone(),
-        });
-    }
     let sig = info.signature_algorithm.to_ascii_lowercase();
-    if sig.contains("md5") || sig.contains("md2") {
-        refusals.push(Invalid::Md5 {
-            subject: subject.clone(),
-        });
-    }
+    refusals.extend(dates_and_digest(cert, &subject, now, &sig));
     if !refusals.is_empty() {
         return Err(refusals);
     }
@@ -245,19 +234,8 @@ pub fn validate_root(root: &Cert, lint: &[Finding]) -> Result<Vec<String>, Vec<I
         });
     }
     let now = now_unix();
-    if !root.valid_at(now) {
-        refusals.push(Invalid::NotValidNow {
-            subject: subject.clone(),
-            not_before: info.not_before.clone(),
-            not_after: info.not_after.clone(),
-        });
-    }
     let sig = info.signature_algorithm.to_ascii_lowercase();
-    if sig.contains("md5") || sig.contains("md2") {
-        refusals.push(Invalid::Md5 {
-            subject: subject.clone(),
-        });
-    }
+    refusals.extend(dates_and_digest(root, &subject, now, &sig));
     if !refusals.is_empty() {
         return Err(refusals);
     }
@@ -296,4 +274,24 @@ pub fn validate_root(root: &Cert, lint: &[Finding]) -> Result<Vec<String>, Vec<I
         ));
     }
     Ok(warnings)
+}
+
+/// What makes any certificate unfit to anchor trust, whatever its shape: not valid now, or a
+/// signature digest nobody can rely on.
+fn dates_and_digest(cert: &Cert, subject: &str, now: i64, signature: &str) -> Vec<Invalid> {
+    let info = &cert.info;
+    let mut refusals = Vec::new();
+    if !cert.valid_at(now) {
+        refusals.push(Invalid::NotValidNow {
+            subject: subject.to_string(),
+            not_before: info.not_before.clone(),
+            not_after: info.not_after.clone(),
+        });
+    }
+    if signature.contains("md5") || signature.contains("md2") {
+        refusals.push(Invalid::Md5 {
+            subject: subject.to_string(),
+        });
+    }
+    refusals
 }

@@ -266,7 +266,7 @@ pub struct ProxySettings {
 }
 
 /// Where `--proxy-user` takes the password from when no terminal can be asked.
-pub const PASSWORD_VAR: &str = "TRUST_PROXY_PROXY_PASSWORD";
+pub const PASSWORD_VAR: &str = trust_proxy_platform::PROXY_PASSWORD_VAR;
 
 /// The environment variables consulted, in precedence order (as the issue and curl use them).
 pub const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];

@@ -32,6 +32,10 @@ mod macos_trust;
 #[cfg(windows)]
 pub mod windows;
 
+/// Where trust-proxy reads a proxy password from; the OS tools it runs never need it, so it is
+/// removed from their environment (which their other processes could read).
+pub const PROXY_PASSWORD_VAR: &str = "TRUST_PROXY_PROXY_PASSWORD";
+
 /// Whose trust the store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {

@@ -311,6 +311,7 @@ impl MacStore {
         let output = Command::new(SECURITY)
             .args(args)
             .arg(&path)
+            .env_remove(crate::PROXY_PASSWORD_VAR)
             .stdin(Stdio::null())
             .output()
             .map_err(|e| StoreError::Os {
@@ -378,7 +379,9 @@ impl TrustStore for MacStore {
         // tidying, so a failure (e.g. it lives in another keychain) does not fail the removal.
         let thumb = hex_upper(&sha1_thumbprint(cert.as_ref()));
         let mut delete = Command::new(SECURITY);
-        delete.args(["delete-certificate", "-Z", &thumb]);
+        delete
+            .args(["delete-certificate", "-Z", &thumb])
+            .env_remove(crate::PROXY_PASSWORD_VAR);
         if self.scope == Scope::System {
             delete.arg(SYSTEM_KEYCHAIN);
         }

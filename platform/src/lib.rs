@@ -12,6 +12,8 @@ mod elevation;
 pub mod fs_safe;
 pub mod gui_session;
 pub mod ownership;
+#[cfg(unix)]
+pub mod private_dir;
 pub mod secure_dir;
 pub mod session_env;
 #[cfg(windows)]

@@ -202,61 +202,6 @@ pub fn distrusted(scope: Scope) -> Result<Vec<CertificateDer<'static>>, StoreErr
         .collect())
 }
 
-/// A fresh 0700 directory for the PEM handed to `security`: in the root-owned sticky
-/// `/private/var/tmp` (checked, not assumed) for the system scope and whenever running as root,
-/// whose `$TMPDIR` may be a user's; the user's own temporary directory otherwise.
-fn private_dir(scope: Scope) -> Result<tempfile::TempDir, StoreError> {
-    let io = |what: &str, source| StoreError::Os {
-        what: what.into(),
-        source,
-    };
-    let builder = tempfile::Builder::new().prefix("trust-proxy-").to_owned();
-    let euid = rustix::process::geteuid();
-    let in_system_parent = scope == Scope::System || euid.is_root();
-    let dir = if in_system_parent {
-        check_root_owned(Path::new(SYSTEM_TEMP_PARENT))?;
-        builder.tempdir_in(SYSTEM_TEMP_PARENT)
-    } else {
-        builder.tempdir()
-    }
-    .map_err(|e| io("create private directory", e))?;
-    let meta = rustix::fs::lstat(dir.path()).map_err(|e| io("stat private directory", e.into()))?;
-    let mode = meta.st_mode as u32;
-    if meta.st_uid != euid.as_raw() || mode & 0o077 != 0 || mode & 0o170000 != 0o040000 {
-        return Err(StoreError::Writable {
-            path: dir.path().to_path_buf(),
-            mode: mode & 0o7777,
-        });
-    }
-    Ok(dir)
-}
-
-/// `path` is a real directory of root's in which no one else can replace entries: not writable
-/// by group or others, or sticky.
-fn check_root_owned(path: &Path) -> Result<(), StoreError> {
-    let meta = rustix::fs::lstat(path).map_err(|e| StoreError::Io {
-        op: "stat",
-        path: path.to_path_buf(),
-        source: e.into(),
-    })?;
-    if meta.st_uid != 0 {
-        return Err(StoreError::NotRootOwned {
-            path: path.to_path_buf(),
-            uid: meta.st_uid,
-        });
-    }
-    let mode = meta.st_mode as u32;
-    let is_dir = mode & 0o170000 == 0o040000;
-    let sticky = mode & 0o1000 != 0;
-    if !is_dir || (mode & 0o022 != 0 && !sticky) {
-        return Err(StoreError::Writable {
-            path: path.to_path_buf(),
-            mode: mode & 0o7777,
-        });
-    }
-    Ok(())
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct MacStore {
     scope: Scope,
@@ -288,7 +233,9 @@ impl MacStore {
         cert: &CertificateDer<'_>,
         name: &str,
     ) -> Result<(), StoreError> {
-        let dir = private_dir(self.scope)?;
+        // `$TMPDIR` may be a user's when running as root (`sudo -E`).
+        let privileged = self.scope == Scope::System || rustix::process::geteuid().is_root();
+        let dir = crate::private_dir::private_dir(Path::new(SYSTEM_TEMP_PARENT), privileged)?;
         let path = dir.path().join(format!("{name}.pem"));
         let mut file = std::fs::OpenOptions::new()
             .write(true)

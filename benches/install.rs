@@ -8,15 +8,15 @@ mod linux_bench {
     use std::path::Path;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use trust_proxy::apply::ApplyOptions;
-    use trust_proxy::certinfo::Cert;
-    use trust_proxy::classify::PublicRoots;
-    use trust_proxy::decide::{Pin, Policy};
+    use trust_proxy::analyze::certinfo::Cert;
+    use trust_proxy::analyze::classify::PublicRoots;
+    use trust_proxy::discover::proxy::ProxySettings;
     use trust_proxy::discover::DiscoverConfig;
+    use trust_proxy::install::apply::ApplyOptions;
+    use trust_proxy::install::decide::{Pin, Policy};
+    use trust_proxy::install::layout::Layout;
+    use trust_proxy::install::plan::Host;
     use trust_proxy::install::{self, InstallRequest};
-    use trust_proxy::layout::Layout;
-    use trust_proxy::plan::Host;
-    use trust_proxy::proxy::ProxySettings;
     use trust_proxy_platform::linux::{Family, LinuxStore, NoRefresh};
     use trust_proxy_platform::Scope;
 

@@ -5,8 +5,10 @@
 use std::time::{Duration, Instant};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SerialNumber};
-use trust_proxy::bundle::{compose_bundle, hashed_dir_entries, render_bundle_pem, sync_hashed_dir};
-use trust_proxy::certinfo::Cert;
+use trust_proxy::analyze::certinfo::Cert;
+use trust_proxy::install::bundle::{
+    compose_bundle, hashed_dir_entries, render_bundle_pem, sync_hashed_dir,
+};
 use trust_proxy_platform::Distrust;
 
 /// `n` distinct self-signed certificates; every seventh repeats the previous subject, so that the

@@ -1,8 +1,8 @@
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
-use trust_proxy::cli::{Cli, Command};
-use trust_proxy::command;
+use trust_proxy::cli::args::{Cli, Command};
+use trust_proxy::cli::command;
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {

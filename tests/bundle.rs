@@ -12,13 +12,13 @@ use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, Univer
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, KeyPair,
 };
-use trust_proxy::bundle::{
+use trust_proxy::analyze::certinfo::Cert;
+use trust_proxy::analyze::certload::{load_certs, load_certs_lenient};
+use trust_proxy::install::bundle::{
     compose_bundle, hashed_dir_entries, mozilla_roots, openssl_name_hash, openssl_subject_hash,
     public_roots_needed, render_bundle_pem, render_proxy_ca_pem, sync_hashed_dir, BundleCert,
     BundleError, DirChange, Origin,
 };
-use trust_proxy::certinfo::Cert;
-use trust_proxy::certload::{load_certs, load_certs_lenient};
 use trust_proxy_platform::Distrust;
 use trust_proxy_testkit::pki::pem_encode;
 use trust_proxy_testkit::Ca;
@@ -905,7 +905,7 @@ fn names_in(dir: &Path) -> BTreeSet<String> {
 fn hash_named(names: &BTreeSet<String>) -> BTreeSet<String> {
     names
         .iter()
-        .filter(|n| trust_proxy::bundle::is_hashed_entry_name(n))
+        .filter(|n| trust_proxy::install::bundle::is_hashed_entry_name(n))
         .cloned()
         .collect()
 }

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trust_proxy::certinfo::Cert;
-use trust_proxy::chain::{CaFileCert, FoundBy, LinkSource, SelfSignedShape};
-use trust_proxy::classify::PublicRoots;
+use trust_proxy::analyze::certinfo::Cert;
+use trust_proxy::analyze::chain::{CaFileCert, FoundBy, LinkSource, SelfSignedShape};
+use trust_proxy::analyze::classify::PublicRoots;
+use trust_proxy::discover::proxy::{ProxyEndpoint, ProxySettings, ProxySource};
+use trust_proxy::discover::target::Target;
 use trust_proxy::discover::{
     discover, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus,
 };
-use trust_proxy::proxy::{ProxyEndpoint, ProxySettings, ProxySource};
-use trust_proxy::target::Target;
 use trust_proxy_testkit::*;
 
 fn cert(der: &rustls_pki_types::CertificateDer<'_>) -> Cert {
@@ -510,7 +510,7 @@ fn self_signed_ca_service_direct() {
             ..
         }
     ));
-    let text = trust_proxy::report::to_text(&r, None);
+    let text = trust_proxy::cli::report::to_text(&r, None);
     assert!(
         text.contains("self-signed certificate: not interception"),
         "{text}"
@@ -543,7 +543,7 @@ fn self_signed_end_entity_through_an_explicit_proxy() {
         vec!["other.internal.test:443"]
     );
     let json: serde_json::Value =
-        serde_json::from_str(&trust_proxy::report::to_json(&r, None)).unwrap();
+        serde_json::from_str(&trust_proxy::cli::report::to_json(&r, None)).unwrap();
     assert_eq!(json["outcome"], "self_signed");
     assert_eq!(json["exit_code"], 0);
     assert_eq!(json["targets"][0]["status"], "self_signed");
@@ -559,7 +559,7 @@ fn self_signed_end_entity_through_an_explicit_proxy() {
         .unwrap()
         .iter()
         .any(|c| c["accepts"] == false));
-    let text = trust_proxy::report::to_text(&r, None);
+    let text = trust_proxy::cli::report::to_text(&r, None);
     assert!(text.contains("Name mismatch"), "{text}");
     assert!(
         text.contains("Names (SAN)      svc.internal.test\n"),

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use trust_proxy::envsnippet::{
+use trust_proxy::install::envsnippet::{
     environment_block, profile_d_script, render, render_checked, render_unset,
     replace_marked_block, variables, EnvError, EnvPaths, ProxyEnv, Shell, ALL_NAMES,
 };

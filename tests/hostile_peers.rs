@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trust_proxy::classify::PublicRoots;
+use trust_proxy::analyze::classify::PublicRoots;
+use trust_proxy::discover::proxy::{ProxyEndpoint, ProxySettings};
+use trust_proxy::discover::target::Target;
 use trust_proxy::discover::{discover, DiscoverConfig, DiscoverResult, Outcome, TargetStatus};
-use trust_proxy::proxy::{ProxyEndpoint, ProxySettings};
-use trust_proxy::target::Target;
 use trust_proxy_testkit::*;
 
 const DEADLINE: Duration = Duration::from_millis(1500);

@@ -5,18 +5,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use trust_proxy::apply::ApplyOptions;
-use trust_proxy::certinfo::Cert;
-use trust_proxy::classify::PublicRoots;
-use trust_proxy::decide::{Decision, Pin, Policy, Refusal};
+use trust_proxy::analyze::certinfo::Cert;
+use trust_proxy::analyze::classify::PublicRoots;
+use trust_proxy::discover::proxy::{ProxyEndpoint, ProxySettings};
+use trust_proxy::discover::target::Target;
 use trust_proxy::discover::{DiscoverConfig, Outcome, Provenance};
+use trust_proxy::install::apply::ApplyOptions;
+use trust_proxy::install::decide::{Decision, Pin, Policy, Refusal};
+use trust_proxy::install::layout::Layout;
+use trust_proxy::install::plan::{Effect, Host};
+use trust_proxy::install::status;
+use trust_proxy::install::verify::Verification;
 use trust_proxy::install::{self, InstallError, InstallRequest};
-use trust_proxy::layout::Layout;
-use trust_proxy::plan::{Effect, Host};
-use trust_proxy::proxy::{ProxyEndpoint, ProxySettings};
-use trust_proxy::status;
-use trust_proxy::target::Target;
-use trust_proxy::verify::Verification;
 use trust_proxy_platform::{Change, Scope, StoreError, TrustStore};
 use trust_proxy_testkit::*;
 
@@ -389,7 +389,10 @@ fn verify_failure_is_reported_not_rolled_back() {
         "{:?}",
         report.verification
     );
-    assert_eq!(trust_proxy::install_report::install_exit_code(&report), 9);
+    assert_eq!(
+        trust_proxy::cli::install_report::install_exit_code(&report),
+        9
+    );
     assert!(lab.store.contains(&other.cert_der()).unwrap());
 }
 
@@ -643,7 +646,7 @@ fn md5_root_is_refused() {
             return;
         }
     }
-    let root = trust_proxy::certload::load_certs(&std::fs::read(&pem).unwrap())
+    let root = trust_proxy::analyze::certload::load_certs(&std::fs::read(&pem).unwrap())
         .unwrap()
         .remove(0);
     assert_eq!(root.info.signature_algorithm, "md5WithRSAEncryption");
@@ -660,7 +663,8 @@ fn md5_root_is_refused() {
 fn a_concurrent_run_is_locked_out() {
     let lab = Lab::new();
     let layout = lab.layout();
-    let held = trust_proxy::apply::Lock::acquire(&layout.dir, &layout.lock_file(), false).unwrap();
+    let held = trust_proxy::install::apply::Lock::acquire(&layout.dir, &layout.lock_file(), false)
+        .unwrap();
     let err = lab.install(lab.request(vec![lab.pin()])).unwrap_err();
     assert!(err.to_string().contains("another trust-proxy run"), "{err}");
     assert!(lab.store.list().unwrap().is_empty());
@@ -890,7 +894,7 @@ fn self_signed_end_entity_is_installed_for_the_host_that_presented_it() {
         Some(Verification::Passed { ref targets }) => assert_eq!(targets.len(), 1),
         ref other => panic!("{other:?}"),
     }
-    let json = trust_proxy::install_report::install_json("install", &report, 0);
+    let json = trust_proxy::cli::install_report::install_json("install", &report, 0);
     assert!(json.contains("service_targets"), "{json}");
 
     lab.uninstall(&[]).unwrap();
@@ -1059,8 +1063,8 @@ fn self_signed_ca_service_is_installed_as_a_root_and_verified() {
 }
 
 /// The state file as it is on disk, parsed.
-fn read_state(layout: &Layout) -> trust_proxy::state::State {
-    trust_proxy::state::State::load(&layout.state_file())
+fn read_state(layout: &Layout) -> trust_proxy::install::state::State {
+    trust_proxy::install::state::State::load(&layout.state_file())
         .unwrap()
         .expect("a state file")
 }
@@ -1114,10 +1118,11 @@ fn a_run_between_state_read_and_write_is_locked_out() {
         }
         .unwrap();
 
-        let recorded: Vec<String> = trust_proxy::state::State::load(&lab.layout().state_file())
-            .unwrap()
-            .map(|s| s.cas.iter().map(|c| c.sha256.clone()).collect())
-            .unwrap_or_default();
+        let recorded: Vec<String> =
+            trust_proxy::install::state::State::load(&lab.layout().state_file())
+                .unwrap()
+                .map(|s| s.cas.iter().map(|c| c.sha256.clone()).collect())
+                .unwrap_or_default();
         for der in lab.store.list().unwrap() {
             let sha = cert(&der).sha256().to_string();
             assert!(
@@ -1267,7 +1272,7 @@ fn user_state_must_belong_to_the_user_running() {
     ];
     for target in [
         layout.state_file(),
-        layout.env_file(trust_proxy::envsnippet::Shell::Sh),
+        layout.env_file(trust_proxy::install::envsnippet::Shell::Sh),
     ] {
         for (how, tamper, repair) in &tampered {
             tamper(&target);
@@ -1309,7 +1314,7 @@ fn a_state_naming_files_trust_proxy_never_writes_is_refused() {
                 .unwrap()
                 .push(serde_json::json!({
                     "path": victim,
-                    "sha256": trust_proxy::state::sha256_hex(&std::fs::read(&victim).unwrap()),
+                    "sha256": trust_proxy::install::state::sha256_hex(&std::fs::read(&victim).unwrap()),
                 }));
         }
         std::fs::write(layout.state_file(), serde_json::to_vec(&state).unwrap()).unwrap();
@@ -1500,7 +1505,7 @@ fn a_distrusted_root_is_refused_before_anyone_is_asked() {
     );
     assert_eq!(err.exit_code(), 7, "{err}");
     assert!(
-        matches!(&err, InstallError::Invalid(i) if matches!(i[..], [trust_proxy::validate::Invalid::DistrustedByOs { .. }])),
+        matches!(&err, InstallError::Invalid(i) if matches!(i[..], [trust_proxy::install::validate::Invalid::DistrustedByOs { .. }])),
         "{err:?}"
     );
     assert!(tree(lab.dir.path()).is_empty());

@@ -50,11 +50,11 @@ fn rustls_rejects_a_ca_certificate_presented_as_the_server_certificate() {
 /// certificate (as OpenSSL-based clients do) only when it is exactly a certificate of the bundle.
 #[test]
 fn verify_accepts_a_self_signed_ca_leaf_only_when_it_is_the_trusted_certificate() {
-    use trust_proxy::certinfo::Cert;
-    use trust_proxy::proxy::ProxySettings;
-    use trust_proxy::target::Target;
-    use trust_proxy::tunnel::ProxyTlsTrust;
-    use trust_proxy::verify::{verify, Verification};
+    use trust_proxy::analyze::certinfo::Cert;
+    use trust_proxy::discover::proxy::ProxySettings;
+    use trust_proxy::discover::target::Target;
+    use trust_proxy::discover::tunnel::ProxyTlsTrust;
+    use trust_proxy::install::verify::{verify, Verification};
     let ca = Leaf::self_signed_ca(&["127.0.0.1"]);
     let impostor = Leaf::self_signed_ca(&["127.0.0.1"]);
     let server = TlsServer::start_local(mint_fixed(Minted::new(&ca, &[]))).unwrap();

@@ -5,10 +5,10 @@ use libfuzzer_sys::fuzz_target;
 use rustls_pki_types::CertificateDer;
 use std::sync::OnceLock;
 use std::time::Duration;
-use trust_proxy::chain::{self, Sources};
-use trust_proxy::classify::PublicRoots;
-use trust_proxy::deadline::Deadline;
-use trust_proxy::fetch::{FetchError, Fetcher};
+use trust_proxy::analyze::chain::{self, Sources};
+use trust_proxy::analyze::classify::PublicRoots;
+use trust_proxy::discover::deadline::Deadline;
+use trust_proxy::discover::fetch::{FetchError, Fetcher};
 
 /// Serves the fuzz input's tail as every AIA response, so fetched bytes are fuzzed too.
 struct Canned(Vec<u8>);
@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         chain.push(CertificateDer::from(body[..take].to_vec()));
         rest = &body[take..];
     }
-    let _ = trust_proxy::certload::load_certs(rest);
+    let _ = trust_proxy::analyze::certload::load_certs(rest);
     let fetcher = Canned(rest.to_vec());
     let sources = Sources {
         public: public(),

@@ -2,9 +2,9 @@
 //! Everything here runs under the target's [`Deadline`], and every byte the proxy sends is
 //! treated as hostile: the reply head is size-bounded and parsed by httparse.
 
-use crate::deadline::{Deadline, DeadlineStream, Rewind};
-use crate::proxy::{Credentials, ProxyChoice, ProxyEndpoint, ProxyScheme};
-use crate::target::Target;
+use crate::discover::deadline::{Deadline, DeadlineStream, Rewind};
+use crate::discover::proxy::{Credentials, ProxyChoice, ProxyEndpoint, ProxyScheme};
+use crate::discover::target::Target;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};

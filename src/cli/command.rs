@@ -2,24 +2,24 @@
 //! the library, renders the report. Errors are typed; main.rs turns them into messages and exit
 //! codes.
 
-use crate::apply::ApplyOptions;
-use crate::certinfo::Cert;
-use crate::certload;
-use crate::chain::CaFileCert;
-use crate::classify::PublicRoots;
-use crate::cli::{
+use crate::analyze::certinfo::Cert;
+use crate::analyze::certload;
+use crate::analyze::chain::CaFileCert;
+use crate::analyze::classify::PublicRoots;
+use crate::cli::args::{
     DiscoverArgs, EnvArgs, InstallArgs, ProbeArgs, ScopeArg, ScopeArgs, UninstallArgs,
 };
-use crate::decide::{Pin, Policy};
+use crate::cli::install_report;
+use crate::cli::report;
+use crate::discover::proxy::{Credentials, ProxyEndpoint, ProxySettings, PASSWORD_VAR};
+use crate::discover::target::{Target, DEFAULT_TARGETS};
 use crate::discover::{self, DiscoverConfig, DiscoverResult};
-use crate::envsnippet::{self, Shell};
+use crate::install::apply::ApplyOptions;
+use crate::install::decide::{Pin, Policy};
+use crate::install::envsnippet::{self, Shell};
+use crate::install::layout::Layout;
+use crate::install::plan::Host;
 use crate::install::{self, InstallError, InstallRequest};
-use crate::install_report;
-use crate::layout::Layout;
-use crate::plan::Host;
-use crate::proxy::{Credentials, ProxyEndpoint, ProxySettings, PASSWORD_VAR};
-use crate::report;
-use crate::target::{Target, DEFAULT_TARGETS};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -192,7 +192,7 @@ pub fn run_status(args: &ScopeArgs) -> Result<Rendered, CommandError> {
     let scope = args.scope.map(to_scope).unwrap_or_else(default_scope);
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
-    let status = crate::status::status(&layout, parts.host())?;
+    let status = crate::install::status::status(&layout, parts.host())?;
     let stdout = if args.json {
         install_report::status_json(&status)
     } else {
@@ -302,7 +302,7 @@ fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
             .skip(1)
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        let (args, hid_password) = crate::proxy::redact_command_line(&raw);
+        let (args, hid_password) = crate::discover::proxy::redact_command_line(&raw);
         let how = if cfg!(windows) {
             format!(
                 "the system scope changes LocalMachine\\Root and %ProgramData%: run it from an elevated PowerShell (right-click, Run as administrator):\n  trust-proxy {}",
@@ -629,7 +629,7 @@ fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandE
     for r in &result.roots {
         pem.push_str(&format!(
             "# {}\n# SHA-256 {}\n",
-            crate::tunnel::printable(&r.root.info.subject),
+            crate::discover::tunnel::printable(&r.root.info.subject),
             r.root.sha256()
         ));
         pem.push_str(&r.root.to_pem());

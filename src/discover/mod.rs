@@ -1,20 +1,31 @@
+//! Discover: reach each target, directly or through the chosen proxy, record the chain it
+//! presents, fetch what it left out (AIA, vendor hints) and fold the results into the roots seen.
+//! Calls `analyze`; never `install` or `cli`. Every byte read here comes from a peer: hostile.
+//!
 //! `discover`: probe every target in parallel, analyse each chain, and fold the results into
 //! the roots seen (with provenance and how many targets each was seen on) and what is missing.
 
-use crate::certinfo::Cert;
-use crate::chain::{
+pub mod deadline;
+pub mod fetch;
+pub mod hints;
+pub mod probe;
+pub mod proxy;
+pub mod target;
+pub mod tunnel;
+
+use crate::analyze::certinfo::Cert;
+use crate::analyze::chain::{
     self, CaFileCert, FoundBy, Interception, LinkSource, ReadFile, SelfSignedShape, Sources,
     Verdict,
 };
-use crate::classify::{self, PublicRoots};
-use crate::deadline::Deadline;
-use crate::fetch::{Fetcher, HttpFetcher};
-use crate::hints;
-use crate::lint::{self, Finding};
-use crate::probe::{self, ProbeError};
-use crate::proxy::{ProxyChoice, ProxySettings};
-use crate::target::Target;
-use crate::tunnel::{self, ProxyTlsTrust};
+use crate::analyze::classify::{self, PublicRoots};
+use crate::analyze::lint::{self, Finding};
+use crate::discover::deadline::Deadline;
+use crate::discover::fetch::{Fetcher, HttpFetcher};
+use crate::discover::probe::ProbeError;
+use crate::discover::proxy::{ProxyChoice, ProxySettings};
+use crate::discover::target::Target;
+use crate::discover::tunnel::ProxyTlsTrust;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use std::time::Duration;

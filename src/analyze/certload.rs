@@ -2,7 +2,7 @@
 //! response, a vendor's CA file. PEM (any number of blocks), DER, or PKCS#7 certs-only, in DER or
 //! PEM, since that is what AIA caIssuers URLs commonly serve (`.p7c`).
 
-use crate::certinfo::{Cert, CertError};
+use crate::analyze::certinfo::{Cert, CertError};
 use x509_parser::asn1_rs::{Any, Class, FromDer, Tag};
 
 /// Why bytes yielded no usable certificate.

@@ -1,14 +1,14 @@
 //! `status`: what is installed, where, and whether each piece is still as trust-proxy wrote it
 //! (missing or modified pieces are reported with the command that fixes them).
 
-use crate::decide::Decision;
-use crate::envsnippet::Shell;
+use crate::install::decide::Decision;
+use crate::install::envsnippet::Shell;
+use crate::install::layout::Layout;
+use crate::install::plan::Host;
+use crate::install::state::sha256_hex;
 use crate::install::{
     effective_layout, env_vars, load_state, parse_pem, scope_name, summary, CaSummary, InstallError,
 };
-use crate::layout::Layout;
-use crate::plan::Host;
-use crate::state::sha256_hex;
 use serde::Serialize;
 use trust_proxy_platform::fs_safe;
 

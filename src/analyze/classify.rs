@@ -3,7 +3,7 @@
 //! networks and tests. "Not public" only means intercepted *or* private PKI, captive portal,
 //! rogue network or a deliberately untrusted CA; it is never evidence that a root deserves trust.
 
-use crate::certinfo::Cert;
+use crate::analyze::certinfo::Cert;
 use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use std::collections::HashSet;
 

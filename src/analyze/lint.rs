@@ -4,7 +4,7 @@
 //! The strict rules mirror OpenSSL 3's `X509_V_FLAG_X509_STRICT` checks (x509_vfy.c), which
 //! Python 3.13+ enables by default through `ssl.VERIFY_X509_STRICT`.
 
-use crate::certinfo::{now_unix, Cert};
+use crate::analyze::certinfo::{now_unix, Cert};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

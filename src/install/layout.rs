@@ -1,7 +1,7 @@
 //! Where trust-proxy's own files live, per scope and OS. `sysroot` prefixes every system path so
 //! tests run against a temporary tree; the CLI always passes `/`.
 
-use crate::envsnippet::Shell;
+use crate::install::envsnippet::Shell;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::Scope;
 

@@ -4,12 +4,12 @@
 //! `--ca-file`s, vendor hints. Proxies that send only the leaf, or leaf + intermediate without the
 //! root, are the normal case.
 
-use crate::certinfo::Cert;
-use crate::certload;
-use crate::classify::PublicRoots;
-use crate::deadline::Deadline;
-use crate::fetch::Fetcher;
-use crate::hints::{self, HintSource};
+use crate::analyze::certinfo::Cert;
+use crate::analyze::certload;
+use crate::analyze::classify::PublicRoots;
+use crate::discover::deadline::Deadline;
+use crate::discover::fetch::Fetcher;
+use crate::discover::hints::{self, HintSource};
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use std::collections::HashSet;

@@ -17,7 +17,7 @@ use serde::Serialize;
 use trust_proxy_platform::{fs_safe, Distrust, StoreError};
 use x509_parser::asn1_rs::{Any, Class, FromDer, Tag};
 
-use crate::certinfo::Cert;
+use crate::analyze::certinfo::Cert;
 
 /// Why a bundle or hashed directory could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -376,7 +376,7 @@ pub fn public_roots_needed(os_roots: &[Cert]) -> bool {
 pub fn refuse_distrusted(certs: &[Cert], distrust: &Distrust) -> Result<(), BundleError> {
     match certs.iter().find(|c| distrust.covers(c.der.as_ref())) {
         Some(c) => Err(BundleError::Distrusted {
-            subject: crate::tunnel::printable(&c.info.subject),
+            subject: crate::discover::tunnel::printable(&c.info.subject),
             fingerprint: c.sha256().to_string(),
         }),
         None => Ok(()),

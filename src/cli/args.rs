@@ -1,6 +1,6 @@
 //! Command-line syntax (clap). Parsing only: turning arguments into work is `command.rs`.
 
-use crate::envsnippet::Shell;
+use crate::install::envsnippet::Shell;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! The probe handshake: rustls with SNI and a verifier that records the presented chain and then
 //! aborts. No certificate is trusted and no application data is ever sent.
 
-use crate::tunnel::{io_error, Stream, TunnelError};
+use crate::discover::tunnel::{io_error, Stream, TunnelError};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};

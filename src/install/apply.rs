@@ -2,8 +2,8 @@
 //! step fails, the completed ones are undone in reverse order, so the previous installation is
 //! left as it was.
 
-use crate::plan::{read_managed_dir, Action, Effect, Host, Plan, PlannedStep};
-use crate::state::SessionVar;
+use crate::install::plan::{read_managed_dir, Action, Effect, Host, Plan, PlannedStep};
+use crate::install::state::SessionVar;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
@@ -52,8 +52,8 @@ impl ApplyOptions {
 
 enum Undo {
     Nothing,
-    StoreRemove(crate::certinfo::Cert, String),
-    StoreAdd(crate::certinfo::Cert, String),
+    StoreRemove(crate::analyze::certinfo::Cert, String),
+    StoreAdd(crate::analyze::certinfo::Cert, String),
     RestoreFile(PathBuf, Option<Vec<u8>>),
     RestoreDir(PathBuf, Option<Vec<(String, String)>>),
     /// The session variables as they were (`previous: None`: it was not set).
@@ -322,7 +322,7 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
             let previous = fs_safe::read_nofollow(path)?;
             match previous {
                 None => (Effect::Unchanged, Undo::Nothing),
-                Some(old) if crate::state::sha256_hex(&old) == *sha256 => {
+                Some(old) if crate::install::state::sha256_hex(&old) == *sha256 => {
                     let digest = trust_proxy_platform::sha256(&old);
                     fs_safe::remove_if_hash_matches(path, &digest)?;
                     (Effect::Remove, Undo::RestoreFile(path.clone(), Some(old)))
@@ -350,7 +350,7 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
             let previous = fs_safe::read_nofollow(path)?;
             let old_bytes = previous.as_deref().unwrap_or_default();
             let new_bytes =
-                crate::envsnippet::replace_marked_block_bytes(old_bytes, block.as_deref())
+                crate::install::envsnippet::replace_marked_block_bytes(old_bytes, block.as_deref())
                     .map_err(|e| StoreError::Platform {
                         what: path.display().to_string(),
                         message: e.to_string(),
@@ -374,7 +374,7 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
 /// Makes `dir` hold exactly `entries`; an empty list removes the directory when nothing else
 /// is in it.
 fn sync_dir(dir: &Path, entries: &[(String, String)]) -> Result<(), StoreError> {
-    crate::bundle::sync_hashed_dir(dir, entries).map_err(|e| StoreError::Platform {
+    crate::install::bundle::sync_hashed_dir(dir, entries).map_err(|e| StoreError::Platform {
         what: dir.display().to_string(),
         message: e.to_string(),
     })?;

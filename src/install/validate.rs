@@ -1,8 +1,8 @@
 //! Checks a root before it is installed. Refusals are things no client should be asked to trust;
 //! warnings are shown with the report and recorded, but do not stop a decided install.
 
-use crate::certinfo::{now_unix, Cert};
-use crate::lint::{Finding, Severity};
+use crate::analyze::certinfo::{now_unix, Cert};
+use crate::analyze::lint::{Finding, Severity};
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
@@ -99,7 +99,7 @@ pub fn validate_self_signed_end_entity(
     names_not_covered: &[String],
 ) -> Result<Vec<String>, Vec<Invalid>> {
     let info = &cert.info;
-    let subject = crate::tunnel::printable(&info.subject);
+    let subject = crate::discover::tunnel::printable(&info.subject);
     let mut refusals = Vec::new();
     if !cert.is_self_signed() {
         refusals.push(Invalid::NotRoot {
@@ -114,7 +114,7 @@ pub fn validate_self_signed_end_entity(
     if !names_not_covered.is_empty() {
         refusals.push(Invalid::EndEntityNameMismatch {
             subject: subject.clone(),
-            targets: crate::tunnel::printable(&names_not_covered.join(", ")),
+            targets: crate::discover::tunnel::printable(&names_not_covered.join(", ")),
         });
     }
     match X509Certificate::from_der(cert.der.as_ref()) {
@@ -149,7 +149,7 @@ pub fn validate_self_signed_end_entity(
     }
     let mut warnings = vec![format!(
         "{subject} is a self-signed end-entity certificate, presented by {}; clients will accept it for every name it holds: {}. Clients that reject such an anchor: {}. A private CA that issues the service's certificate works everywhere",
-        crate::tunnel::printable(&presented_by.join(", ")),
+        crate::discover::tunnel::printable(&presented_by.join(", ")),
         san_names(cert).join(", "),
         END_ENTITY_ANCHOR_CLIENTS
             .iter()
@@ -191,7 +191,7 @@ pub fn san_names(cert: &Cert) -> Vec<String> {
         .general_names
         .iter()
         .filter_map(|name| match name {
-            GeneralName::DNSName(dns) => Some(crate::tunnel::printable(dns)),
+            GeneralName::DNSName(dns) => Some(crate::discover::tunnel::printable(dns)),
             GeneralName::IPAddress(bytes) => ip_text(bytes),
             _ => None,
         })
@@ -221,7 +221,7 @@ fn weak_key(cert: &Cert) -> Option<String> {
 /// Refusals first (all of them, so the user fixes everything at once), else the warnings.
 pub fn validate_root(root: &Cert, lint: &[Finding]) -> Result<Vec<String>, Vec<Invalid>> {
     let info = &root.info;
-    let subject = crate::tunnel::printable(&info.subject);
+    let subject = crate::discover::tunnel::printable(&info.subject);
     let mut refusals = Vec::new();
     if !(info.is_ca || info.version == 1) {
         refusals.push(Invalid::NotCa {
@@ -261,8 +261,8 @@ pub fn validate_root(root: &Cert, lint: &[Finding]) -> Result<Vec<String>, Vec<I
     if let Some(nc) = &info.name_constraints {
         warnings.push(format!(
             "{subject} is name-constrained: permitted [{}], excluded [{}]",
-            crate::tunnel::printable(&nc.permitted.join(", ")),
-            crate::tunnel::printable(&nc.excluded.join(", "))
+            crate::discover::tunnel::printable(&nc.permitted.join(", ")),
+            crate::discover::tunnel::printable(&nc.excluded.join(", "))
         ));
     }
     for f in lint.iter().filter(|f| f.severity == Severity::Error) {

@@ -15,9 +15,11 @@
 //! and an async TLS stack for the `https://` proxy in a tool that is synchronous everywhere, for
 //! the ~150 lines it would replace.
 
-use crate::deadline::{Deadline, DeadlineStream};
-use crate::proxy::ProxyEndpoint;
-use crate::tunnel::{self, io_error, printable, ProxyTlsTrust, Stream, TunnelError, TunnelInfo};
+use crate::discover::deadline::{Deadline, DeadlineStream};
+use crate::discover::proxy::ProxyEndpoint;
+use crate::discover::tunnel::{
+    self, io_error, printable, ProxyTlsTrust, Stream, TunnelError, TunnelInfo,
+};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;

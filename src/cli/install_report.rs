@@ -1,12 +1,12 @@
 //! Reports for install, uninstall, refresh and status: JSON (`schema_version` 1, in README) and
 //! the human form.
 
+use crate::cli::report::SCHEMA_VERSION;
+use crate::install::plan::Effect;
+use crate::install::status::StatusReport;
+use crate::install::verify::Verification;
 use crate::install::InstallReport;
-use crate::plan::Effect;
-use crate::report::SCHEMA_VERSION;
-use crate::status::StatusReport;
 use crate::terminal_text::{for_terminal, printable, to_json_pretty};
-use crate::verify::Verification;
 use serde::Serialize;
 
 /// 0, or 9 when the install applied but verification through the proxy failed.
@@ -32,7 +32,7 @@ pub fn install_json(command: &str, report: &InstallReport, exit_code: i32) -> St
     let discover = report
         .discover
         .as_ref()
-        .and_then(|d| serde_json::from_str(&crate::report::to_json(d, None)).ok());
+        .and_then(|d| serde_json::from_str(&crate::cli::report::to_json(d, None)).ok());
     let json = JsonInstall {
         schema_version: SCHEMA_VERSION,
         command,

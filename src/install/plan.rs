@@ -2,7 +2,7 @@
 //! `apply` executes it. Each action can say, before running, what it would change, so the
 //! printed plan and the applied result agree.
 
-use crate::certinfo::Cert;
+use crate::analyze::certinfo::Cert;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
@@ -104,7 +104,7 @@ impl Action {
                 "trust in OS store".to_string(),
                 format!(
                     "{} ({})",
-                    crate::tunnel::printable(&cert.info.subject),
+                    crate::discover::tunnel::printable(&cert.info.subject),
                     cert.sha256()
                 ),
             ),
@@ -112,7 +112,7 @@ impl Action {
                 "remove from OS store".to_string(),
                 format!(
                     "{} ({})",
-                    crate::tunnel::printable(&cert.info.subject),
+                    crate::discover::tunnel::printable(&cert.info.subject),
                     cert.sha256()
                 ),
             ),
@@ -183,7 +183,7 @@ impl Action {
             },
             Action::Remove { path, sha256 } => match fs_safe::read_nofollow(path)? {
                 None => Effect::Unchanged,
-                Some(old) if crate::state::sha256_hex(&old) == *sha256 => Effect::Remove,
+                Some(old) if crate::install::state::sha256_hex(&old) == *sha256 => Effect::Remove,
                 Some(_) => Effect::KeptModified,
             },
             Action::SyncDir { dir, entries } => {
@@ -205,7 +205,8 @@ impl Action {
             Action::EditBlock { path, block } => {
                 let old = fs_safe::read_nofollow(path)?.unwrap_or_default();
                 let old_text = String::from_utf8_lossy(&old).into_owned();
-                match crate::envsnippet::replace_marked_block(&old_text, block.as_deref()) {
+                match crate::install::envsnippet::replace_marked_block(&old_text, block.as_deref())
+                {
                     Ok(new) if new == old_text => Effect::Unchanged,
                     Ok(_) if block.is_none() => Effect::Remove,
                     Ok(_) => Effect::Replace,
@@ -259,7 +260,7 @@ pub fn read_managed_dir(dir: &Path) -> Result<Option<Vec<(String, String)>>, Sto
     let mut entries = Vec::new();
     for entry in read.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !crate::bundle::is_hashed_entry_name(&name) {
+        if !crate::install::bundle::is_hashed_entry_name(&name) {
             continue;
         }
         if let Some(bytes) = fs_safe::read_nofollow(&entry.path())? {

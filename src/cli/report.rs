@@ -2,15 +2,15 @@
 //! that came from the network goes through `terminal_text::printable` before it reaches a
 //! terminal, and the finished text through `terminal_text::for_terminal`.
 
-use crate::certinfo::CertInfo;
-use crate::chain::LinkSource;
-use crate::chain::SelfSignedShape;
+use crate::analyze::certinfo::CertInfo;
+use crate::analyze::chain::LinkSource;
+use crate::analyze::chain::SelfSignedShape;
+use crate::analyze::lint::{Finding, Severity};
 use crate::discover::{
     DiscoverResult, Outcome, Provenance, RootFinding, SelfSignedService, TargetResult, TargetStatus,
 };
-use crate::lint::{Finding, Severity};
+use crate::install::validate::{ClientSupport, END_ENTITY_ANCHOR_CLIENTS};
 use crate::terminal_text::{escaped, for_terminal, printable};
-use crate::validate::{ClientSupport, END_ENTITY_ANCHOR_CLIENTS};
 use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -74,7 +74,7 @@ struct JsonTarget<'a> {
 struct JsonRoot<'a> {
     certificate: &'a CertInfo,
     pem: String,
-    found_by: crate::chain::FoundBy,
+    found_by: crate::analyze::chain::FoundBy,
     found_at: Option<String>,
     provenance: Provenance,
     in_os_store: bool,
@@ -455,7 +455,7 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
 }
 
 fn self_signed_text(service: &SelfSignedService) -> String {
-    let targets = |list: &[crate::target::Target]| {
+    let targets = |list: &[crate::discover::target::Target]| {
         list.iter()
             .map(|t| t.to_string())
             .collect::<Vec<_>>()
@@ -474,7 +474,7 @@ fn self_signed_text(service: &SelfSignedService) -> String {
     s.push_str(&cert_text(&service.cert.info));
     s.push_str(&format!(
         "  Names (SAN)      {}\n",
-        crate::validate::san_names(&service.cert).join(", ")
+        crate::install::validate::san_names(&service.cert).join(", ")
     ));
     let provenance = match service.provenance {
         Provenance::OsStore => "already in the OS trust store",
@@ -502,7 +502,7 @@ fn self_signed_text(service: &SelfSignedService) -> String {
     if service.shape == SelfSignedShape::Ca {
         s.push_str(&format!(
             "  Clients          {}\n",
-            crate::validate::CA_AS_SERVER_CERT
+            crate::install::validate::CA_AS_SERVER_CERT
         ));
     }
     if service.shape == SelfSignedShape::EndEntity {

@@ -4,8 +4,8 @@
 //! report. Unattended and unpinned is refused, unless the person explicitly opts into
 //! trust-on-first-use, which is never allowed for the system scope.
 
-use crate::certinfo::Cert;
-use crate::chain::SelfSignedShape;
+use crate::analyze::certinfo::Cert;
+use crate::analyze::chain::SelfSignedShape;
 use crate::discover::Provenance;
 use serde::Serialize;
 
@@ -160,7 +160,7 @@ pub fn decide(
             {
                 return Ok(Verdict::Accept(Decision::Pinned));
             }
-            let subject = crate::tunnel::printable(&c.root.info.subject);
+            let subject = crate::discover::tunnel::printable(&c.root.info.subject);
             if !pins.is_empty() {
                 return Ok(Verdict::Skip(format!(
                     "{subject} ({}) was also seen but matches no --fingerprint pin: not installed",

@@ -1,8 +1,8 @@
 //! The state file: what an install applied, with the hash of every byte it wrote, so that
 //! `uninstall` reverses exactly that and nothing else, and `status` can tell what drifted.
 
-use crate::decide::Decision;
 use crate::discover::Provenance;
+use crate::install::decide::Decision;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

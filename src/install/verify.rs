@@ -2,11 +2,11 @@
 //! variables now point at, with a full handshake and hostname check (what a tool would do).
 //! Still no application data: the connection is closed right after the handshake.
 
-use crate::certinfo::Cert;
-use crate::deadline::Deadline;
-use crate::proxy::ProxyChoice;
-use crate::target::Target;
-use crate::tunnel::{self, ProxyTlsTrust};
+use crate::analyze::certinfo::Cert;
+use crate::discover::deadline::Deadline;
+use crate::discover::proxy::ProxyChoice;
+use crate::discover::target::Target;
+use crate::discover::tunnel::{self, ProxyTlsTrust};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -90,7 +90,7 @@ fn check(
         ok: result.is_ok(),
         detail: match result {
             Ok(v) => format!("verified with the installed bundle ({v})"),
-            Err(e) => crate::tunnel::printable(&e),
+            Err(e) => crate::discover::tunnel::printable(&e),
         },
     }
 }
@@ -160,8 +160,8 @@ impl OpenSslLike {
         cert.is_self_signed()
             && cert.info.is_ca
             && in_bundle
-            && cert.valid_at(crate::certinfo::now_unix())
-            && crate::classify::covers_host(&cert, host)
+            && cert.valid_at(crate::analyze::certinfo::now_unix())
+            && crate::analyze::classify::covers_host(&cert, host)
     }
 }
 

@@ -3,7 +3,7 @@
 //! (OS settings, PAC, WPAD) slot in as further [`ProxySource`] variants between environment and
 //! direct, so the report always names where the choice came from.
 
-use crate::target::Target;
+use crate::discover::target::Target;
 use ipnet::IpNet;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;

@@ -1,22 +1,36 @@
+//! Install: decide (pin or confirmation), validate, plan, apply, verify; uninstall, refresh and
+//! status work from the state file. Calls `discover` (candidates, verification) and `analyze`;
+//! never `cli`. The lock is taken before the state is read.
+//!
 //! `install`, `uninstall`, `refresh`, `status`: the data flows one way, discover -> decide ->
 //! plan -> apply -> verify. Everything the machine is asked to do is in the plan; everything
 //! applied is in the state file.
 
-use crate::apply::{self, ApplyError, ApplyOptions, Lock};
-use crate::bundle;
-use crate::certinfo::Cert;
-use crate::chain::LinkSource;
-use crate::chain::SelfSignedShape;
-use crate::decide::{self, Candidate, Decision, Pin, Policy, Refusal, ServiceUse, Verdict};
+pub mod apply;
+pub mod bundle;
+pub mod decide;
+pub mod envsnippet;
+pub mod layout;
+pub mod plan;
+pub mod state;
+pub mod status;
+pub mod validate;
+pub mod verify;
+
+use crate::analyze::certinfo::Cert;
+use crate::analyze::chain::LinkSource;
+use crate::analyze::chain::SelfSignedShape;
+use crate::analyze::lint;
+use crate::discover::tunnel::ProxyTlsTrust;
 use crate::discover::{self, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus};
-use crate::envsnippet::{self, EnvPaths, ProxyEnv, Shell};
-use crate::layout::Layout;
-use crate::lint;
-use crate::plan::{Action, Effect, Host, Plan, PlannedStep};
-use crate::state::{sha256_hex, InstalledCa, OwnedFile, SessionVar, State, StateError};
-use crate::tunnel::ProxyTlsTrust;
-use crate::validate::{self, Invalid};
-use crate::verify::{self, Verification};
+use crate::install::apply::{ApplyError, ApplyOptions, Lock};
+use crate::install::decide::{Candidate, Decision, Pin, Policy, Refusal, ServiceUse, Verdict};
+use crate::install::envsnippet::{EnvPaths, ProxyEnv, Shell};
+use crate::install::layout::Layout;
+use crate::install::plan::{Action, Effect, Host, Plan, PlannedStep};
+use crate::install::state::{sha256_hex, InstalledCa, OwnedFile, SessionVar, State, StateError};
+use crate::install::validate::Invalid;
+use crate::install::verify::Verification;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::{fs_safe, ownership, Scope, StoreError};
@@ -109,7 +123,7 @@ fn candidates_from_files(
         let invalid = files
             .iter()
             .map(|c| Invalid::NotRoot {
-                subject: crate::tunnel::printable(&c.info.subject),
+                subject: crate::discover::tunnel::printable(&c.info.subject),
             })
             .collect();
         return Err(InstallError::Invalid(invalid));
@@ -240,7 +254,7 @@ pub fn install(
         let distrusted = std::iter::once(&c.root).chain(extras);
         for cert in distrusted.filter(|cert| host.distrust.covers(cert.der.as_ref())) {
             invalid.push(Invalid::DistrustedByOs {
-                subject: crate::tunnel::printable(&cert.info.subject),
+                subject: crate::discover::tunnel::printable(&cert.info.subject),
                 fingerprint: cert.sha256().to_string(),
             });
         }
@@ -261,7 +275,7 @@ pub fn install(
                 let question = confirm_text(c, &result);
                 let yes = ask.as_mut().map(|a| a(&question)).unwrap_or(false);
                 if !yes {
-                    return Err(InstallError::Declined(crate::tunnel::printable(
+                    return Err(InstallError::Declined(crate::discover::tunnel::printable(
                         &c.root.info.subject,
                     )));
                 }
@@ -299,7 +313,7 @@ pub fn install(
         if req.use_os_store && !store_takes_it {
             warnings.push(format!(
                 "{} is a self-signed end-entity certificate and {} does not turn one into a TLS anchor: it goes into trust-proxy's own bundle and hashed dir only, which the variables point at",
-                crate::tunnel::printable(&c.root.info.subject),
+                crate::discover::tunnel::printable(&c.root.info.subject),
                 host.store.describe()
             ));
         }
@@ -387,7 +401,7 @@ fn validate_candidate(c: &Candidate, lint: &[lint::Finding]) -> Result<Vec<Strin
         {
             warnings.push(format!(
                 "{} presents a CA certificate as its own server certificate: {}",
-                crate::tunnel::printable(&service.presented_by.join(", ")),
+                crate::discover::tunnel::printable(&service.presented_by.join(", ")),
                 validate::CA_AS_SERVER_CERT
             ));
         }
@@ -425,7 +439,7 @@ fn run_verify(report: &InstallReport, layout: &Layout, config: &DiscoverConfig) 
         };
     }
     let bundle = match fs_safe::read_nofollow(&layout.bundle_for_env()) {
-        Ok(Some(bytes)) => crate::certload::load_certs_lenient(&bytes)
+        Ok(Some(bytes)) => crate::analyze::certload::load_certs_lenient(&bytes)
             .map(|(c, _)| c)
             .unwrap_or_default(),
         _ => Vec::new(),
@@ -461,8 +475,8 @@ fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
         };
         return format!(
             "{} presents {shape}: not interception.{origin}\nCompare its fingerprint with the one the service's owner publishes before trusting it.\n\n  Subject  {}\n  Names    {}\n  SHA-256  {}\n\nTrust this certificate for TLS connections to these names? Type 'yes' to confirm: ",
-            crate::tunnel::printable(&service.presented_by.join(", ")),
-            crate::tunnel::printable(&c.root.info.subject),
+            crate::discover::tunnel::printable(&service.presented_by.join(", ")),
+            crate::discover::tunnel::printable(&c.root.info.subject),
             names,
             c.root.sha256()
         );
@@ -794,7 +808,7 @@ pub fn env_vars(layout: &Layout, state: &State) -> Result<Vec<(String, String)>,
 }
 
 pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
-    crate::certload::load_certs(pem.as_bytes())
+    crate::analyze::certload::load_certs(pem.as_bytes())
         .ok()
         .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
         .ok_or_else(|| {

@@ -1,0 +1,8 @@
+//! The edge: command-line syntax, one runner per command, rendering of human and JSON output and
+//! the exit code each outcome maps to. Calls every stage; no stage calls it. Errors travel up as
+//! values: only `main.rs` turns them into a message and an exit status.
+
+pub mod args;
+pub mod command;
+pub mod install_report;
+pub mod report;

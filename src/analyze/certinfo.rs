@@ -98,28 +98,7 @@ impl Cert {
             return Err(CertError::TrailingBytes(rest.len()));
         }
         let der = CertificateDer::from(der.to_vec());
-        let mut ski = None;
-        let mut aki = None;
-        let mut aia = Vec::new();
-        for ext in x509.extensions() {
-            match ext.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(id) => ski = Some(id.0.to_vec()),
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    aki = a.key_identifier.as_ref().map(|id| id.0.to_vec())
-                }
-                ParsedExtension::AuthorityInfoAccess(access) => {
-                    for desc in access.iter() {
-                        if desc.access_method == oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS
-                        {
-                            if let GeneralName::URI(uri) = &desc.access_location {
-                                aia.push((*uri).to_string());
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+        let Linking { ski, aki, aia } = linking(&x509);
         let basic = x509.basic_constraints().ok().flatten();
         let key_usage = match x509.key_usage() {
             Ok(Some(ku)) => key_usage_names(ku.value.flags),
@@ -293,6 +272,40 @@ fn verify_signed_by(child: &X509Certificate<'_>, parent: &X509Certificate<'_>) -
     let key = sig::UnparsedPublicKey::new(alg, &spki.subject_public_key.data);
     key.verify(child.tbs_certificate.as_ref(), &child.signature_value.data)
         .is_ok()
+}
+
+/// The extensions path building follows: key identifiers and AIA caIssuers URLs.
+struct Linking {
+    ski: Option<Vec<u8>>,
+    aki: Option<Vec<u8>>,
+    aia: Vec<String>,
+}
+
+fn linking(x509: &X509Certificate<'_>) -> Linking {
+    let mut linking = Linking {
+        ski: None,
+        aki: None,
+        aia: Vec::new(),
+    };
+    for ext in x509.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => linking.ski = Some(id.0.to_vec()),
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                linking.aki = a.key_identifier.as_ref().map(|id| id.0.to_vec())
+            }
+            ParsedExtension::AuthorityInfoAccess(access) => {
+                for desc in access.iter() {
+                    if desc.access_method == oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS {
+                        if let GeneralName::URI(uri) = &desc.access_location {
+                            linking.aia.push((*uri).to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    linking
 }
 
 fn key_info(x509: &X509Certificate<'_>) -> KeyInfo {

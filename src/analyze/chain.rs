@@ -244,6 +244,14 @@ fn issues(issuer: &Cert, child: &Cert) -> bool {
     may_issue && child.names_issuer(issuer) && child.is_signed_by(issuer)
 }
 
+/// URLs already fetched for this path and how many fetches it has cost: AIA and vendor hints
+/// share one budget.
+#[derive(Default)]
+struct FetchBudget {
+    urls: HashSet<String>,
+    spent: usize,
+}
+
 fn build_path(
     leaf: Cert,
     pool: &[Cert],
@@ -256,8 +264,7 @@ fn build_path(
         source: LinkSource::Presented,
     }];
     let mut seen: HashSet<String> = HashSet::new();
-    let mut fetched_urls: HashSet<String> = HashSet::new();
-    let mut fetches = 0usize;
+    let mut budget = FetchBudget::default();
 
     let stop = |path: Vec<Link>, notes: Vec<String>, reason: String| Interception {
         path,
@@ -293,121 +300,158 @@ fn build_path(
                 format!("the path grew past {MAX_PATH_LEN} certificates"),
             );
         }
-        let unseen = |c: &Cert| !seen.contains(c.sha256());
+        match find_issuer(
+            &current,
+            pool,
+            sources,
+            deadline,
+            &seen,
+            &mut budget,
+            &mut notes,
+        ) {
+            Some(link) => path.push(link),
+            None => {
+                let reason = format!(
+                    "no issuer for {:?} in the chain, the OS trust store, AIA, --ca-file or vendor hints",
+                    current.info.subject
+                );
+                return stop(path, notes, reason);
+            }
+        }
+    }
+}
 
-        if let Some(c) = pool.iter().find(|c| unseen(c) && issues(c, &current)) {
-            path.push(Link {
-                cert: c.clone(),
-                source: LinkSource::Presented,
-            });
+/// The next link above `current`, looked for in this order: what the peer presented, the OS
+/// store, AIA, `--ca-file`, vendor hints. `seen` keeps a loop of cross-signed CAs finite.
+fn find_issuer(
+    current: &Cert,
+    pool: &[Cert],
+    sources: &Sources<'_>,
+    deadline: Deadline,
+    seen: &HashSet<String>,
+    budget: &mut FetchBudget,
+    notes: &mut Vec<String>,
+) -> Option<Link> {
+    let unseen = |c: &Cert| !seen.contains(c.sha256());
+    if let Some(c) = pool.iter().find(|c| unseen(c) && issues(c, current)) {
+        return Some(Link {
+            cert: c.clone(),
+            source: LinkSource::Presented,
+        });
+    }
+    if let Some(c) = sources
+        .os_roots
+        .iter()
+        .find(|c| unseen(c) && issues(c, current))
+    {
+        return Some(Link {
+            cert: c.clone(),
+            source: LinkSource::OsStore,
+        });
+    }
+    if let Some(link) = issuer_from_aia(current, sources, deadline, seen, budget, notes) {
+        return Some(link);
+    }
+    if let Some(f) = sources
+        .ca_files
+        .iter()
+        .find(|f| unseen(&f.cert) && issues(&f.cert, current))
+    {
+        return Some(Link {
+            cert: f.cert.clone(),
+            source: LinkSource::CaFile {
+                path: f.path.clone(),
+            },
+        });
+    }
+    issuer_from_hints(current, sources, deadline, seen, budget, notes)
+}
+
+fn issuer_from_aia(
+    current: &Cert,
+    sources: &Sources<'_>,
+    deadline: Deadline,
+    seen: &HashSet<String>,
+    budget: &mut FetchBudget,
+    notes: &mut Vec<String>,
+) -> Option<Link> {
+    for url in &current.info.aia_ca_issuers {
+        if budget.spent >= MAX_FETCHES {
+            notes.push(format!(
+                "AIA fetch limit ({MAX_FETCHES}) reached; {url} not fetched"
+            ));
+            return None;
+        }
+        if !budget.urls.insert(url.clone()) {
             continue;
         }
-        if let Some(c) = sources
-            .os_roots
-            .iter()
-            .find(|c| unseen(c) && issues(c, &current))
-        {
-            path.push(Link {
-                cert: c.clone(),
-                source: LinkSource::OsStore,
-            });
-            continue;
+        budget.spent += 1;
+        match fetch_issuer(sources, url, current, deadline, seen) {
+            Ok(Some(cert)) => {
+                return Some(Link {
+                    cert,
+                    source: LinkSource::Aia { url: url.clone() },
+                })
+            }
+            Ok(None) => notes.push(format!("AIA {url} did not hold the issuer")),
+            Err(e) => notes.push(format!("AIA fetch failed: {e}")),
         }
-        let mut found: Option<Link> = None;
-        for url in &current.info.aia_ca_issuers {
-            if fetches >= MAX_FETCHES {
-                notes.push(format!(
-                    "AIA fetch limit ({MAX_FETCHES}) reached; {url} not fetched"
-                ));
-                break;
-            }
-            if !fetched_urls.insert(url.clone()) {
-                continue;
-            }
-            fetches += 1;
-            match fetch_issuer(sources, url, &current, deadline, &seen) {
-                Ok(Some(cert)) => {
-                    found = Some(Link {
-                        cert,
-                        source: LinkSource::Aia { url: url.clone() },
-                    });
-                    break;
+    }
+    None
+}
+
+/// The vendor hints for `current`'s issuer name: a URL (within the fetch budget) or the files
+/// the vendor's agent leaves on this OS.
+fn issuer_from_hints(
+    current: &Cert,
+    sources: &Sources<'_>,
+    deadline: Deadline,
+    seen: &HashSet<String>,
+    budget: &mut FetchBudget,
+    notes: &mut Vec<String>,
+) -> Option<Link> {
+    let unseen = |c: &Cert| !seen.contains(c.sha256());
+    for hint in hints::hints_for(current.issuer_name()) {
+        let candidates = match hint.source {
+            HintSource::Url(url) => {
+                if budget.spent >= MAX_FETCHES || !budget.urls.insert(url.to_string()) {
+                    continue;
                 }
-                Ok(None) => notes.push(format!("AIA {url} did not hold the issuer")),
-                Err(e) => notes.push(format!("AIA fetch failed: {e}")),
-            }
-        }
-        if let Some(link) = found.take() {
-            path.push(link);
-            continue;
-        }
-        if let Some(f) = sources
-            .ca_files
-            .iter()
-            .find(|f| unseen(&f.cert) && issues(&f.cert, &current))
-        {
-            path.push(Link {
-                cert: f.cert.clone(),
-                source: LinkSource::CaFile {
-                    path: f.path.clone(),
-                },
-            });
-            continue;
-        }
-        for hint in hints::hints_for(current.issuer_name()) {
-            let candidates = match hint.source {
-                HintSource::Url(url) => {
-                    if fetches >= MAX_FETCHES || !fetched_urls.insert(url.to_string()) {
+                budget.spent += 1;
+                match sources.fetcher.fetch(url, deadline) {
+                    Ok(bytes) => vec![(url.to_string(), bytes)],
+                    Err(e) => {
+                        notes.push(format!("{} hint failed: {e}", hint.vendor));
                         continue;
                     }
-                    fetches += 1;
-                    match sources.fetcher.fetch(url, deadline) {
-                        Ok(bytes) => vec![(url.to_string(), bytes)],
-                        Err(e) => {
-                            notes.push(format!("{} hint failed: {e}", hint.vendor));
-                            continue;
-                        }
-                    }
                 }
-                HintSource::Files(files) => files
-                    .on_this_os()
-                    .iter()
-                    .filter_map(|p| (sources.read_file)(p).map(|b| (p.to_string(), b)))
-                    .collect(),
-            };
-            for (location, bytes) in candidates {
-                let certs = certload::load_certs_lenient(&bytes)
-                    .map(|(good, _)| good)
-                    .unwrap_or_default();
-                if let Some(c) = certs.into_iter().find(|c| unseen(c) && issues(c, &current)) {
-                    found = Some(Link {
-                        cert: c,
-                        source: LinkSource::VendorHint {
-                            vendor: hint.vendor.to_string(),
-                            location,
-                        },
-                    });
-                    break;
-                }
-                notes.push(format!(
-                    "the {} hint {location} did not hold the issuer",
-                    hint.vendor
-                ));
             }
-            if found.is_some() {
-                break;
+            HintSource::Files(files) => files
+                .on_this_os()
+                .iter()
+                .filter_map(|p| (sources.read_file)(p).map(|b| (p.to_string(), b)))
+                .collect(),
+        };
+        for (location, bytes) in candidates {
+            let certs = certload::load_certs_lenient(&bytes)
+                .map(|(good, _)| good)
+                .unwrap_or_default();
+            if let Some(c) = certs.into_iter().find(|c| unseen(c) && issues(c, current)) {
+                return Some(Link {
+                    cert: c,
+                    source: LinkSource::VendorHint {
+                        vendor: hint.vendor.to_string(),
+                        location,
+                    },
+                });
             }
+            notes.push(format!(
+                "the {} hint {location} did not hold the issuer",
+                hint.vendor
+            ));
         }
-        if let Some(link) = found {
-            path.push(link);
-            continue;
-        }
-        let reason = format!(
-            "no issuer for {:?} in the chain, the OS trust store, AIA, --ca-file or vendor hints",
-            current.info.subject
-        );
-        return stop(path, notes, reason);
     }
+    None
 }
 
 fn fetch_issuer(

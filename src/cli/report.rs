@@ -254,6 +254,69 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
         Outcome::SelfSigned => "The host presents a self-signed certificate: not interception.",
     };
     out.push_str(&format!("trust-proxy discover: {headline}\n\n"));
+    out.push_str(&targets_text(result));
+    let intercepted = result
+        .targets
+        .iter()
+        .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
+        .count();
+    let clean = result
+        .targets
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.status,
+                TargetStatus::NotIntercepted | TargetStatus::PublicButInvalid { .. }
+            )
+        })
+        .count();
+    if intercepted > 0 && clean > 0 {
+        out.push_str(&format!(
+            "\n{clean} target(s) were not intercepted: the proxy bypasses them (a bypass list), or they go direct.\n"
+        ));
+    }
+    if result.roots.len() > 1 {
+        out.push_str(&format!(
+            "\n{} different interception roots were seen (several regions, tenants or products intercept).\n",
+            result.roots.len()
+        ));
+    }
+    for (n, r) in result.roots.iter().enumerate() {
+        out.push_str(&root_text(
+            r,
+            n + 1,
+            result.roots.len(),
+            result.targets.len(),
+        ));
+    }
+    for service in &result.self_signed {
+        out.push_str(&self_signed_text(service));
+    }
+    for u in &result.unresolved {
+        out.push_str(&format!(
+            "\nRoot NOT found for {} target(s) ({}):\n  Chain top   {}\n  Issuer      {}\n  Why         {}\n  What to do  {}\n",
+            u.seen_on.len(),
+            u.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+            printable(&u.top.info.subject),
+            printable(&u.top.info.issuer),
+            // Whole sentences of trust-proxy's own: the bound of `printable` would cut the advice.
+            escaped(&u.reason),
+            escaped(&u.advice),
+        ));
+    }
+    out.push_str(&format!(
+        "\nPublic reference roots: {}\nOS trust store: {}\n",
+        result.public_roots, result.os_store
+    ));
+    if let Some(path) = exported_to {
+        out.push_str(&format!("Root CA written to {path} (PEM).\n"));
+    }
+    for_terminal(&out)
+}
+
+/// One row per target: its status and what was found, then the route it took.
+fn targets_text(result: &DiscoverResult) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
         "Targets ({}, probed in parallel):\n",
         result.targets.len()
@@ -317,63 +380,7 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
             ));
         }
     }
-    let intercepted = result
-        .targets
-        .iter()
-        .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
-        .count();
-    let clean = result
-        .targets
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.status,
-                TargetStatus::NotIntercepted | TargetStatus::PublicButInvalid { .. }
-            )
-        })
-        .count();
-    if intercepted > 0 && clean > 0 {
-        out.push_str(&format!(
-            "\n{clean} target(s) were not intercepted: the proxy bypasses them (a bypass list), or they go direct.\n"
-        ));
-    }
-    if result.roots.len() > 1 {
-        out.push_str(&format!(
-            "\n{} different interception roots were seen (several regions, tenants or products intercept).\n",
-            result.roots.len()
-        ));
-    }
-    for (n, r) in result.roots.iter().enumerate() {
-        out.push_str(&root_text(
-            r,
-            n + 1,
-            result.roots.len(),
-            result.targets.len(),
-        ));
-    }
-    for service in &result.self_signed {
-        out.push_str(&self_signed_text(service));
-    }
-    for u in &result.unresolved {
-        out.push_str(&format!(
-            "\nRoot NOT found for {} target(s) ({}):\n  Chain top   {}\n  Issuer      {}\n  Why         {}\n  What to do  {}\n",
-            u.seen_on.len(),
-            u.seen_on.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
-            printable(&u.top.info.subject),
-            printable(&u.top.info.issuer),
-            // Whole sentences of trust-proxy's own: the bound of `printable` would cut the advice.
-            escaped(&u.reason),
-            escaped(&u.advice),
-        ));
-    }
-    out.push_str(&format!(
-        "\nPublic reference roots: {}\nOS trust store: {}\n",
-        result.public_roots, result.os_store
-    ));
-    if let Some(path) = exported_to {
-        out.push_str(&format!("Root CA written to {path} (PEM).\n"));
-    }
-    for_terminal(&out)
+    out
 }
 
 fn short_fp(fp: &str) -> String {

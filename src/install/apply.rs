@@ -7,7 +7,7 @@ use crate::install::state::SessionVar;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::fs_safe;
-use trust_proxy_platform::{Change, StoreError};
+use trust_proxy_platform::{Change, PersistentEnv, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -251,44 +251,10 @@ fn put(path: &Path, bytes: &[u8], mode: u32, lock: &Lock) -> Result<(), StoreErr
 fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), StoreError> {
     let store = host.store;
     Ok(match action {
-        Action::SessionEnv { set, unset } => {
-            let Some(env) = host.session_env else {
-                return Ok((Effect::Unchanged, Undo::Nothing));
-            };
-            let mut previous = Vec::new();
-            for name in set.iter().map(|(n, _)| n).chain(unset.iter()) {
-                previous.push(SessionVar {
-                    name: name.clone(),
-                    previous: env.get(name)?,
-                });
-            }
-            let was = |name: &str| {
-                previous
-                    .iter()
-                    .find(|v| v.name == name)
-                    .and_then(|v| v.previous.clone())
-            };
-            let unchanged = set
-                .iter()
-                .all(|(n, v)| was(n).as_deref() == Some(v.as_str()))
-                && unset.iter().all(|n| was(n).is_none());
-            if unchanged {
-                (Effect::Unchanged, Undo::Nothing)
-            } else {
-                if !set.is_empty() {
-                    env.set(set)?;
-                }
-                if !unset.is_empty() {
-                    env.unset(unset)?;
-                }
-                let effect = if set.is_empty() {
-                    Effect::Remove
-                } else {
-                    Effect::Replace
-                };
-                (effect, Undo::RestoreSessionEnv(previous))
-            }
-        }
+        Action::SessionEnv { set, unset } => match host.session_env {
+            Some(env) => set_session_env(env, set, unset)?,
+            None => (Effect::Unchanged, Undo::Nothing),
+        },
         Action::StoreAdd { cert, name } => match store.add(&cert.der, name)? {
             Change::Added => (
                 Effect::Create,
@@ -346,29 +312,70 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
                 (effect, Undo::RestoreDir(dir.clone(), previous))
             }
         }
-        Action::EditBlock { path, block } => {
-            let previous = fs_safe::read_nofollow(path)?;
-            let old_bytes = previous.as_deref().unwrap_or_default();
-            let new_bytes =
-                crate::install::envsnippet::replace_marked_block_bytes(old_bytes, block.as_deref())
-                    .map_err(|e| StoreError::Platform {
-                        what: path.display().to_string(),
-                        message: e.to_string(),
-                    })?;
-            // An absent file and an empty one are the same to pam_env: nothing to write.
-            if new_bytes == old_bytes {
-                (Effect::Unchanged, Undo::Nothing)
-            } else {
-                put(path, &new_bytes, 0o644, lock)?;
-                let effect = if block.is_some() {
-                    Effect::Replace
-                } else {
-                    Effect::Remove
-                };
-                (effect, Undo::RestoreFile(path.clone(), previous))
-            }
-        }
+        Action::EditBlock { path, block } => edit_block(path, block.as_deref(), lock)?,
     })
+}
+
+/// Sets and unsets session variables, remembering what each held so the undo restores it.
+fn set_session_env(
+    env: &dyn PersistentEnv,
+    set: &[(String, String)],
+    unset: &[String],
+) -> Result<(Effect, Undo), StoreError> {
+    let mut previous = Vec::new();
+    for name in set.iter().map(|(n, _)| n).chain(unset.iter()) {
+        previous.push(SessionVar {
+            name: name.clone(),
+            previous: env.get(name)?,
+        });
+    }
+    let was = |name: &str| {
+        previous
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.previous.clone())
+    };
+    let unchanged = set
+        .iter()
+        .all(|(n, v)| was(n).as_deref() == Some(v.as_str()))
+        && unset.iter().all(|n| was(n).is_none());
+    if unchanged {
+        return Ok((Effect::Unchanged, Undo::Nothing));
+    }
+    if !set.is_empty() {
+        env.set(set)?;
+    }
+    if !unset.is_empty() {
+        env.unset(unset)?;
+    }
+    let effect = if set.is_empty() {
+        Effect::Remove
+    } else {
+        Effect::Replace
+    };
+    Ok((effect, Undo::RestoreSessionEnv(previous)))
+}
+
+/// Puts trust-proxy's marked block into a file someone else owns, or takes it out.
+fn edit_block(path: &Path, block: Option<&str>, lock: &Lock) -> Result<(Effect, Undo), StoreError> {
+    let previous = fs_safe::read_nofollow(path)?;
+    let old_bytes = previous.as_deref().unwrap_or_default();
+    let new_bytes = crate::install::envsnippet::replace_marked_block_bytes(old_bytes, block)
+        .map_err(|e| StoreError::Platform {
+            what: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    // An absent file and an empty one are the same to pam_env: nothing to write.
+    if new_bytes == old_bytes {
+        return Ok((Effect::Unchanged, Undo::Nothing));
+    }
+    put(path, &new_bytes, 0o644, lock)?;
+    let effect = if block.is_some() {
+        Effect::Replace
+    } else {
+        Effect::Remove
+    };
+    Ok((effect, Undo::RestoreFile(path.to_path_buf(), previous)))
 }
 
 /// Makes `dir` hold exactly `entries`; an empty list removes the directory when nothing else

@@ -33,7 +33,7 @@ use crate::install::validate::Invalid;
 use crate::install::verify::Verification;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use trust_proxy_platform::{fs_safe, ownership, Scope, StoreError};
+use trust_proxy_platform::{fs_safe, ownership, Distrust, PersistentEnv, Scope, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -196,6 +196,9 @@ fn candidates_from_discover(
         .collect()
 }
 
+/// A candidate with the path certificates the proxy did not send and its lint findings.
+type Offered = (Candidate, Vec<Cert>, Vec<lint::Finding>);
+
 pub fn install(
     req: InstallRequest,
     layout: &Layout,
@@ -204,86 +207,11 @@ pub fn install(
 ) -> Result<InstallReport, InstallError> {
     let result = discover::discover(&req.discover);
     let os_roots = &req.discover.os_roots;
-
-    let offered: Vec<(Candidate, Vec<Cert>, Vec<lint::Finding>)> = if req.ca_files.is_empty() {
-        if !matches!(result.outcome, Outcome::Intercepted | Outcome::SelfSigned) {
-            let why = match result.outcome {
-                Outcome::NotIntercepted => "no TLS interception was observed (pass --ca-file to install a CA IT gave you)".to_string(),
-                Outcome::RootNotFound => result
-                    .unresolved
-                    .first()
-                    .map(|u| u.advice.clone())
-                    .unwrap_or_else(|| "the interception root was not found".to_string()),
-                _ => "no target could be probed (proxy or network failure; pass --ca-file to install without a probe)".to_string(),
-            };
-            return Err(InstallError::NothingToInstall(why, result.outcome));
-        }
-        candidates_from_discover(&result)
-    } else {
-        let from_discover = candidates_from_discover(&result);
-        candidates_from_files(&req.ca_files, os_roots)?
-            .into_iter()
-            .map(|c| {
-                // What discover saw for this root (extras, lint) when the proxy is reachable.
-                let seen = from_discover.iter().find(|(d, _, _)| d.root == c.root);
-                let extras = seen.map(|(_, e, _)| e.clone()).unwrap_or_default();
-                let lint = seen
-                    .map(|(_, _, l)| l.clone())
-                    .unwrap_or_else(|| lint::lint_path(&c.root, &c.path, None));
-                let service = seen.and_then(|(d, _, _)| d.service.clone());
-                (Candidate { service, ..c }, extras, lint)
-            })
-            .collect()
-    };
-
+    let offered = offered_candidates(&req, &result)?;
     let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
     let verdicts = decide::decide(&candidates, &req.pins, req.policy)?;
-
-    // Validated before anyone is asked, and only what would be installed.
-    let mut warnings = Vec::new();
-    let mut invalid = Vec::new();
-    for ((c, extras, lint), verdict) in offered.iter().zip(&verdicts) {
-        if matches!(verdict, Verdict::Skip(_)) {
-            continue;
-        }
-        match validate_candidate(c, lint) {
-            Ok(w) => warnings.extend(w),
-            Err(i) => invalid.extend(i),
-        }
-        // Refused here, before a person is asked to confirm what could never be written.
-        let distrusted = std::iter::once(&c.root).chain(extras);
-        for cert in distrusted.filter(|cert| host.distrust.covers(cert.der.as_ref())) {
-            invalid.push(Invalid::DistrustedByOs {
-                subject: crate::discover::tunnel::printable(&cert.info.subject),
-                fingerprint: cert.sha256().to_string(),
-            });
-        }
-    }
-    if !invalid.is_empty() {
-        return Err(InstallError::Invalid(invalid));
-    }
-    let mut ask = ask;
-    let mut decisions = Vec::new();
-    for (c, verdict) in candidates.iter().zip(verdicts) {
-        let decision = match verdict {
-            Verdict::Skip(why) => {
-                warnings.push(why);
-                None
-            }
-            Verdict::Accept(d) => Some(d),
-            Verdict::AskPerson => {
-                let question = confirm_text(c, &result);
-                let yes = ask.as_mut().map(|a| a(&question)).unwrap_or(false);
-                if !yes {
-                    return Err(InstallError::Declined(crate::discover::tunnel::printable(
-                        &c.root.info.subject,
-                    )));
-                }
-                Some(Decision::Confirmed)
-            }
-        };
-        decisions.push(decision);
-    }
+    let mut warnings = check_before_asking(&offered, &verdicts, host)?;
+    let decisions = confirm(&candidates, verdicts, &result, ask, &mut warnings)?;
 
     let lock = if req.dry_run {
         None
@@ -299,8 +227,160 @@ pub fn install(
     let mut after = state_before
         .clone()
         .unwrap_or_else(|| State::empty(scope_name(layout)));
+    let store_adds = record_cas(&req, &offered, &decisions, host, &mut after, &mut warnings)?;
+    if after.proxy.is_none() {
+        remember_proxy(&mut after, &result, &req.discover);
+    }
+
+    let effective = effective_layout(layout, &after);
+    let (plan, _) = build_plan(
+        &effective,
+        state_before.as_ref(),
+        &after,
+        os_roots,
+        &store_adds,
+        &[],
+        host,
+    )?;
+    let mut report = InstallReport {
+        scope: scope_name(layout).to_string(),
+        dry_run: req.dry_run,
+        installed: after.cas.iter().map(summary).collect(),
+        warnings,
+        steps: Vec::new(),
+        unchanged: false,
+        verification: None,
+        env_file: effective.env_file(Shell::Sh).display().to_string(),
+        bundle: effective.bundle_for_env().display().to_string(),
+        discover: Some(result),
+    };
+    let Some(lock) = lock else {
+        report.steps = plan.steps(host)?;
+        report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
+        return Ok(report);
+    };
+    let steps = apply::apply(&plan, host, &req.apply, &lock)?;
+    drop(lock);
+    report.unchanged = steps.iter().all(|s| s.effect == Effect::Unchanged);
+    report.steps = steps;
+    report.verification = Some(run_verify(&report, &effective, &req.discover));
+    Ok(report)
+}
+
+/// The `--ca-file` CAs (with what discover saw of them), or else the roots discover found; an
+/// error saying why when discover found nothing to install.
+fn offered_candidates(
+    req: &InstallRequest,
+    result: &DiscoverResult,
+) -> Result<Vec<Offered>, InstallError> {
+    if req.ca_files.is_empty() {
+        if !matches!(result.outcome, Outcome::Intercepted | Outcome::SelfSigned) {
+            let why = match result.outcome {
+                Outcome::NotIntercepted => "no TLS interception was observed (pass --ca-file to install a CA IT gave you)".to_string(),
+                Outcome::RootNotFound => result
+                    .unresolved
+                    .first()
+                    .map(|u| u.advice.clone())
+                    .unwrap_or_else(|| "the interception root was not found".to_string()),
+                _ => "no target could be probed (proxy or network failure; pass --ca-file to install without a probe)".to_string(),
+            };
+            return Err(InstallError::NothingToInstall(why, result.outcome));
+        }
+        return Ok(candidates_from_discover(result));
+    }
+    let from_discover = candidates_from_discover(result);
+    Ok(
+        candidates_from_files(&req.ca_files, &req.discover.os_roots)?
+            .into_iter()
+            .map(|c| {
+                // What discover saw for this root (extras, lint) when the proxy is reachable.
+                let seen = from_discover.iter().find(|(d, _, _)| d.root == c.root);
+                let extras = seen.map(|(_, e, _)| e.clone()).unwrap_or_default();
+                let lint = seen
+                    .map(|(_, _, l)| l.clone())
+                    .unwrap_or_else(|| lint::lint_path(&c.root, &c.path, None));
+                let service = seen.and_then(|(d, _, _)| d.service.clone());
+                (Candidate { service, ..c }, extras, lint)
+            })
+            .collect(),
+    )
+}
+
+/// Validation and the OS distrust list, for what would be installed only, before a person is
+/// asked to confirm what could never be written. Returns the validation warnings.
+fn check_before_asking(
+    offered: &[Offered],
+    verdicts: &[Verdict],
+    host: Host<'_>,
+) -> Result<Vec<String>, InstallError> {
+    let mut warnings = Vec::new();
+    let mut invalid = Vec::new();
+    for ((c, extras, lint), verdict) in offered.iter().zip(verdicts) {
+        if matches!(verdict, Verdict::Skip(_)) {
+            continue;
+        }
+        match validate_candidate(c, lint) {
+            Ok(w) => warnings.extend(w),
+            Err(i) => invalid.extend(i),
+        }
+        let distrusted = std::iter::once(&c.root).chain(extras);
+        for cert in distrusted.filter(|cert| host.distrust.covers(cert.der.as_ref())) {
+            invalid.push(Invalid::DistrustedByOs {
+                subject: crate::discover::tunnel::printable(&cert.info.subject),
+                fingerprint: cert.sha256().to_string(),
+            });
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(InstallError::Invalid(invalid));
+    }
+    Ok(warnings)
+}
+
+/// Turns each verdict into a decision, asking the person where no pin or policy decided; `None`
+/// for a skipped candidate. The first "no" declines the whole install.
+fn confirm(
+    candidates: &[Candidate],
+    verdicts: Vec<Verdict>,
+    result: &DiscoverResult,
+    mut ask: Option<Ask<'_>>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Option<Decision>>, InstallError> {
+    let mut decisions = Vec::new();
+    for (c, verdict) in candidates.iter().zip(verdicts) {
+        let decision = match verdict {
+            Verdict::Skip(why) => {
+                warnings.push(why);
+                None
+            }
+            Verdict::Accept(d) => Some(d),
+            Verdict::AskPerson => {
+                let question = confirm_text(c, result);
+                let yes = ask.as_mut().map(|a| a(&question)).unwrap_or(false);
+                if !yes {
+                    return Err(InstallError::Declined(crate::discover::tunnel::printable(
+                        &c.root.info.subject,
+                    )));
+                }
+                Some(Decision::Confirmed)
+            }
+        };
+        decisions.push(decision);
+    }
+    Ok(decisions)
+}
+
+/// Adds each decided CA not yet installed to `after`; returns the CAs the OS store must take.
+fn record_cas(
+    req: &InstallRequest,
+    offered: &[Offered],
+    decisions: &[Option<Decision>],
+    host: Host<'_>,
+    after: &mut State,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(Cert, String)>, InstallError> {
     let mut store_adds = Vec::new();
-    for ((c, extras, _), decision) in offered.iter().zip(&decisions) {
+    for ((c, extras, _), decision) in offered.iter().zip(decisions) {
         let Some(decision) = decision else {
             continue;
         };
@@ -339,49 +419,18 @@ pub fn install(
                 .unwrap_or_default(),
         });
     }
-    if after.proxy.is_none() {
-        after.proxy = result
-            .targets
-            .iter()
-            .filter_map(|t| t.proxy.as_ref())
-            .find_map(|p| p.endpoint.as_ref())
-            .map(|e| e.env_url());
-        after.no_proxy = req.discover.proxy.no_proxy.as_ref().map(|(_, v)| v.clone());
-    }
+    Ok(store_adds)
+}
 
-    let effective = effective_layout(layout, &after);
-    let (plan, _) = build_plan(
-        &effective,
-        state_before.as_ref(),
-        &after,
-        os_roots,
-        &store_adds,
-        &[],
-        host,
-    )?;
-    let mut report = InstallReport {
-        scope: scope_name(layout).to_string(),
-        dry_run: req.dry_run,
-        installed: after.cas.iter().map(summary).collect(),
-        warnings,
-        steps: Vec::new(),
-        unchanged: false,
-        verification: None,
-        env_file: effective.env_file(Shell::Sh).display().to_string(),
-        bundle: effective.bundle_for_env().display().to_string(),
-        discover: Some(result),
-    };
-    let Some(lock) = lock else {
-        report.steps = plan.steps(host)?;
-        report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
-        return Ok(report);
-    };
-    let steps = apply::apply(&plan, host, &req.apply, &lock)?;
-    drop(lock);
-    report.unchanged = steps.iter().all(|s| s.effect == Effect::Unchanged);
-    report.steps = steps;
-    report.verification = Some(run_verify(&report, &effective, &req.discover));
-    Ok(report)
+/// The proxy the probe went through and the NO_PROXY it honoured, for the env snippets.
+fn remember_proxy(after: &mut State, result: &DiscoverResult, config: &DiscoverConfig) {
+    after.proxy = result
+        .targets
+        .iter()
+        .filter_map(|t| t.proxy.as_ref())
+        .find_map(|p| p.endpoint.as_ref())
+        .map(|e| e.env_url());
+    after.no_proxy = config.proxy.no_proxy.as_ref().map(|(_, v)| v.clone());
 }
 
 /// A self-signed certificate that is not a CA: the shape with its own validation and store rules.
@@ -618,7 +667,6 @@ pub fn build_plan(
     store_removes: &[(Cert, String)],
     host: Host<'_>,
 ) -> Result<(Plan, State), InstallError> {
-    let distrust = host.distrust;
     let mut actions = Vec::new();
     for (cert, name) in store_removes {
         actions.push(Action::StoreRemove {
@@ -639,91 +687,15 @@ pub fn build_plan(
 
     if after.cas.is_empty() {
         if let Some(before) = before {
-            for f in &before.files {
-                actions.push(Action::Remove {
-                    path: f.path.clone(),
-                    sha256: f.sha256.clone(),
-                });
-            }
-            for b in &before.blocks {
-                actions.push(Action::EditBlock {
-                    path: b.clone(),
-                    block: None,
-                });
-            }
-            actions.push(Action::SyncDir {
-                dir: layout.cert_dir(),
-                entries: Vec::new(),
-            });
-            if !before.session_env.is_empty() {
-                let (set, unset) = SessionVar::restore(&before.session_env);
-                actions.push(Action::SessionEnv { set, unset });
-            }
-            let current = fs_safe::read_nofollow(&layout.state_file())?.unwrap_or_default();
-            actions.push(Action::Remove {
-                path: layout.state_file(),
-                sha256: sha256_hex(&current),
-            });
+            actions.extend(removal_actions(layout, before)?);
         }
         return Ok((Plan { actions }, state));
     }
 
-    let mut roots = Vec::new();
-    let mut proxy_ca = String::new();
-    for ca in &after.cas {
-        let root = parse_pem(&ca.pem)?;
-        let extras: Vec<Cert> = ca
-            .extra_pem
-            .iter()
-            .map(|p| parse_pem(p))
-            .collect::<Result<_, _>>()?;
-        bundle::refuse_distrusted(std::slice::from_ref(&root), distrust)
-            .and_then(|()| bundle::refuse_distrusted(&extras, distrust))
-            .map_err(|e| InstallError::Plan(e.to_string()))?;
-        proxy_ca.push_str(&bundle::render_proxy_ca_pem(&root, &extras));
-        roots.push(root);
-    }
-    let composed = bundle::compose_bundle(
-        os_roots,
-        bundle::public_roots_needed(os_roots),
-        &roots,
-        distrust,
-    )
-    .map_err(|e| InstallError::Plan(e.to_string()))?;
-    let bundle_certs: Vec<Cert> = composed.iter().map(|b| b.cert.clone()).collect();
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(layout.proxy_ca(), proxy_ca.into_bytes())];
-    if layout.os_bundle.is_none() {
-        files.push((
-            layout.own_bundle(),
-            bundle::render_bundle_pem(&composed).into_bytes(),
-        ));
-    }
+    let (mut files, bundle_certs) = trust_files(layout, after, os_roots, host.distrust)?;
     let vars = env_vars(layout, after)?;
-    for shell in [Shell::Sh, Shell::Fish, Shell::Pwsh, Shell::Cmd] {
-        let text = match shell {
-            Shell::Cmd => envsnippet::render_checked(shell, &vars)
-                .unwrap_or_else(|e| format!("rem trust-proxy: {e}\r\n")),
-            _ => envsnippet::render(shell, &vars),
-        };
-        files.push((layout.env_file(shell), text.into_bytes()));
-    }
-    if let Some(p) = &layout.profile_d {
-        files.push((p.clone(), envsnippet::profile_d_script(&vars).into_bytes()));
-    }
-    // Whole files that exist but were not written by trust-proxy are someone else's.
-    for (path, contents) in &files {
-        let owned = before.and_then(|b| b.file_hash(path)).is_some();
-        if !owned {
-            if let Some(existing) = fs_safe::read_nofollow(path)? {
-                if existing != *contents {
-                    return Err(InstallError::Plan(format!(
-                        "{} exists and was not written by trust-proxy; move it away first",
-                        path.display()
-                    )));
-                }
-            }
-        }
-    }
+    files.extend(env_files(layout, &vars));
+    refuse_foreign_files(before, &files)?;
     // Files an earlier install wrote that this one no longer needs.
     if let Some(before) = before {
         for f in &before.files {
@@ -754,26 +726,8 @@ pub fn build_plan(
     });
     if let Some(env) = host.session_env {
         let earlier: &[SessionVar] = before.map(|b| b.session_env.as_slice()).unwrap_or_default();
-        let mut recorded = Vec::new();
-        for (name, _) in &vars {
-            // What the variable held before trust-proxy first set it, kept across re-installs.
-            let previous = match earlier.iter().find(|v| v.name == *name) {
-                Some(v) => v.previous.clone(),
-                None => env.get(name)?,
-            };
-            recorded.push(SessionVar {
-                name: name.clone(),
-                previous,
-            });
-        }
-        let stale: Vec<SessionVar> = earlier
-            .iter()
-            .filter(|v| !vars.iter().any(|(n, _)| *n == v.name))
-            .cloned()
-            .collect();
-        let (mut set, unset) = SessionVar::restore(&stale);
-        set.extend(vars.iter().cloned());
-        actions.push(Action::SessionEnv { set, unset });
+        let (action, recorded) = session_env_action(env, earlier, &vars)?;
+        actions.push(action);
         state.session_env = recorded;
     }
     if let Some(env_file) = &layout.etc_environment {
@@ -791,6 +745,145 @@ pub fn build_plan(
         mode: 0o644,
     });
     Ok((Plan { actions }, state))
+}
+
+/// Everything `before` wrote, taken back: files, blocks, the hashed dir, session variables and
+/// last the state file itself.
+fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, InstallError> {
+    let mut actions = Vec::new();
+    for f in &before.files {
+        actions.push(Action::Remove {
+            path: f.path.clone(),
+            sha256: f.sha256.clone(),
+        });
+    }
+    for b in &before.blocks {
+        actions.push(Action::EditBlock {
+            path: b.clone(),
+            block: None,
+        });
+    }
+    actions.push(Action::SyncDir {
+        dir: layout.cert_dir(),
+        entries: Vec::new(),
+    });
+    if !before.session_env.is_empty() {
+        let (set, unset) = SessionVar::restore(&before.session_env);
+        actions.push(Action::SessionEnv { set, unset });
+    }
+    let current = fs_safe::read_nofollow(&layout.state_file())?.unwrap_or_default();
+    actions.push(Action::Remove {
+        path: layout.state_file(),
+        sha256: sha256_hex(&current),
+    });
+    Ok(actions)
+}
+
+/// A file trust-proxy writes whole: its path and contents.
+type WholeFile = (PathBuf, Vec<u8>);
+
+/// The proxy CA file and (unless the OS bundle is used) trust-proxy's own bundle, with the
+/// certificates the bundle holds; refuses any CA the OS distrusts.
+fn trust_files(
+    layout: &Layout,
+    after: &State,
+    os_roots: &[Cert],
+    distrust: &Distrust,
+) -> Result<(Vec<WholeFile>, Vec<Cert>), InstallError> {
+    let mut roots = Vec::new();
+    let mut proxy_ca = String::new();
+    for ca in &after.cas {
+        let root = parse_pem(&ca.pem)?;
+        let extras: Vec<Cert> = ca
+            .extra_pem
+            .iter()
+            .map(|p| parse_pem(p))
+            .collect::<Result<_, _>>()?;
+        bundle::refuse_distrusted(std::slice::from_ref(&root), distrust)
+            .and_then(|()| bundle::refuse_distrusted(&extras, distrust))
+            .map_err(|e| InstallError::Plan(e.to_string()))?;
+        proxy_ca.push_str(&bundle::render_proxy_ca_pem(&root, &extras));
+        roots.push(root);
+    }
+    let composed = bundle::compose_bundle(
+        os_roots,
+        bundle::public_roots_needed(os_roots),
+        &roots,
+        distrust,
+    )
+    .map_err(|e| InstallError::Plan(e.to_string()))?;
+    let bundle_certs: Vec<Cert> = composed.iter().map(|b| b.cert.clone()).collect();
+    let mut files: Vec<WholeFile> = vec![(layout.proxy_ca(), proxy_ca.into_bytes())];
+    if layout.os_bundle.is_none() {
+        files.push((
+            layout.own_bundle(),
+            bundle::render_bundle_pem(&composed).into_bytes(),
+        ));
+    }
+    Ok((files, bundle_certs))
+}
+
+/// One env snippet per shell, and the profile.d script where the layout has one.
+fn env_files(layout: &Layout, vars: &[(String, String)]) -> Vec<WholeFile> {
+    let mut files = Vec::new();
+    for shell in [Shell::Sh, Shell::Fish, Shell::Pwsh, Shell::Cmd] {
+        let text = match shell {
+            Shell::Cmd => envsnippet::render_checked(shell, vars)
+                .unwrap_or_else(|e| format!("rem trust-proxy: {e}\r\n")),
+            _ => envsnippet::render(shell, vars),
+        };
+        files.push((layout.env_file(shell), text.into_bytes()));
+    }
+    if let Some(p) = &layout.profile_d {
+        files.push((p.clone(), envsnippet::profile_d_script(vars).into_bytes()));
+    }
+    files
+}
+
+/// Whole files that exist but were not written by trust-proxy are someone else's.
+fn refuse_foreign_files(before: Option<&State>, files: &[WholeFile]) -> Result<(), InstallError> {
+    for (path, contents) in files {
+        let owned = before.and_then(|b| b.file_hash(path)).is_some();
+        if !owned {
+            if let Some(existing) = fs_safe::read_nofollow(path)? {
+                if existing != *contents {
+                    return Err(InstallError::Plan(format!(
+                        "{} exists and was not written by trust-proxy; move it away first",
+                        path.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The session variables to set (and stale ones to restore), with what each held before
+/// trust-proxy first set it, kept across re-installs.
+fn session_env_action(
+    env: &dyn PersistentEnv,
+    earlier: &[SessionVar],
+    vars: &[(String, String)],
+) -> Result<(Action, Vec<SessionVar>), InstallError> {
+    let mut recorded = Vec::new();
+    for (name, _) in vars {
+        let previous = match earlier.iter().find(|v| v.name == *name) {
+            Some(v) => v.previous.clone(),
+            None => env.get(name)?,
+        };
+        recorded.push(SessionVar {
+            name: name.clone(),
+            previous,
+        });
+    }
+    let stale: Vec<SessionVar> = earlier
+        .iter()
+        .filter(|v| !vars.iter().any(|(n, _)| *n == v.name))
+        .cloned()
+        .collect();
+    let (mut set, unset) = SessionVar::restore(&stale);
+    set.extend(vars.iter().cloned());
+    Ok((Action::SessionEnv { set, unset }, recorded))
 }
 
 /// The variables for `state` installed under `layout` (already the effective layout).

@@ -513,33 +513,7 @@ fn build_config(
         }
         v
     };
-    let mut proxy = ProxySettings::from_env(|k| std::env::var(k).ok());
-    proxy.no_proxy_flag = args.no_proxy;
-    if let Some(url) = &args.proxy {
-        proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(e.to_string()))?);
-    }
-    if let Some(user) = &args.proxy_user {
-        if !proxy.has_proxy() {
-            return Err(usage(
-                "--proxy-user needs a proxy: give --proxy URL or set HTTPS_PROXY".to_string(),
-            ));
-        }
-        let url_credentials = match (&proxy.flag, &proxy.env_proxy) {
-            (Some(flag), _) => flag.credentials.is_some(),
-            (None, Some((_, Ok(env)))) => env.credentials.is_some(),
-            _ => false,
-        };
-        if url_credentials {
-            warnings.push(
-                "the credentials in the proxy URL are not used: --proxy-user replaces them"
-                    .to_string(),
-            );
-        }
-        proxy.credentials = Some(Credentials {
-            user: user.clone(),
-            password: proxy_password(user)?,
-        });
-    }
+    let proxy = proxy_settings(args, warnings)?;
     let public = match &args.public_roots {
         Some(path) => {
             let certs = read_certs(path, "--public-roots")?;
@@ -567,6 +541,42 @@ fn build_config(
         timeout: Duration::from_secs_f64(args.timeout),
         read_file: Box::new(|p| read_small_file(Path::new(p))),
     })
+}
+
+/// The proxy settings from the environment and the flags, with `--proxy-user`'s password.
+fn proxy_settings(
+    args: &ProbeArgs,
+    warnings: &mut Vec<String>,
+) -> Result<ProxySettings, CommandError> {
+    let usage = CommandError::Usage;
+    let mut proxy = ProxySettings::from_env(|k| std::env::var(k).ok());
+    proxy.no_proxy_flag = args.no_proxy;
+    if let Some(url) = &args.proxy {
+        proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(e.to_string()))?);
+    }
+    if let Some(user) = &args.proxy_user {
+        if !proxy.has_proxy() {
+            return Err(usage(
+                "--proxy-user needs a proxy: give --proxy URL or set HTTPS_PROXY".to_string(),
+            ));
+        }
+        let url_credentials = match (&proxy.flag, &proxy.env_proxy) {
+            (Some(flag), _) => flag.credentials.is_some(),
+            (None, Some((_, Ok(env)))) => env.credentials.is_some(),
+            _ => false,
+        };
+        if url_credentials {
+            warnings.push(
+                "the credentials in the proxy URL are not used: --proxy-user replaces them"
+                    .to_string(),
+            );
+        }
+        proxy.credentials = Some(Credentials {
+            user: user.clone(),
+            password: proxy_password(user)?,
+        });
+    }
+    Ok(proxy)
 }
 
 /// Vendor hint files are small PEM files; anything large is not what we look for.

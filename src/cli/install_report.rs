@@ -111,7 +111,25 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
             ));
         }
     }
-    match &report.verification {
+    out.push_str(&verification_text(report.verification.as_ref()));
+    if command == "install" && !report.dry_run {
+        let hint = if cfg!(windows) {
+            "In this PowerShell: trust-proxy env --shell pwsh | Out-String | Invoke-Expression (new windows get it from the registry)".to_string()
+        } else {
+            format!(
+                "In this shell: eval \"$(trust-proxy env)\"   (or source {})",
+                report.env_file
+            )
+        };
+        out.push_str(&format!("\nBundle for tools: {}\n{hint}\n", report.bundle));
+    }
+    for_terminal(&out)
+}
+
+/// What the fresh handshake after install showed, per target.
+fn verification_text(verification: Option<&Verification>) -> String {
+    let mut out = String::new();
+    match verification {
         Some(Verification::Passed { targets }) => {
             out.push_str("\nVerified: a TLS handshake through the proxy trusting only the bundle succeeds for\n");
             for t in targets {
@@ -137,18 +155,7 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         }
         None => {}
     }
-    if command == "install" && !report.dry_run {
-        let hint = if cfg!(windows) {
-            "In this PowerShell: trust-proxy env --shell pwsh | Out-String | Invoke-Expression (new windows get it from the registry)".to_string()
-        } else {
-            format!(
-                "In this shell: eval \"$(trust-proxy env)\"   (or source {})",
-                report.env_file
-            )
-        };
-        out.push_str(&format!("\nBundle for tools: {}\n{hint}\n", report.bundle));
-    }
-    for_terminal(&out)
+    out
 }
 
 #[derive(Serialize)]

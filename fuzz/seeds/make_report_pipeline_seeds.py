@@ -180,6 +180,8 @@ def main():
     seed("empty_chain", 0, [])
     seed("aia_garbage_body", 0, [leaf.der, inter.der], [(aia, b"-----BEGIN CERTIFICATE-----\n@@\n")])
     seed("aia_answers_itself", 0, [leaf.der, inter.der], [(aia, inter.der)])
+    esc_leaf = issue(inter, "/CN=pypi.org", LEAF_EXT, aia="http://aia.corp.test/\x1b[31mred")
+    seed("aia_url_with_escape", 0, [esc_leaf.der])
 
 
 if __name__ == "__main__":

@@ -960,21 +960,7 @@ pub fn uninstall(
     };
     let mut after = before.clone();
     let mut removes = Vec::new();
-    let selected: Vec<InstalledCa> = if pins.is_empty() {
-        before.cas.clone()
-    } else {
-        let mut v = Vec::new();
-        for p in pins {
-            let hit = before
-                .cas
-                .iter()
-                .find(|c| Pin::parse(&c.sha256).is_ok_and(|own| own == *p))
-                .ok_or_else(|| InstallError::UnknownFingerprint(p.display()))?;
-            v.push(hit.clone());
-        }
-        v
-    };
-    for ca in &selected {
+    for ca in &selected_for_removal(&before, pins)? {
         if ca.added_to_os_store {
             removes.push((parse_pem(&ca.pem)?, ca.store_name.clone()));
         }
@@ -1002,6 +988,24 @@ pub fn uninstall(
         lock.remove_traces(Some(&layout.dir));
     }
     Ok(report)
+}
+
+/// The installed CAs the pins name, or all of them without pins; a pin that names none is an
+/// error, so a typo never reads as "nothing to remove".
+fn selected_for_removal(before: &State, pins: &[Pin]) -> Result<Vec<InstalledCa>, InstallError> {
+    if pins.is_empty() {
+        return Ok(before.cas.clone());
+    }
+    let mut selected = Vec::new();
+    for p in pins {
+        let hit = before
+            .cas
+            .iter()
+            .find(|c| Pin::parse(&c.sha256).is_ok_and(|own| own == *p))
+            .ok_or_else(|| InstallError::UnknownFingerprint(p.display()))?;
+        selected.push(hit.clone());
+    }
+    Ok(selected)
 }
 
 /// Rebuilds the bundle and hashed dir from the current OS store; safe from a timer.

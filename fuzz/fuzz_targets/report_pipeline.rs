@@ -16,13 +16,13 @@ use std::time::Duration;
 use trust_proxy::analyze::certinfo::Cert;
 use trust_proxy::analyze::chain::CaFileCert;
 use trust_proxy::analyze::classify::PublicRoots;
+use trust_proxy::cli::report;
 use trust_proxy::discover::deadline::Deadline;
-use trust_proxy::install::decide::{self, Candidate, Pin, Policy, ServiceUse};
-use trust_proxy::discover::{self, DiscoverConfig};
 use trust_proxy::discover::fetch::{FetchError, Fetcher};
 use trust_proxy::discover::proxy::{ProxyChoice, ProxyEndpoint, ProxySettings, ProxySource};
 use trust_proxy::discover::target::Target;
-use trust_proxy::cli::report;
+use trust_proxy::discover::{self, DiscoverConfig};
+use trust_proxy::install::decide::{self, Candidate, Pin, Policy, ServiceUse};
 use trust_proxy::install::validate;
 
 const OS_ROOT: u8 = 1;

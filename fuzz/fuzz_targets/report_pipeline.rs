@@ -24,6 +24,7 @@ use trust_proxy::discover::target::Target;
 use trust_proxy::discover::{self, DiscoverConfig};
 use trust_proxy::install::decide::{self, Candidate, Pin, Policy, ServiceUse};
 use trust_proxy::install::validate;
+use trust_proxy::{install, terminal_text};
 
 const OS_ROOT: u8 = 1;
 const CA_FILE: u8 = 1 << 1;
@@ -189,13 +190,8 @@ fuzz_target!(|data: &[u8]| {
         "the JSON outcome is the result's"
     );
     assert!(!text.is_empty());
-    if std::env::var_os("TRUST_PROXY_FUZZ_STRICT_TEXT").is_some() {
-        // Item 3 of issue 6: nothing from the network reaches the terminal raw.
-        assert!(
-            !text.chars().any(|c| c.is_control() && c != '\n'),
-            "a control character reached the human report"
-        );
-    }
+    // Nothing from the network reaches the terminal raw (issue 6, item 3).
+    assert_terminal_safe("the human report", &text);
 
     // What install decides on these roots and self-signed services: the candidates as install
     // builds them.
@@ -234,6 +230,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(verdicts) = decide::decide(&candidates, &pins, policy) {
         assert_eq!(verdicts.len(), candidates.len());
     }
+    for c in &candidates {
+        assert_terminal_safe(
+            "the confirmation prompt",
+            &install::confirm_text(c, &result),
+        );
+    }
     for r in &result.roots {
         let _ = validate::validate_root(&r.root, &r.lint);
     }
@@ -247,3 +249,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+fn assert_terminal_safe(what: &str, text: &str) {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c != '\n' && terminal_text::is_unsafe_for_display(c))
+    {
+        panic!("{c:?} reached {what} raw");
+    }
+}

@@ -137,7 +137,7 @@ impl Cert {
             name_constraints,
             aia_ca_issuers: aia,
             self_signed,
-            version: x509.version().0 + 1,
+            version: x509.version().0.saturating_add(1),
         };
         Ok(Cert {
             not_before_unix: x509.validity().not_before.timestamp(),
@@ -457,4 +457,17 @@ pub fn now_unix() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cert;
+
+    /// x509-parser accepts any version number; "version + 1" for the report must not overflow.
+    #[test]
+    fn a_version_field_of_u32_max_parses() {
+        let der = include_bytes!("../../tests/data/version_max.der");
+        let cert = Cert::parse(der).unwrap();
+        assert_eq!(cert.info.version, u32::MAX);
+    }
 }

@@ -231,7 +231,7 @@ fn lint_common(cert: &Cert, role: &'static str, is_anchor: bool, out: &mut Vec<F
             ),
             EVERYONE,
         );
-    } else if cert.not_after_unix() - now < 30 * 86_400 {
+    } else if cert.not_after_unix().saturating_sub(now) < 30 * 86_400 {
         push(
             out,
             cert,

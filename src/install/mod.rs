@@ -499,7 +499,8 @@ fn run_verify(report: &InstallReport, layout: &Layout, config: &DiscoverConfig) 
     verify::verify(&targets, &bundle, config.timeout, &trust)
 }
 
-fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
+/// The question a person answers before `c` is trusted (public so the fuzz target reaches it).
+pub fn confirm_text(c: &Candidate, result: &DiscoverResult) -> String {
     let seen = result
         .roots
         .iter()

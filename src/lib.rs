@@ -11,3 +11,4 @@ pub mod cli;
 pub mod discover;
 pub mod install;
 pub mod terminal_text;
+pub mod tools;

@@ -1,0 +1,227 @@
+//! Where each tool reads its per-user configuration, per OS, following the tool's own rules
+//! (each function cites them). Configuring writes there; `doctor` reads there. One place, so the
+//! two never disagree.
+
+use super::{Context, Os};
+use std::path::PathBuf;
+
+impl Context {
+    /// `$XDG_CONFIG_HOME`, else `~/.config` (Linux and, for XDG-following tools, macOS).
+    pub fn xdg_config_home(&self) -> PathBuf {
+        match self.var("XDG_CONFIG_HOME") {
+            Some(dir) if PathBuf::from(dir).is_absolute() => PathBuf::from(dir),
+            _ => self.home.join(".config"),
+        }
+    }
+
+    /// `%APPDATA%` (Windows roaming profile), else the default under the home.
+    pub fn appdata(&self) -> PathBuf {
+        match self.var("APPDATA") {
+            Some(dir) => PathBuf::from(dir),
+            None => self.home.join("AppData").join("Roaming"),
+        }
+    }
+}
+
+/// pip: `PIP_CONFIG_FILE` wins; else Linux `$XDG_CONFIG_HOME/pip/pip.conf`, macOS
+/// `~/Library/Application Support/pip/pip.conf` when that directory exists (else the XDG path),
+/// Windows `%APPDATA%\pip\pip.ini` (pypa/pip docs/html/topics/configuration.md).
+pub fn pip_config(ctx: &Context) -> PathBuf {
+    if let Some(file) = ctx.var("PIP_CONFIG_FILE") {
+        return PathBuf::from(file);
+    }
+    match ctx.os {
+        Os::Windows => ctx.appdata().join("pip").join("pip.ini"),
+        Os::Macos => {
+            let app_support = ctx.home.join("Library/Application Support/pip");
+            if app_support.is_dir() {
+                app_support.join("pip.conf")
+            } else {
+                ctx.xdg_config_home().join("pip").join("pip.conf")
+            }
+        }
+        Os::Linux => ctx.xdg_config_home().join("pip").join("pip.conf"),
+    }
+}
+
+/// uv: `~/.config/uv/uv.toml` (XDG, also on macOS), `%APPDATA%\uv\uv.toml`
+/// (astral-sh/uv docs/concepts/configuration-files.md).
+pub fn uv_config(ctx: &Context) -> PathBuf {
+    match ctx.os {
+        Os::Windows => ctx.appdata().join("uv").join("uv.toml"),
+        Os::Linux | Os::Macos => ctx.xdg_config_home().join("uv").join("uv.toml"),
+    }
+}
+
+/// conda: `CONDARC` wins, else `~/.condarc` (conda docs, user-guide/configuration).
+pub fn condarc(ctx: &Context) -> PathBuf {
+    match ctx.var("CONDARC") {
+        Some(file) => PathBuf::from(file),
+        None => ctx.home.join(".condarc"),
+    }
+}
+
+/// poetry: `POETRY_CONFIG_DIR` wins, else `~/.config/pypoetry`, `~/Library/Application
+/// Support/pypoetry`, `%APPDATA%\pypoetry`; the file is `config.toml` (poetry docs/configuration.md).
+pub fn poetry_config(ctx: &Context) -> PathBuf {
+    let dir = match (ctx.var("POETRY_CONFIG_DIR"), ctx.os) {
+        (Some(dir), _) => PathBuf::from(dir),
+        (None, Os::Windows) => ctx.appdata().join("pypoetry"),
+        (None, Os::Macos) => ctx.home.join("Library/Application Support/pypoetry"),
+        (None, Os::Linux) => ctx.xdg_config_home().join("pypoetry"),
+    };
+    dir.join("config.toml")
+}
+
+/// cargo: `$CARGO_HOME/config.toml`, `CARGO_HOME` defaulting to `~/.cargo` on every OS
+/// (cargo doc/book/src/reference/config.md).
+pub fn cargo_config(ctx: &Context) -> PathBuf {
+    match ctx.var("CARGO_HOME") {
+        Some(dir) => PathBuf::from(dir).join("config.toml"),
+        None => ctx.home.join(".cargo").join("config.toml"),
+    }
+}
+
+/// git: the global file is `~/.gitconfig` (git reads `$XDG_CONFIG_HOME/git/config` too, but
+/// `git config --global` writes `~/.gitconfig` unless only the XDG file exists; git-config(1)).
+pub fn gitconfig(ctx: &Context) -> PathBuf {
+    if let Some(file) = ctx.var("GIT_CONFIG_GLOBAL") {
+        return PathBuf::from(file);
+    }
+    let home_file = ctx.home.join(".gitconfig");
+    let xdg_file = ctx.xdg_config_home().join("git").join("config");
+    if !home_file.exists() && xdg_file.is_file() {
+        xdg_file
+    } else {
+        home_file
+    }
+}
+
+/// npm (and pnpm <= 10, yarn 1 for some keys): `NPM_CONFIG_USERCONFIG` wins, else `~/.npmrc`
+/// (npm docs configuring-npm/npmrc.md).
+pub fn npmrc(ctx: &Context) -> PathBuf {
+    match ctx
+        .var("NPM_CONFIG_USERCONFIG")
+        .or_else(|| ctx.var("npm_config_userconfig"))
+    {
+        Some(file) => PathBuf::from(file),
+        None => ctx.home.join(".npmrc"),
+    }
+}
+
+/// yarn 1: `~/.yarnrc` (yarn config set writes there).
+pub fn yarnrc_classic(ctx: &Context) -> PathBuf {
+    ctx.home.join(".yarnrc")
+}
+
+/// yarn 2+: `~/.yarnrc.yml` (the home-level rc; `YARN_RC_FILENAME` renames it).
+pub fn yarnrc_berry(ctx: &Context) -> PathBuf {
+    let name = ctx.var("YARN_RC_FILENAME").unwrap_or(".yarnrc.yml");
+    ctx.home.join(name)
+}
+
+/// curl: `$CURL_HOME/.curlrc`, else `$XDG_CONFIG_HOME/curlrc` when it exists (7.73.0), else
+/// `~/.curlrc`; Windows `%USERPROFILE%\.curlrc` first, then `_curlrc` (curl
+/// docs/cmdline-opts/config.md).
+pub fn curlrc(ctx: &Context) -> PathBuf {
+    if let Some(dir) = ctx.var("CURL_HOME") {
+        return PathBuf::from(dir).join(".curlrc");
+    }
+    let xdg = ctx.xdg_config_home().join("curlrc");
+    if ctx.os != Os::Windows && xdg.is_file() {
+        return xdg;
+    }
+    ctx.home.join(".curlrc")
+}
+
+/// wget: `WGETRC` wins, else `~/.wgetrc` (GNU wget manual, Startup File).
+pub fn wgetrc(ctx: &Context) -> PathBuf {
+    match ctx.var("WGETRC") {
+        Some(file) => PathBuf::from(file),
+        None => ctx.home.join(".wgetrc"),
+    }
+}
+
+/// AWS CLI: `AWS_CONFIG_FILE` wins, else `~/.aws/config` on every OS (AWS CLI user guide,
+/// cli-configure-files).
+pub fn aws_config(ctx: &Context) -> PathBuf {
+    match ctx.var("AWS_CONFIG_FILE") {
+        Some(file) => PathBuf::from(file),
+        None => ctx.home.join(".aws").join("config"),
+    }
+}
+
+/// gcloud: the active configuration's properties, `$CLOUDSDK_CONFIG` else
+/// `~/.config/gcloud` (`%APPDATA%\gcloud` on Windows), `configurations/config_<active>` where
+/// `active_config` names the active one (default `default`) (gcloud topic configurations).
+pub fn gcloud_config_dir(ctx: &Context) -> PathBuf {
+    match (ctx.var("CLOUDSDK_CONFIG"), ctx.os) {
+        (Some(dir), _) => PathBuf::from(dir),
+        (None, Os::Windows) => ctx.appdata().join("gcloud"),
+        (None, _) => ctx.home.join(".config").join("gcloud"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ctx(os: Os, env: &[(&str, &str)]) -> Context {
+        Context {
+            os,
+            home: PathBuf::from("/home/u"),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            bundle: PathBuf::from("/b.pem"),
+            proxy_ca: PathBuf::from("/ca.pem"),
+            ca_in_os_store: false,
+            minted_without_revocation: None,
+            strict_x509_findings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn places_follow_each_tools_rules() {
+        let linux = ctx(Os::Linux, &[]);
+        assert_eq!(
+            pip_config(&linux),
+            PathBuf::from("/home/u/.config/pip/pip.conf")
+        );
+        assert_eq!(
+            cargo_config(&linux),
+            PathBuf::from("/home/u/.cargo/config.toml")
+        );
+        assert_eq!(npmrc(&linux), PathBuf::from("/home/u/.npmrc"));
+        let moved = ctx(
+            Os::Linux,
+            &[
+                ("XDG_CONFIG_HOME", "/x"),
+                ("CARGO_HOME", "/c"),
+                ("PIP_CONFIG_FILE", "/p.conf"),
+                ("NPM_CONFIG_USERCONFIG", "/n"),
+            ],
+        );
+        assert_eq!(pip_config(&moved), PathBuf::from("/p.conf"));
+        assert_eq!(uv_config(&moved), PathBuf::from("/x/uv/uv.toml"));
+        assert_eq!(cargo_config(&moved), PathBuf::from("/c/config.toml"));
+        assert_eq!(npmrc(&moved), PathBuf::from("/n"));
+        let relative_xdg = ctx(Os::Linux, &[("XDG_CONFIG_HOME", "rel")]);
+        assert_eq!(
+            uv_config(&relative_xdg),
+            PathBuf::from("/home/u/.config/uv/uv.toml")
+        );
+        let windows = ctx(
+            Os::Windows,
+            &[("APPDATA", "C:\\Users\\u\\AppData\\Roaming")],
+        );
+        assert_eq!(
+            pip_config(&windows),
+            PathBuf::from("C:\\Users\\u\\AppData\\Roaming")
+                .join("pip")
+                .join("pip.ini")
+        );
+    }
+}

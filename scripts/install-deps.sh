@@ -24,6 +24,7 @@ APT_PKGS=(
   wine64          # ... and runs the cmd snippet in wine's cmd.exe
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
+  git             # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
 )
 
 missing=()
@@ -84,6 +85,24 @@ if ! "$HTTPX_VENV/bin/python" -c "import sys; from importlib.metadata import ver
   "$HTTPX_VENV/bin/pip" install -q --disable-pip-version-check "httpx==$HTTPX_VERSION" "certifi==$CERTIFI_VERSION" </dev/null
 else
   echo "install-deps: httpx $HTTPX_VERSION and certifi $CERTIFI_VERSION already in $HTTPX_VENV"
+fi
+
+# The developer tools of tests/lab/tools.sh, as a developer gets them from PyPI: uv, requests,
+# httpx, certifi, and pip 24.0, the last pip that verifies with its own vendored certifi only (so
+# it needs pip.conf's `cert`: the by-file mechanism is proved). Debian's ensurepip pip would not
+# do: its vendored certifi is patched to answer the system bundle.
+TOOLS_VENV="$LAB_PREFIX/tools-venv"
+UV_VERSION="${UV_VERSION:-0.13.8}"
+REQUESTS_VERSION="${REQUESTS_VERSION:-2.34.2}"
+TOOLS_PIP_VERSION="${TOOLS_PIP_VERSION:-24.0}"
+tools_want="pip==$TOOLS_PIP_VERSION uv==$UV_VERSION requests==$REQUESTS_VERSION httpx==$HTTPX_VERSION certifi==$CERTIFI_VERSION"
+if ! "$TOOLS_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(any(v(p) != w for p, w in (r.split('==') for r in sys.argv[1:])))" $tools_want 2>/dev/null; then
+  echo "install-deps: creating $TOOLS_VENV with $tools_want"
+  "$PY" -m venv "$TOOLS_VENV"
+  # shellcheck disable=SC2086
+  "$TOOLS_VENV/bin/pip" install -q --disable-pip-version-check $tools_want </dev/null
+else
+  echo "install-deps: $tools_want already in $TOOLS_VENV"
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

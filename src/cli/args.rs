@@ -55,6 +55,37 @@ pub enum Command {
     Env(EnvArgs),
     /// Rebuild the bundle and hashed dir from the current OS store (safe from a timer).
     Refresh(ScopeArgs),
+    /// Make each developer tool found on PATH trust the installed CA (pip, uv, ...), and load
+    /// the env snippet from the shell start-up files. Run as yourself, after install.
+    ///
+    /// Per tool and version: its own OS-store mode where it has one and the CA is in the OS
+    /// store, else a setting naming the FULL bundle, else the environment. Every file changed
+    /// is recorded so `uninstall` (or --undo) gives it back byte for byte.
+    #[command(name = "configure-tools", after_help = EXIT_CODES)]
+    ConfigureTools(ConfigureToolsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureToolsArgs {
+    /// Only these tools (comma-separated); default: every tool trust-proxy knows.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tools: Vec<crate::tools::ToolId>,
+
+    /// Print what would change and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Give back every file configure-tools changed, byte for byte.
+    #[arg(long, conflicts_with = "tools")]
+    pub undo: bool,
+
+    /// Only `user`: tool settings live in your home and are changed as you.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How to reach the targets: shared by discover and install.
@@ -154,6 +185,17 @@ pub struct InstallArgs {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// After installing, configure the developer tools found (all, or the comma-separated
+    /// LIST), as `configure-tools` does. User scope only: run as the user whose tools they are.
+    #[arg(
+        long,
+        value_name = "LIST",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ','
+    )]
+    pub configure_tools: Option<Vec<crate::tools::ToolId>>,
 
     #[command(flatten)]
     pub scope: ScopeArgs,

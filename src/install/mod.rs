@@ -231,6 +231,17 @@ pub fn install(
     if after.proxy.is_none() {
         remember_proxy(&mut after, &result, &req.discover);
     }
+    let minted = state::minted_without_revocation(
+        result
+            .targets
+            .iter()
+            .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
+            .filter_map(|t| t.presented.first())
+            .map(|leaf| leaf.der.as_ref()),
+    );
+    if minted.is_some() {
+        after.minted_without_revocation = minted;
+    }
 
     let effective = effective_layout(layout, &after);
     let (plan, _) = build_plan(
@@ -748,15 +759,24 @@ pub fn build_plan(
     Ok((Plan { actions }, state))
 }
 
-/// Everything `before` wrote, taken back: files, blocks, the hashed dir, session variables and
-/// last the state file itself.
+/// Everything `before` wrote, taken back: first what points tools at the trust files (env
+/// snippets, the profile.d script, the `/etc/environment` block, session variables), then the
+/// trust files and the hashed dir, last the state file itself. In that order because a
+/// variable naming a file that is gone breaks more than a missing variable: uv 0.12 and later
+/// trusts nothing at all when `SSL_CERT_FILE` names a missing file.
 fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, InstallError> {
     let mut actions = Vec::new();
-    for f in &before.files {
-        actions.push(Action::Remove {
-            path: f.path.clone(),
-            sha256: f.sha256.clone(),
-        });
+    let trust_files = [layout.proxy_ca(), layout.own_bundle()];
+    let remove = |f: &OwnedFile| Action::Remove {
+        path: f.path.clone(),
+        sha256: f.sha256.clone(),
+    };
+    for f in before
+        .files
+        .iter()
+        .filter(|f| !trust_files.contains(&f.path))
+    {
+        actions.push(remove(f));
     }
     for b in &before.blocks {
         actions.push(Action::EditBlock {
@@ -764,14 +784,21 @@ fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, Insta
             block: None,
         });
     }
-    actions.push(Action::SyncDir {
-        dir: layout.cert_dir(),
-        entries: Vec::new(),
-    });
     if !before.session_env.is_empty() {
         let (set, unset) = SessionVar::restore(&before.session_env);
         actions.push(Action::SessionEnv { set, unset });
     }
+    for f in before
+        .files
+        .iter()
+        .filter(|f| trust_files.contains(&f.path))
+    {
+        actions.push(remove(f));
+    }
+    actions.push(Action::SyncDir {
+        dir: layout.cert_dir(),
+        entries: Vec::new(),
+    });
     let current = fs_safe::read_nofollow(&layout.state_file())?.unwrap_or_default();
     actions.push(Action::Remove {
         path: layout.state_file(),
@@ -898,7 +925,14 @@ pub fn env_vars(layout: &Layout, state: &State) -> Result<Vec<(String, String)>,
         url: url.clone(),
         no_proxy: state.no_proxy.clone(),
     });
-    envsnippet::variables(&paths, proxy.as_ref()).map_err(|e| InstallError::Plan(e.to_string()))
+    let in_os_store = state.cas.iter().all(|c| c.in_os_store);
+    envsnippet::variables_for(
+        crate::tools::Os::current(),
+        in_os_store,
+        &paths,
+        proxy.as_ref(),
+    )
+    .map_err(|e| InstallError::Plan(e.to_string()))
 }
 
 pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
@@ -957,6 +991,21 @@ pub fn uninstall(
         discover: None,
     };
     let Some(before) = before else {
+        // Tools configured against the system scope's install leave their record here.
+        if let Some(undo) = tools_undo(layout, true)? {
+            let plan = Plan {
+                actions: undo.actions,
+            };
+            report.warnings.extend(undo.warnings);
+            report.steps = match &lock {
+                Some(lock) => apply::apply(&plan, host, &options, lock)?,
+                None => plan.steps(host)?,
+            };
+            report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
+            if let Some(lock) = &lock {
+                lock.remove_traces(Some(&layout.dir));
+            }
+        }
         return Ok(report);
     };
     let mut after = before.clone();
@@ -968,7 +1017,7 @@ pub fn uninstall(
         after.cas.retain(|c| c.sha256 != ca.sha256);
     }
     let effective = effective_layout(layout, &after);
-    let (plan, _) = build_plan(
+    let (mut plan, _) = build_plan(
         &effective,
         Some(&before),
         &after,
@@ -977,6 +1026,11 @@ pub fn uninstall(
         &removes,
         host,
     )?;
+    // The person's tool settings name the bundle: they go before anything else does.
+    if let Some(undo) = tools_undo(layout, after.cas.is_empty())? {
+        plan.actions.splice(0..0, undo.actions);
+        report.warnings.extend(undo.warnings);
+    }
     report.installed = after.cas.iter().map(summary).collect();
     let Some(lock) = lock else {
         report.steps = plan.steps(host)?;
@@ -989,6 +1043,18 @@ pub fn uninstall(
         lock.remove_traces(Some(&layout.dir));
     }
     Ok(report)
+}
+
+/// What `configure-tools` changed in the person's files, given back (user scope, everything
+/// uninstalled): `None` without a record. The record is removed as the plan's last step.
+fn tools_undo(
+    layout: &Layout,
+    everything: bool,
+) -> Result<Option<crate::tools::record::UndoPlan>, InstallError> {
+    if layout.scope != Scope::User || !everything {
+        return Ok(None);
+    }
+    crate::tools::record::undo_plan(layout).map_err(|e| InstallError::Plan(e.to_string()))
 }
 
 /// The installed CAs the pins name, or all of them without pins; a pin that names none is an

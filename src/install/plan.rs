@@ -71,6 +71,45 @@ pub enum Action {
         set: Vec<(String, String)>,
         unset: Vec<String>,
     },
+    /// Make one of the person's own files (`~/.config/pip/pip.conf`, `~/.bashrc`) hold
+    /// `contents` (`None`: not exist), but only while it holds what `expect` says: a file
+    /// changed since it was read is left alone (`KeptModified`), never overwritten. The file
+    /// keeps its owner and mode; a new one gets `mode_if_new`. The bytes it held are kept for the
+    /// rollback.
+    EditUserFile {
+        path: PathBuf,
+        contents: Option<Vec<u8>>,
+        expect: Expect,
+        mode_if_new: u32,
+        /// Missing directories to create first, outermost first (0700, as XDG asks); a
+        /// rollback removes them again.
+        create_dirs: Vec<PathBuf>,
+        /// Directories to remove afterwards if empty, innermost first (those trust-proxy
+        /// created for the file).
+        remove_dirs_if_empty: Vec<PathBuf>,
+    },
+}
+
+/// What a user's file must hold for an [`Action::EditUserFile`] to go ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Absent,
+    /// These bytes, by SHA-256 (upper-case hex, as the state records hashes).
+    Holds(String),
+}
+
+impl Expect {
+    /// What `current` is now, as a precondition.
+    pub fn of(current: Option<&[u8]>) -> Expect {
+        match current {
+            None => Expect::Absent,
+            Some(bytes) => Expect::Holds(crate::install::state::sha256_hex(bytes)),
+        }
+    }
+
+    pub fn matches(&self, current: Option<&[u8]>) -> bool {
+        *self == Expect::of(current)
+    }
 }
 
 /// What an action does (or would do) to the machine.
@@ -125,6 +164,14 @@ impl Action {
             Action::SessionEnv { set, unset } => (
                 "set session environment".to_string(),
                 format!("{} set, {} removed", set.len(), unset.len()),
+            ),
+            Action::EditUserFile { path, contents, .. } => (
+                if contents.is_some() {
+                    "edit user file".to_string()
+                } else {
+                    "remove user file".to_string()
+                },
+                path.display().to_string(),
             ),
             Action::EditBlock { path, block } => (
                 if block.is_some() {
@@ -202,6 +249,15 @@ impl Action {
                     Effect::Replace
                 }
             }
+            Action::EditUserFile {
+                path,
+                contents,
+                expect,
+                ..
+            } => {
+                let current = fs_safe::read_nofollow(path)?;
+                user_file_effect(current.as_deref(), contents.as_deref(), expect)
+            }
             Action::EditBlock { path, block } => {
                 let old = fs_safe::read_nofollow(path)?.unwrap_or_default();
                 let old_text = String::from_utf8_lossy(&old).into_owned();
@@ -215,6 +271,23 @@ impl Action {
                 }
             }
         })
+    }
+}
+
+/// What an [`Action::EditUserFile`] does to a file holding `current`.
+pub fn user_file_effect(
+    current: Option<&[u8]>,
+    contents: Option<&[u8]>,
+    expect: &Expect,
+) -> Effect {
+    if !expect.matches(current) {
+        return Effect::KeptModified;
+    }
+    match (current, contents) {
+        (old, new) if old == new => Effect::Unchanged,
+        (Some(_), None) => Effect::Remove,
+        (None, Some(_)) => Effect::Create,
+        _ => Effect::Replace,
     }
 }
 

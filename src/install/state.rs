@@ -25,6 +25,11 @@ pub struct State {
     /// what they held before trust-proxy first set them, so uninstall puts that back.
     #[serde(default)]
     pub session_env: Vec<SessionVar>,
+    /// What the proxy minted when it was probed: `Some(true)` when no leaf it presented carried
+    /// a CRL distribution point or an OCSP responder (Windows schannel clients then fail their
+    /// revocation check); `None` when no minted leaf was seen (`--ca-file` without a probe).
+    #[serde(default)]
+    pub minted_without_revocation: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +106,7 @@ impl State {
             proxy: None,
             no_proxy: None,
             session_env: Vec::new(),
+            minted_without_revocation: None,
         }
     }
 
@@ -138,6 +144,39 @@ impl State {
             .find(|f| f.path == path)
             .map(|f| f.sha256.as_str())
     }
+}
+
+/// Whether a certificate names somewhere to check its revocation: a CRL distribution point or
+/// an OCSP responder in its authorityInfoAccess. `None` when it does not parse.
+pub fn has_revocation_pointer(der: &[u8]) -> Option<bool> {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
+    Some(
+        cert.extensions()
+            .iter()
+            .any(|ext| match ext.parsed_extension() {
+                ParsedExtension::CRLDistributionPoints(points) => !points.points.is_empty(),
+                ParsedExtension::AuthorityInfoAccess(access) => access.iter().any(|d| {
+                    d.access_method == x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP
+                }),
+                _ => false,
+            }),
+    )
+}
+
+/// From the leaves the proxy minted (the first certificate each intercepted target presented):
+/// `Some(true)` when none names a revocation source, `None` when there were none.
+pub fn minted_without_revocation<'a>(leaves: impl Iterator<Item = &'a [u8]>) -> Option<bool> {
+    let mut seen = None;
+    for leaf in leaves {
+        match has_revocation_pointer(leaf) {
+            Some(true) => return Some(false),
+            Some(false) => seen = Some(true),
+            None => {}
+        }
+    }
+    seen
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -10,7 +10,12 @@
 //! Tools sit after `install` in the flow: they read what an install wrote (bundle, CA file, whether
 //! the CA is in the OS store) and never decide trust themselves.
 
+pub mod engine;
 pub mod paths;
+pub mod pip;
+pub mod record;
+pub mod startup;
+pub mod uv;
 pub mod version;
 
 use serde::{Deserialize, Serialize};
@@ -237,5 +242,5 @@ pub trait Tool: Sync {
 /// Every tool, in the order reports list them.
 pub fn all() -> Vec<&'static dyn Tool> {
     // Each tool module adds its one line here.
-    Vec::new()
+    vec![&pip::PIP, &uv::UV]
 }

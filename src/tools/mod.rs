@@ -10,8 +10,16 @@
 //! Tools sit after `install` in the flow: they read what an install wrote (bundle, CA file, whether
 //! the CA is in the OS store) and never decide trust themselves.
 
+pub mod aws;
+pub mod cargo;
+pub mod config_text;
+pub mod curl;
+pub mod existing_ca;
+pub mod gcloud;
+pub mod git;
 pub mod paths;
 pub mod version;
+pub mod wget;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -237,5 +245,12 @@ pub trait Tool: Sync {
 /// Every tool, in the order reports list them.
 pub fn all() -> Vec<&'static dyn Tool> {
     // Each tool module adds its one line here.
-    Vec::new()
+    vec![
+        &cargo::Cargo,
+        &git::Git,
+        &curl::Curl,
+        &wget::Wget,
+        &aws::Aws,
+        &gcloud::Gcloud,
+    ]
 }

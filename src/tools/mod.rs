@@ -10,13 +10,21 @@
 //! Tools sit after `install` in the flow: they read what an install wrote (bundle, CA file, whether
 //! the CA is in the OS store) and never decide trust themselves.
 
+pub mod aws;
+pub mod cargo;
+pub mod config_text;
+pub mod curl;
 pub mod engine;
+pub mod existing_ca;
+pub mod gcloud;
+pub mod git;
 pub mod paths;
 pub mod pip;
 pub mod record;
 pub mod startup;
 pub mod uv;
 pub mod version;
+pub mod wget;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -242,5 +250,14 @@ pub trait Tool: Sync {
 /// Every tool, in the order reports list them.
 pub fn all() -> Vec<&'static dyn Tool> {
     // Each tool module adds its one line here.
-    vec![&pip::PIP, &uv::UV]
+    vec![
+        &pip::PIP,
+        &uv::UV,
+        &cargo::Cargo,
+        &git::Git,
+        &curl::Curl,
+        &wget::Wget,
+        &aws::Aws,
+        &gcloud::Gcloud,
+    ]
 }

@@ -10,8 +10,18 @@
 //! Tools sit after `install` in the flow: they read what an install wrote (bundle, CA file, whether
 //! the CA is in the OS store) and never decide trust themselves.
 
+pub mod brew;
+pub mod conda;
+mod lines;
+pub mod node;
+pub mod npm;
+mod npmrc;
 pub mod paths;
+pub mod pnpm;
+pub mod poetry;
 pub mod version;
+mod yaml_top;
+pub mod yarn;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -237,5 +247,13 @@ pub trait Tool: Sync {
 /// Every tool, in the order reports list them.
 pub fn all() -> Vec<&'static dyn Tool> {
     // Each tool module adds its one line here.
-    Vec::new()
+    vec![
+        &conda::Conda,
+        &poetry::Poetry,
+        &npm::Npm,
+        &pnpm::Pnpm,
+        &yarn::Yarn,
+        &node::Node,
+        &brew::Brew,
+    ]
 }

@@ -11,20 +11,30 @@
 //! the CA is in the OS store) and never decide trust themselves.
 
 pub mod aws;
+pub mod brew;
 pub mod cargo;
+pub mod conda;
 pub mod config_text;
 pub mod curl;
 pub mod engine;
 pub mod existing_ca;
 pub mod gcloud;
 pub mod git;
+mod lines;
+pub mod node;
+pub mod npm;
+mod npmrc;
 pub mod paths;
 pub mod pip;
+pub mod pnpm;
+pub mod poetry;
 pub mod record;
 pub mod startup;
 pub mod uv;
 pub mod version;
 pub mod wget;
+mod yaml_top;
+pub mod yarn;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -259,5 +269,12 @@ pub fn all() -> Vec<&'static dyn Tool> {
         &wget::Wget,
         &aws::Aws,
         &gcloud::Gcloud,
+        &conda::Conda,
+        &poetry::Poetry,
+        &npm::Npm,
+        &pnpm::Pnpm,
+        &yarn::Yarn,
+        &node::Node,
+        &brew::Brew,
     ]
 }

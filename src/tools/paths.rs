@@ -109,6 +109,20 @@ pub fn npmrc(ctx: &Context) -> PathBuf {
     }
 }
 
+/// pnpm >= 11's own config directory, which holds `auth.ini` (where `pnpm config set cafile`
+/// writes, read before `~/.npmrc`): `$XDG_CONFIG_HOME/pnpm`, else `~/Library/Preferences/pnpm`
+/// (macOS), `%LOCALAPPDATA%\pnpm\config` (Windows), `~/.config/pnpm` (pnpm 11's `getConfigDir`).
+pub fn pnpm_config_dir(ctx: &Context) -> PathBuf {
+    if let Some(dir) = ctx.var("XDG_CONFIG_HOME") {
+        return PathBuf::from(dir).join("pnpm");
+    }
+    match (ctx.os, ctx.var("LOCALAPPDATA")) {
+        (Os::Macos, _) => ctx.home.join("Library/Preferences/pnpm"),
+        (Os::Windows, Some(local)) => PathBuf::from(local).join("pnpm").join("config"),
+        _ => ctx.home.join(".config").join("pnpm"),
+    }
+}
+
 /// yarn 1: `~/.yarnrc` (yarn config set writes there).
 pub fn yarnrc_classic(ctx: &Context) -> PathBuf {
     ctx.home.join(".yarnrc")

@@ -229,7 +229,8 @@ if [[ ${1:-} == --inside ]]; then
     else
       nok "configure-tools (the developer, login shell)" "$OUTD/configure-tools.log" 30
     fi
-    sed 's/^/#   configure-tools: /' "$OUTD/configure-tools.log" | head -n 40
+    sed 's/^/#   configure-tools: /' "$OUTD/configure-tools.log" | grep -vE 'not found: no [a-z]+ on PATH|^#   configure-tools: $' | head -n 60
+    home_listing >"$OUTD/home-configured.txt"
     check "no insecure setting in the home, /etc or the login environment" no_insecure_setting
     for t in "${TOOLS[@]}"; do expect_works after-login login "$t"; done
     # Configured by a file (pip.conf, uv.toml, .npmrc) or reading the OS store (curl, Python's
@@ -406,7 +407,7 @@ connect.on("error", fail);
 connect.on("connect", (res, socket) => {
   if (res.statusCode !== 200) fail(new Error(`proxy answered ${res.statusCode}`));
   // No `agent`: with one, Node ignores createConnection and dials the host itself.
-  https.get({ host: target.hostname, path: target.pathname,
+  https.get({ host: target.hostname, port: 443, path: target.pathname,
     createConnection: () => tls.connect({ socket, servername: target.hostname }) }, (r) => {
     let body = "";
     r.on("data", (d) => (body += d));

@@ -164,7 +164,7 @@ pub fn run_bounded(program: &Path, args: &[&str], deadline: Duration) -> Result<
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let mut child = spawn(&mut command)?;
     let stdout = child.stdout.take().map(bounded_reader);
     let stderr = child.stderr.take().map(bounded_reader);
     let status = loop {
@@ -205,6 +205,31 @@ pub fn run_bounded(program: &Path, args: &[&str], deadline: Duration) -> Result<
         return Err(format!("exited with {status}: {first}"));
     }
     Ok(output)
+}
+
+/// Spawns, retrying briefly while the program is "text file busy": a script just written is
+/// still open for writing in any process forked meanwhile, until that process execs.
+fn spawn(command: &mut Command) -> Result<std::process::Child, String> {
+    for _ in 0..20 {
+        match command.spawn() {
+            Ok(child) => return Ok(child),
+            Err(e) if text_file_busy(&e) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    command.spawn().map_err(|e| e.to_string())
+}
+
+fn text_file_busy(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ETXTBSY)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 /// Reads a stream to its end on a thread, keeping the first 64 KiB and discarding the rest (a

@@ -24,7 +24,8 @@ APT_PKGS=(
   wine64          # ... and runs the cmd snippet in wine's cmd.exe
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
-  git             # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
+  git wget awscli # tests/tools_files_a.rs: each reads back the CA setting trust-proxy writes;
+                  # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
 )
 
 missing=()

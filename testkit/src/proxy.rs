@@ -108,6 +108,9 @@ pub struct ProxyConfig {
     pub http_routes: HashMap<String, HttpReply>,
     /// How CONNECT is answered.
     pub behaviour: Behaviour,
+    /// Inside an intercepted tunnel, answer the first request with this (else read until the
+    /// client closes, never answering).
+    pub inner_reply: Option<HttpReply>,
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -134,6 +137,7 @@ impl ProxyConfig {
             tls_versions: TlsVersions::Both,
             http_routes: HashMap::new(),
             behaviour: Behaviour::Normal,
+            inner_reply: None,
         }
     }
     /// Bind another loopback address (e.g. `"[::1]:0".parse().unwrap()`).
@@ -164,6 +168,12 @@ impl ProxyConfig {
     /// Choose how CONNECT is answered.
     pub fn behaviour(mut self, b: Behaviour) -> Self {
         self.behaviour = b;
+        self
+    }
+    /// Answer the first request inside each intercepted tunnel with `reply`, as the origin
+    /// behind a real proxy would (real HTTP clients then finish instead of waiting).
+    pub fn answer_inside(mut self, reply: HttpReply) -> Self {
+        self.inner_reply = Some(reply);
         self
     }
 }
@@ -332,6 +342,7 @@ fn handle_connect<S: Read + Write>(
             config.tls_versions,
             log,
             ctx,
+            config.inner_reply.as_ref(),
         );
     };
     match &config.behaviour {

@@ -9,7 +9,8 @@ use rustls::sign::CertifiedKey;
 use rustls::{ProtocolVersion, ServerConfig, ServerConnection};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::core::Ctx;
+use crate::core::{read_head, Ctx};
+use crate::http::{write_reply, HttpReply};
 use crate::pki::{Ca, Leaf};
 
 /// What the server presents: sent exactly as given (order, duplicates and garbage DER preserved).
@@ -234,7 +235,9 @@ pub(crate) fn version_name(v: Option<ProtocolVersion>) -> Option<String> {
 }
 
 /// Run a full server-side TLS session over `io`: handshake with the minted chain, then count any
-/// application data until the client closes. Every outcome is recorded in `log`; never panics.
+/// application data until the client closes, or, with `answer`, read one request head and reply
+/// with it (what an origin behind a real proxy does, so HTTP clients finish instead of waiting).
+/// Every outcome is recorded in `log`; never panics.
 pub(crate) fn serve_tls<S: Read + Write>(
     io: &mut S,
     mint: MintFn,
@@ -242,6 +245,7 @@ pub(crate) fn serve_tls<S: Read + Write>(
     versions: TlsVersions,
     log: &HandshakeLog,
     ctx: &Ctx,
+    answer: Option<&HttpReply>,
 ) {
     let index = push_handshake(
         log,
@@ -299,6 +303,15 @@ pub(crate) fn serve_tls<S: Read + Write>(
         h.version = version;
     });
     let mut stream = rustls::Stream::new(&mut conn, io);
+    if let Some(reply) = answer {
+        if let Ok((head, rest)) = read_head(&mut stream) {
+            update_handshake(log, index, |h| h.app_data_bytes += head.len() + rest.len());
+            let _ = write_reply(&mut stream, reply, ctx);
+        }
+        conn.send_close_notify();
+        let _ = conn.write_tls(io);
+        return;
+    }
     let mut buf = [0u8; 4096];
     while !ctx.stopped() {
         match stream.read(&mut buf) {

@@ -30,7 +30,15 @@ impl TlsServer {
             listen,
             "testkit-tls",
             Arc::new(move |mut stream: TcpStream, ctx: &Ctx| {
-                serve_tls(&mut stream, mint.clone(), None, tls_versions, &log, ctx);
+                serve_tls(
+                    &mut stream,
+                    mint.clone(),
+                    None,
+                    tls_versions,
+                    &log,
+                    ctx,
+                    None,
+                );
             }),
         )?;
         Ok(TlsServerHandle { core, handshakes })

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Status(args) => command::run_status(args),
         Command::Env(args) => command::run_env(args),
         Command::Refresh(args) => command::run_refresh(args),
+        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -16,7 +16,10 @@ Exit codes:
   6  refused: trust not established (pin mismatch, no terminal and no pin, declined)
   7  refused: the CA is not acceptable (not a CA, not a root, expired, MD5)
   8  not privileged enough for the requested scope (the message says what to run)
-  9  installed, but verification through the proxy failed (see the report)";
+  9  installed, but verification through the proxy failed (see the report)
+ 10  doctor: warnings only (something will fail or is weaker than it should be)
+ 11  doctor: errors (verification turned off somewhere, a CA file that breaks requests,
+     the installed CA expired or no longer used by the proxy)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +58,14 @@ pub enum Command {
     Env(EnvArgs),
     /// Rebuild the bundle and hashed dir from the current OS store (safe from a timer).
     Refresh(ScopeArgs),
+    /// Find what weakens or breaks TLS verification here, each with its fix.
+    ///
+    /// Reads the environment and the tools' config files (nothing is changed): settings that turn
+    /// verification off, CA files that are missing or lack the public roots, the installed CA
+    /// expired or no longer the one the proxy uses (a probe, like discover), tools present but
+    /// not configured. The exit code says the worst severity found.
+    #[command(after_help = EXIT_CODES)]
+    Doctor(DoctorArgs),
 }
 
 /// How to reach the targets: shared by discover and install.
@@ -171,6 +182,24 @@ pub struct UninstallArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// Do not probe through the proxy (the check that it still uses the installed CA is skipped).
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Which installation to check (system or user). Default: both.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

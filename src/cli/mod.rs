@@ -4,5 +4,6 @@
 
 pub mod args;
 pub mod command;
+pub mod doctor;
 pub mod install_report;
 pub mod report;

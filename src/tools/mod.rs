@@ -10,6 +10,7 @@
 //! Tools sit after `install` in the flow: they read what an install wrote (bundle, CA file, whether
 //! the CA is in the OS store) and never decide trust themselves.
 
+pub mod doctor;
 pub mod paths;
 pub mod version;
 

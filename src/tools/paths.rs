@@ -325,4 +325,47 @@ mod tests {
                 .join("pip.ini")
         );
     }
+
+    #[test]
+    fn every_file_doctor_reads_in_the_tools_order() {
+        let linux = ctx(
+            Os::Linux,
+            &[
+                ("PIP_CONFIG_FILE", "/p.conf"),
+                ("XDG_CONFIG_DIRS", "/a:rel:/b"),
+                ("CONDARC", "/c/condarc"),
+                ("ZDOTDIR", "/z"),
+            ],
+        );
+        assert_eq!(
+            pip_config_files(&linux, true),
+            [
+                "/a/pip/pip.conf",
+                "/b/pip/pip.conf",
+                "/etc/pip.conf",
+                "/home/u/.pip/pip.conf",
+                "/home/u/.config/pip/pip.conf",
+                "/p.conf",
+            ]
+            .map(PathBuf::from)
+        );
+        assert_eq!(
+            pip_config_files(&ctx(Os::Linux, &[]), false),
+            ["/home/u/.pip/pip.conf", "/home/u/.config/pip/pip.conf"].map(PathBuf::from)
+        );
+        assert_eq!(
+            conda_config_files(&linux, false),
+            [
+                "/home/u/.config/conda/.condarc",
+                "/home/u/.conda/.condarc",
+                "/home/u/.condarc",
+                "/c/condarc",
+            ]
+            .map(PathBuf::from)
+        );
+        let startup = shell_startup_files(&linux);
+        assert!(startup.contains(&PathBuf::from("/z/.zshrc")));
+        assert!(startup.contains(&PathBuf::from("/home/u/.bashrc")));
+        assert!(!startup.contains(&PathBuf::from("/home/u/.zshrc")));
+    }
 }

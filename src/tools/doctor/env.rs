@@ -303,7 +303,11 @@ pub fn check(input: &Input<'_>, out: &mut Collector) {
                 tool: rule.tool,
                 location: "environment".to_string(),
                 setting: format!("{name}={value}"),
-                message: format!("{}; anyone on the path can read and change the traffic. Install the CA instead (trust-proxy install) so verification can stay on", rule.what),
+                message: if rule.severity == Severity::Error {
+                    format!("{}; anyone on the path can read and change the traffic. Install the CA instead (trust-proxy install) so verification can stay on", rule.what)
+                } else {
+                    rule.what.to_string()
+                },
                 fix: unset_fix(input, name),
             });
         }

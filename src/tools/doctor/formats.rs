@@ -373,11 +373,14 @@ mod tests {
 
     #[test]
     fn wget_commands_ignore_case_and_separators() {
-        let e = wgetrc("Check-Certificate = off\n# check_certificate = off\n");
-        assert_eq!(e.len(), 1);
+        let e = wgetrc("Check-Certificate = off\n# check_certificate = off\ncheck_certificate=0\n");
+        let got: Vec<_> = e
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+            .collect();
         assert_eq!(
-            (e[0].key.as_str(), e[0].value.as_str()),
-            ("checkcertificate", "off")
+            got,
+            vec![("checkcertificate", "off"), ("checkcertificate", "0")]
         );
     }
 }

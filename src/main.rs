@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Refresh(args) => command::run_refresh(args),
         Command::ConfigureTools(args) => configure_tools::run_configure_tools(args),
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
+        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
     };
     match outcome {
         Ok(rendered) => {

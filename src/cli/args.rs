@@ -18,7 +18,10 @@ Exit codes:
   8  not privileged enough for the requested scope (the message says what to run)
   9  installed, but verification through the proxy failed (see the report);
      verify: at least one client failed, timed out or could not be told apart
-  10 verify: no client could be checked (none of them found on PATH)";
+  10 verify: no client could be checked (none of them found on PATH);
+     doctor: warnings only (something will fail or is weaker than it should be)
+ 11  doctor: errors (verification turned off somewhere, a CA file that breaks requests,
+     the installed CA expired or no longer used by the proxy)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,6 +74,14 @@ pub enum Command {
     /// works, and if not, why and the command that fixes it.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Find what weakens or breaks TLS verification here, each with its fix.
+    ///
+    /// Reads the environment and the tools' config files (nothing is changed): settings that turn
+    /// verification off, CA files that are missing or lack the public roots, the installed CA
+    /// expired or no longer the one the proxy uses (a probe, like discover), tools present but
+    /// not configured. The exit code says the worst severity found.
+    #[command(after_help = EXIT_CODES)]
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +258,24 @@ pub struct UninstallArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// Do not probe through the proxy (the check that it still uses the installed CA is skipped).
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Which installation to check (system or user). Default: both.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -486,7 +486,7 @@ fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, Comman
     Ok(out)
 }
 
-fn build_config(
+pub(crate) fn build_config(
     args: &ProbeArgs,
     ca_files: Vec<CaFileCert>,
     scope: Scope,

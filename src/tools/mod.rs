@@ -17,6 +17,7 @@ pub mod clients;
 pub mod conda;
 pub mod config_text;
 pub mod curl;
+pub mod doctor;
 pub mod engine;
 pub mod existing_ca;
 pub mod gcloud;

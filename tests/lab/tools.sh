@@ -102,7 +102,8 @@ if [[ ${1:-} == --inside ]]; then
   printf '[user]\n\tname = Lab Developer\n\temail = dev@lab.test\n# shortcuts\n[alias]\n\tst = status\n' >"$UHOME/.gitconfig"
   printf '# team token\n//registry.npmjs.org/:_authToken=npm_lab_not_a_secret\nfund=false\n' >"$UHOME/.npmrc"
   chmod 600 "$UHOME/.npmrc"
-  mkdir -p "$UHOME/.cargo" "$UHOME/.config/pip"
+  # ~/.local/share exists on any desktop account: its absence would blur who created it.
+  mkdir -p "$UHOME/.cargo" "$UHOME/.config/pip" "$UHOME/.local/share"
   printf '# my cargo settings\n[net]\nretry = 1\n' >"$UHOME/.cargo/config.toml"
   printf '[global]\n# slow link\ntimeout = 30\n' >"$UHOME/.config/pip/pip.conf"
   printf -- '# my curl defaults\n--connect-timeout 20\n' >"$UHOME/.curlrc"
@@ -142,7 +143,7 @@ if [[ ${1:-} == --inside ]]; then
       curl | urllib | requests | httpx | pip) echo "tplab_demo-1.0.0-py3-none-any.whl" ;;
       uv) echo "hello from the lab wheel" ;;
       git) echo "lab git repository" ;;
-      node) echo '"name":"tplab-demo"' ;;
+      node) echo "tplab-demo-1.0.0.tgz" ;;
       npm) echo "hello from the lab npm package" ;;
       cargo) echo "tplab-demo-1.0.0.crate" ;;
     esac
@@ -193,14 +194,13 @@ if [[ ${1:-} == --inside ]]; then
   }
 
   # The home as a listing: every entry's type, mode, owner and path, and each file's sha256.
-  # Left out: the tools' caches, which running them fills (pip, uv: ~/.cache; cargo's downloads).
+  # Left out: what running the tools themselves fills (pip, uv: ~/.cache; cargo's downloads and
+  # locks; uv's credentials-store lock in ~/.local/share/uv).
   home_listing() {
-    (cd "$UHOME" && find . \( -path ./.cache -o -path ./.npm -o -path ./.cargo/registry \
-      -o -path './.cargo/.package-cache*' -o -path ./.cargo/.global-cache \) -prune \
-      -o -printf '%y %m %U %p\n' | sort
-     cd "$UHOME" && find . \( -path ./.cache -o -path ./.npm -o -path ./.cargo/registry \
-      -o -path './.cargo/.package-cache*' -o -path ./.cargo/.global-cache \) -prune \
-      -o -type f -print0 | sort -z | xargs -0 -r sha256sum)
+    local skip=(\( -path ./.cache -o -path ./.npm -o -path ./.cargo/registry -o -path './.cargo/.package-cache*'
+      -o -path ./.cargo/.global-cache -o -path ./.local/share/uv \) -prune)
+    (cd "$UHOME" && find . "${skip[@]}" -o -printf '%y %m %U %p\n' | sort
+     cd "$UHOME" && find . "${skip[@]}" -o -type f -print0 | sort -z | xargs -0 -r sha256sum)
   }
   INSECURE='NODE_TLS_REJECT_UNAUTHORIZED|PYTHONHTTPSVERIFY|GIT_SSL_NO_VERIFY|sslverify *= *false|strict-ssl *= *false|trusted-host|^ *-?-?insecure|-k$|UV_INSECURE_HOST|check-revoke|ssl_verify *: *false|CURL_INSECURE|AZURE_CLI_DISABLE_CONNECTION_VERIFICATION|check_certificate *= *off|verify_ssl *= *false'
   no_insecure_setting() {
@@ -239,18 +239,28 @@ if [[ ${1:-} == --inside ]]; then
     # Only the environment reaches these (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS):
     # a process that did not load the snippet still fails, as documented.
     for t in requests httpx node; do expect_cert_failure after-bare bare "$t"; done
+    # verify, as the developer in a login shell: one line per client, and the JSON per client.
     as_login "trust-proxy verify" >"$OUTD/verify.log" 2>&1
     vrc=$?
-    sed 's/^/#   verify: /' "$OUTD/verify.log" | head -n 40
-    if [[ $vrc -eq 0 ]]; then ok "verify: exit 0 (every tool works)"; else nok "verify: exit 0 (exit $vrc)"; fi
-    for t in python3 requests httpx pip uv curl git node npm cargo openssl; do
-      if grep -qiE "^\W*$t\b.*\b(ok|works|passed)\b" "$OUTD/verify.log"; then ok "verify reports $t working"
-      else nok "verify reports $t working"; fi
+    sed 's/^/#   verify: /' "$OUTD/verify.log" | grep -v '^#   verify: *$' | head -n 60
+    if [[ $vrc -eq 0 ]]; then ok "verify: exit 0 (every client works)"; else nok "verify: exit 0 (exit $vrc)"; fi
+    as_login "trust-proxy verify --json" >"$OUTD/verify.json" 2>"$OUTD/verify.err"
+    for c in python requests httpx pip uv curl git node npm cargo openssl; do
+      got=$(jq -r --arg c "$c" '[.clients[] | select(.client == $c) | .passed] | if length == 0 then "absent" else (.[0] | tostring) end' "$OUTD/verify.json" 2>/dev/null)
+      if [[ $got == true ]]; then ok "verify --json: $c passed"; RESULT[verify/$c]=works
+      else nok "verify --json: $c passed (got: ${got:-no JSON})" "$OUTD/verify.err" 5; RESULT[verify/$c]="${got:-no JSON}"; fi
     done
+    # doctor, the same way: exit 0, no warning or error finding (notes are listed).
     as_login "trust-proxy doctor" >"$OUTD/doctor.log" 2>&1
     drc=$?
-    sed 's/^/#   doctor: /' "$OUTD/doctor.log" | head -n 40
+    sed 's/^/#   doctor: /' "$OUTD/doctor.log" | grep -v '^#   doctor: *$' | head -n 40
     if [[ $drc -eq 0 ]]; then ok "doctor: exit 0 on the configured setup"; else nok "doctor: exit 0 on the configured setup (exit $drc)"; fi
+    as_login "trust-proxy doctor --json" >"$OUTD/doctor.json" 2>"$OUTD/doctor.err"
+    got=$(jq -r '[.findings[] | select(.severity == "warning" or .severity == "error") | .id] | join(",")' "$OUTD/doctor.json" 2>/dev/null || echo "no JSON")
+    if [[ -z $got ]]; then ok "doctor --json: no warning or error finding"; else nok "doctor --json: no warning or error finding (found: $got)"; fi
+    # Silent because it looked, not because it could not read what configure-tools recorded.
+    if grep -q "could not be read" "$OUTD/doctor.log"; then nok "doctor read every record it needs" "$OUTD/doctor.log" 6
+    else ok "doctor read every record it needs"; fi
   fi
 
   if [[ $PHASES == *uninstall* ]]; then
@@ -266,10 +276,11 @@ if [[ ${1:-} == --inside ]]; then
     for t in "${TOOLS[@]}"; do expect_cert_failure after-uninstall login "$t"; done
   fi
 
-  echo "# per tool: before (login shell) | after (login shell) | after (env -i) | after uninstall"
+  echo "# per tool: before (login shell) | after (login shell) | after (env -i) | verify | after uninstall"
   for t in "${TOOLS[@]}"; do
-    printf '#   %-8s | %s | %s | %s | %s\n' "$t" "${RESULT[before/$t]:--}" "${RESULT[after-login/$t]:--}" \
-      "${RESULT[after-bare/$t]:--}" "${RESULT[after-uninstall/$t]:--}"
+    v=$t; [[ $t == urllib ]] && v=python
+    printf '#   %-8s | %s | %s | %s | %s | %s\n' "$t" "${RESULT[before/$t]:--}" "${RESULT[after-login/$t]:--}" \
+      "${RESULT[after-bare/$t]:--}" "${RESULT[verify/$v]:--}" "${RESULT[after-uninstall/$t]:--}"
   done
   echo "$pass passed, $fail failed"
   [[ $fail -eq 0 ]]
@@ -283,7 +294,7 @@ fi
 BIN=${TRUST_PROXY_BIN:-$repo/target/release/trust-proxy}
 [[ -x $BIN ]] || { echo "tools: $BIN not built" >&2; exit 1; }
 [[ -x $TOOLS_VENV/bin/uv && -x $TOOLS_VENV/bin/pip ]] || { echo "tools: no $TOOLS_VENV: run scripts/install-deps.sh" >&2; exit 1; }
-for c in git node npm cargo rustc setpriv su unshare update-ca-certificates; do
+for c in git node npm cargo rustc jq setpriv su unshare update-ca-certificates; do
   command -v "$c" >/dev/null || { echo "tools: $c missing: run scripts/install-deps.sh" >&2; exit 1; }
 done
 
@@ -374,6 +385,13 @@ cp "$crate" "$srv/static.crates.io/crates/tplab-demo/1.0.0/download"
 printf '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n' >"$srv/index.crates.io/config.json"
 printf '{"name":"tplab-demo","vers":"1.0.0","deps":[],"cksum":"%s","features":{},"yanked":false}\n' \
   "$(sha256sum "$crate" | cut -d' ' -f1)" >"$srv/index.crates.io/tp/la/tplab-demo"
+# What `trust-proxy verify` asks the real registries for: crates.io's index has cfg-if (only the
+# index is read: generate-lockfile downloads nothing), GitHub has git/git.git.
+mkdir -p "$srv/index.crates.io/cf/g-"
+printf '{"name":"cfg-if","vers":"1.0.0","deps":[],"cksum":"%s","features":{},"yanked":false}\n' \
+  "$(sha256sum "$crate" | cut -d' ' -f1)" >"$srv/index.crates.io/cf/g-/cfg-if"
+mkdir -p "$srv/github.com/git"
+cp -a "$srv/github.com/tplab/demo.git" "$srv/github.com/git/git.git"
 chmod -R a+rX "$srv"
 
 # --- the clients --------------------------------------------------------------------------------

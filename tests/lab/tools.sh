@@ -157,7 +157,7 @@ if [[ ${1:-} == --inside ]]; then
       urllib | requests | httpx | pip) echo "CERTIFICATE_VERIFY_FAILED" ;;
       uv) echo "invalid peer certificate|UnknownIssuer" ;;
       git) echo "server certificate verification failed|SSL certificate problem" ;;
-      node | npm) echo "SELF_SIGNED_CERT_IN_CHAIN|self[- ]signed certificate in certificate chain|UNABLE_TO_GET_ISSUER_CERT_LOCALLY" ;;
+      node | npm) echo "SELF_SIGNED_CERT_IN_CHAIN|self[- ]signed certificate in certificate chain" ;;
     esac
   }
   # run_tool PHASE HOW TOOL: runs it as the developer; $OUTD/PHASE-TOOL.log; sets RC

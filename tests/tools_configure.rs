@@ -333,6 +333,10 @@ fn a_file_changed_after_configure_is_kept_and_a_shell_file_loses_only_its_block(
     let mut bashrc = h.read(".bashrc").unwrap();
     bashrc.extend_from_slice(b"export B=2\n");
     h.write(".bashrc", &bashrc);
+    // A re-run finds its setting still there and writes nothing: the edit stays the person's.
+    let (code, out, err) = h.tp(&["configure-tools", "--tools", "pip"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing changed"), "{out}");
 
     let (code, out, err) = h.tp(&["uninstall"]);
     assert_eq!(code, 0, "{out}{err}");

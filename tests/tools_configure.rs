@@ -333,6 +333,10 @@ fn a_file_changed_after_configure_is_kept_and_a_shell_file_loses_only_its_block(
     let mut bashrc = h.read(".bashrc").unwrap();
     bashrc.extend_from_slice(b"export B=2\n");
     h.write(".bashrc", &bashrc);
+    // A re-run finds its setting still there and writes nothing: the edit stays the person's.
+    let (code, out, err) = h.tp(&["configure-tools", "--tools", "pip"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing changed"), "{out}");
 
     let (code, out, err) = h.tp(&["uninstall"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -420,4 +424,52 @@ fn a_symlinked_config_file_is_refused_and_its_target_left_alone() {
     assert_eq!(std::fs::read(&target).unwrap(), b"[global]\ntimeout = 5\n");
     // The other files were still configured.
     assert!(h.read(".profile").is_some());
+}
+
+#[test]
+fn install_with_configure_tools_then_undo_alone_keeps_the_install() {
+    let h = Home::new();
+    h.tool("pip", "echo 'pip 24.0 from /x/pip (python 3.12)'");
+    h.write(".zshrc", b"setopt no_beep\r\n");
+    let before = h.snapshot();
+    let ca = h.ca_pem.display().to_string();
+    let (code, v, err) = h.json(
+        &[
+            "install",
+            "--scope",
+            "user",
+            "--ca-file",
+            &ca,
+            "--fingerprint",
+            &h.fingerprint,
+            "--target",
+            "127.0.0.1:9",
+            "--timeout",
+            "2",
+            "--configure-tools=pip",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{v}{err}");
+    assert_eq!(v["command"], "install");
+    let tools = &v["configure_tools"];
+    assert_eq!(tools["changed"], true, "{v}");
+    // Only pip was asked for: uv is not looked at.
+    assert!(tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["tool"] != "uv"));
+    assert!(h.read(".config/pip/pip.conf").is_some());
+    let zshrc = h.read(".zshrc").unwrap();
+    assert!(zshrc.starts_with(b"setopt no_beep\r\n# BEGIN trust-proxy"));
+
+    let (code, out, err) = h.tp(&["configure-tools", "--undo"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(h.snapshot(), before, "{out}");
+    assert!(h.home.join(".local/share/trust-proxy/state.json").exists());
+    let (code, out, err) = h.tp(&["configure-tools", "--undo"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing to give back"), "{out}");
 }

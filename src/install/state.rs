@@ -187,6 +187,46 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn leaf(with: impl FnOnce(&mut rcgen::CertificateParams)) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["pypi.org".to_string()]).unwrap();
+        with(&mut params);
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn minted_leaves_without_crl_or_ocsp_pointers_are_recorded_as_such() {
+        let bare = leaf(|_| {});
+        let with_crl = leaf(|p| {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec!["http://crl.corp/ca.crl".into()],
+            }]
+        });
+        // authorityInfoAccess with one OCSP responder, http://o.
+        let ocsp_aia = [
+            0x30, 0x16, 0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01,
+            0x86, 0x08, b'h', b't', b't', b'p', b':', b'/', b'/', b'o',
+        ];
+        let with_ocsp = leaf(|p| {
+            p.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                ocsp_aia.to_vec(),
+            )]
+        });
+        assert_eq!(has_revocation_pointer(&bare), Some(false));
+        assert_eq!(has_revocation_pointer(&with_crl), Some(true));
+        assert_eq!(has_revocation_pointer(&with_ocsp), Some(true));
+        assert_eq!(has_revocation_pointer(b"not a certificate"), None);
+        let of = |leaves: &[&[u8]]| minted_without_revocation(leaves.iter().copied());
+        assert_eq!(of(&[&bare, &bare]), Some(true));
+        assert_eq!(of(&[&bare, &with_ocsp]), Some(false));
+        assert_eq!(of(&[]), None);
+        // An old state file without the field still reads.
+        let old = r#"{"schema_version":1,"scope":"user","cas":[],"files":[],"blocks":[],"proxy":null,"no_proxy":null}"#;
+        let state: State = serde_json::from_str(old).unwrap();
+        assert_eq!(state.minted_without_revocation, None);
+    }
+
     #[test]
     fn names_from_certificates_are_escaped_on_disk_and_exact_when_read() {
         let subject = "CN=Corp\u{1b}[2J\u{202e}toor\u{200b} Root\u{9b}";

@@ -473,7 +473,12 @@ pub fn configure(
             path: change.edit.path.clone(),
             kind: change.kind,
             previous: change.previous.clone(),
-            sha256: sha256_hex(&change.edit.contents),
+            // What trust-proxy last WROTE: a file the person changed since (keeping the setting,
+            // so nothing is written now) stays theirs at uninstall.
+            sha256: match earlier {
+                Some(e) if effect == Effect::Unchanged => e.sha256.clone(),
+                _ => sha256_hex(&change.edit.contents),
+            },
             dirs_created: match earlier {
                 Some(e) => e.dirs_created.clone(),
                 None => change.create_dirs.clone(),

@@ -587,6 +587,7 @@ mod tests {
             vec![("https://x".into(), "/u".into())]
         );
         assert!(parse("[http]\n\tkey = \"unterminated\n").is_err());
+        assert!(parse("[http]\n\tkey = \"unterminated at the end").is_err());
         assert!(parse("key = x\n").is_err());
         assert!(parse("[http]\n\tk = a\\\n  b\n").is_ok());
     }

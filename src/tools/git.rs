@@ -1,9 +1,10 @@
 //! git: `http.sslCAInfo` in the global git config, naming the FULL bundle (libcurl's CAINFO
 //! replaces the default roots).
 //!
-//! - Linux: git's libcurl reads the distribution bundle (Debian 12's git links
-//!   libcurl-gnutls, which logs `found 144 certificates in /etc/ssl/certs/ca-certificates.crt`
-//!   with `GIT_CURL_VERBOSE=1`), so with the CA in the OS store nothing is written.
+//! - Linux: git's libcurl reads the distribution's store (Debian 12's git links libcurl-gnutls,
+//!   which logs `found 434 certificates in /etc/ssl/certs`, the directory update-ca-certificates
+//!   maintains, with `GIT_CURL_VERBOSE=1` in a clean environment), so with the CA in the OS store
+//!   nothing is written.
 //! - macOS: which TLS library a given git uses (Apple's, Homebrew's) is not settled, so the
 //!   bundle is always named: a full bundle is right under every backend.
 //! - Windows: with `http.sslBackend=schannel` git verifies with the Windows store and ignores

@@ -977,3 +977,30 @@ fn real_gcloud_reads_custom_ca_certs_file_from_the_active_configuration() {
     );
     assert_eq!(get("compute/zone").lines().next(), Some("europe-west1-b"));
 }
+
+/// A bundle path a config format cannot carry is refused, never written half-way.
+#[test]
+fn paths_a_format_cannot_carry() {
+    use std::os::unix::ffi::OsStrExt;
+    let tools: [(&dyn Tool, &str); 6] = [
+        (&Cargo, "cargo 1.95.0"),
+        (&Git, "git version 2.47.3"),
+        (&Curl, "curl 7.88.1"),
+        (&Wget, "GNU Wget 1.21.3"),
+        (&Aws, "aws-cli/1.45.11"),
+        (&Gcloud, "Google Cloud SDK 528.0.0"),
+    ];
+    let not_utf8 = PathBuf::from(std::ffi::OsStr::from_bytes(b"/tp/\xff/bundle.pem"));
+    for bad in [PathBuf::from("/tp/a\nb/bundle.pem"), not_utf8] {
+        for (tool, version) in tools {
+            let mut c = ctx(Os::Linux, false);
+            c.bundle = bad.clone();
+            let got = plan(tool, &found(tool.id(), version, &[]), &c, &Files::new());
+            assert!(
+                matches!(got, Err(ToolError::UnsafePath { .. })),
+                "{}: {bad:?}: {got:?}",
+                tool.id().as_str()
+            );
+        }
+    }
+}

@@ -4,6 +4,10 @@
 //! one reads the written setting back: a TLS handshake with a loopback server whose CA only the
 //! bundle holds fails before and succeeds after (curl, wget, git, cargo, aws), and the tool's
 //! own `config get` returns the bundle's path (git, aws, gcloud).
+//!
+//! Linux only: plans take the OS as a value, so every OS's plan is tested here; the clients'
+//! behaviour on macOS and Windows runners is not what these tests establish.
+#![cfg(target_os = "linux")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

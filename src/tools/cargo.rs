@@ -212,7 +212,7 @@ fn keep_line_endings(original: &str, edited: String) -> String {
     if config_text::newline_of(original) != "\r\n" {
         return edited;
     }
-    let mut out = String::with_capacity(edited.len() + 16);
+    let mut out = String::with_capacity(edited.len().saturating_add(16));
     let mut previous = '\0';
     for c in edited.chars() {
         if c == '\n' && previous != '\r' {

@@ -4,6 +4,10 @@
 //! one reads the written setting back: a TLS handshake with a loopback server whose CA only the
 //! bundle holds fails before and succeeds after (curl, wget, git, cargo, aws), and the tool's
 //! own `config get` returns the bundle's path (git, aws, gcloud).
+//!
+//! Linux only: plans take the OS as a value, so every OS's plan is tested here; the clients'
+//! behaviour on macOS and Windows runners is not what these tests establish.
+#![cfg(target_os = "linux")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -976,4 +980,31 @@ fn real_gcloud_reads_custom_ca_certs_file_from_the_active_configuration() {
         "{got}"
     );
     assert_eq!(get("compute/zone").lines().next(), Some("europe-west1-b"));
+}
+
+/// A bundle path a config format cannot carry is refused, never written half-way.
+#[test]
+fn paths_a_format_cannot_carry() {
+    use std::os::unix::ffi::OsStrExt;
+    let tools: [(&dyn Tool, &str); 6] = [
+        (&Cargo, "cargo 1.95.0"),
+        (&Git, "git version 2.47.3"),
+        (&Curl, "curl 7.88.1"),
+        (&Wget, "GNU Wget 1.21.3"),
+        (&Aws, "aws-cli/1.45.11"),
+        (&Gcloud, "Google Cloud SDK 528.0.0"),
+    ];
+    let not_utf8 = PathBuf::from(std::ffi::OsStr::from_bytes(b"/tp/\xff/bundle.pem"));
+    for bad in [PathBuf::from("/tp/a\nb/bundle.pem"), not_utf8] {
+        for (tool, version) in tools {
+            let mut c = ctx(Os::Linux, false);
+            c.bundle = bad.clone();
+            let got = plan(tool, &found(tool.id(), version, &[]), &c, &Files::new());
+            assert!(
+                matches!(got, Err(ToolError::UnsafePath { .. })),
+                "{}: {bad:?}: {got:?}",
+                tool.id().as_str()
+            );
+        }
+    }
 }

@@ -2,9 +2,10 @@
 //! other keys and the rest of `[http]` stay as they were.
 //!
 //! cargo talks HTTPS through libcurl. Without `cainfo` it uses the system certificates: on
-//! Linux the distribution bundle (rustup's cargo 1.95 on Debian logs `CAfile:
-//! /etc/ssl/certs/ca-certificates.crt` with `CARGO_HTTP_DEBUG=true`), on Windows Schannel and
-//! so the Windows store (cargo doc/book/src/reference/config.md, `http.cainfo`). So with the CA
+//! Linux the distribution's (rustup's cargo 1.95, with its own OpenSSL 3.5, logs `CAfile:
+//! /usr/lib/ssl/cert.pem` and `CApath: /usr/lib/ssl/certs` with `CARGO_HTTP_DEBUG=true` in a
+//! clean environment; Debian links them to /etc/ssl/certs/ca-certificates.crt and
+//! /etc/ssl/certs), on Windows Schannel and so the Windows store (cargo doc/book/src/reference/config.md, `http.cainfo`). So with the CA
 //! in the OS store nothing is written. `cainfo` REPLACES those roots (on Windows it even makes
 //! Schannel ignore the store, curl/curl#4156), hence it only ever names the FULL bundle, and is
 //! never introduced on Windows when the store has the CA.
@@ -211,7 +212,7 @@ fn keep_line_endings(original: &str, edited: String) -> String {
     if config_text::newline_of(original) != "\r\n" {
         return edited;
     }
-    let mut out = String::with_capacity(edited.len() + 16);
+    let mut out = String::with_capacity(edited.len().saturating_add(16));
     let mut previous = '\0';
     for c in edited.chars() {
         if c == '\n' && previous != '\r' {

@@ -55,16 +55,16 @@ pub struct Line {
 /// Every line of `text`, the last one possibly without a line ending.
 pub fn lines(text: &str) -> Vec<Line> {
     let mut out = Vec::new();
-    let mut start = 0;
+    let mut start: usize = 0;
     for piece in text.split_inclusive('\n') {
-        let end = start + piece.len();
+        let end = start.saturating_add(piece.len());
         let content = piece
             .strip_suffix('\n')
             .map(|p| p.strip_suffix('\r').unwrap_or(p))
             .unwrap_or(piece);
         out.push(Line {
             start,
-            content_end: start + content.len(),
+            content_end: start.saturating_add(content.len()),
             end,
         });
         start = end;
@@ -74,7 +74,7 @@ pub fn lines(text: &str) -> Vec<Line> {
 
 /// `text` with `range` replaced by `with`.
 pub fn splice(text: &str, range: Range<usize>, with: &str) -> String {
-    let mut out = String::with_capacity(text.len() + with.len());
+    let mut out = String::with_capacity(text.len().saturating_add(with.len()));
     out.push_str(text.get(..range.start).unwrap_or(text));
     out.push_str(with);
     out.push_str(text.get(range.end..).unwrap_or(""));
@@ -157,7 +157,7 @@ impl IniDoc {
             } else if stripped.is_empty() {
                 IniKind::Blank
             } else {
-                let indent = raw.len() - raw.trim_start().len();
+                let indent = raw.len().saturating_sub(raw.trim_start().len());
                 if section.is_some() && option_open && indent > indent_level {
                     IniKind::Continuation
                 } else {
@@ -166,7 +166,7 @@ impl IniDoc {
                         if seen_sections.iter().any(|s| s == name) {
                             return Err(format!(
                                 "line {}: section [{name}] given twice",
-                                number + 1
+                                number.saturating_add(1)
                             ));
                         }
                         seen_sections.push(name.to_owned());
@@ -177,27 +177,34 @@ impl IniDoc {
                         let Some(current) = section else {
                             return Err(format!(
                                 "line {}: a setting before any [section]",
-                                number + 1
+                                number.saturating_add(1)
                             ));
                         };
                         let Some(cut) = stripped.find(['=', ':']) else {
                             return Err(format!(
                                 "line {}: neither a [section] nor name = value",
-                                number + 1
+                                number.saturating_add(1)
                             ));
                         };
                         let name = stripped.get(..cut).unwrap_or("").trim_end().to_lowercase();
                         if name.is_empty() {
-                            return Err(format!("line {}: a setting without a name", number + 1));
+                            return Err(format!(
+                                "line {}: a setting without a name",
+                                number.saturating_add(1)
+                            ));
                         }
-                        let value = stripped.get(cut + 1..).unwrap_or("").trim().to_owned();
+                        let value = stripped
+                            .get(cut.saturating_add(1)..)
+                            .unwrap_or("")
+                            .trim()
+                            .to_owned();
                         if seen_options
                             .iter()
                             .any(|(s, n)| *s == current && *n == name)
                         {
                             return Err(format!(
                                 "line {}: {name} given twice in its section",
-                                number + 1
+                                number.saturating_add(1)
                             ));
                         }
                         seen_options.push((current, name.clone()));
@@ -238,7 +245,7 @@ impl IniDoc {
     pub fn continues(&self, index: usize) -> bool {
         self.lines
             .iter()
-            .skip(index + 1)
+            .skip(index.saturating_add(1))
             .take_while(|l| {
                 matches!(
                     l.kind,
@@ -253,7 +260,7 @@ impl IniDoc {
     /// right after the header.
     pub fn end_of_section(&self, section: usize) -> usize {
         let mut at = self.lines.get(section).map_or(0, |l| l.line.end);
-        for l in self.lines.iter().skip(section + 1) {
+        for l in self.lines.iter().skip(section.saturating_add(1)) {
             match l.kind {
                 IniKind::Section(_) => break,
                 IniKind::Option { .. } | IniKind::Continuation => at = l.line.end,

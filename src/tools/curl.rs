@@ -238,7 +238,7 @@ fn param(rest: &str) -> String {
 }
 
 fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
+    let mut out = String::with_capacity(value.len().saturating_add(2));
     out.push('"');
     for c in value.chars() {
         if c == '\\' || c == '"' {

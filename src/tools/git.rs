@@ -1,9 +1,10 @@
 //! git: `http.sslCAInfo` in the global git config, naming the FULL bundle (libcurl's CAINFO
 //! replaces the default roots).
 //!
-//! - Linux: git's libcurl reads the distribution bundle (Debian 12's git links
-//!   libcurl-gnutls, which logs `found 144 certificates in /etc/ssl/certs/ca-certificates.crt`
-//!   with `GIT_CURL_VERBOSE=1`), so with the CA in the OS store nothing is written.
+//! - Linux: git's libcurl reads the distribution's store (Debian 12's git links libcurl-gnutls,
+//!   which logs `found 434 certificates in /etc/ssl/certs`, the directory update-ca-certificates
+//!   maintains, with `GIT_CURL_VERBOSE=1` in a clean environment), so with the CA in the OS store
+//!   nothing is written.
 //! - macOS: which TLS library a given git uses (Apple's, Homebrew's) is not settled, so the
 //!   bundle is always named: a full bundle is right under every backend.
 //! - Windows: with `http.sslBackend=schannel` git verifies with the Windows store and ignores
@@ -214,7 +215,7 @@ fn is_true(value: &str) -> bool {
 
 /// A git-config quoted string.
 fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
+    let mut out = String::with_capacity(value.len().saturating_add(2));
     out.push('"');
     for c in value.chars() {
         if c == '\\' || c == '"' {
@@ -261,11 +262,11 @@ pub fn parse(text: &str) -> Result<Vec<Item>, String> {
     let line_end = |from: usize| -> usize {
         b.get(from..)
             .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
-            .map_or(b.len(), |i| from + i + 1)
+            .map_or(b.len(), |i| from.saturating_add(i).saturating_add(1))
     };
     while let Some(&c) = b.get(pos) {
         match c {
-            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
+            b' ' | b'\t' | b'\r' | b'\n' => pos = pos.saturating_add(1),
             b'#' | b';' => pos = line_end(pos),
             b'[' => {
                 let start = pos;
@@ -286,16 +287,16 @@ pub fn parse(text: &str) -> Result<Vec<Item>, String> {
                     .get(pos)
                     .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-')
                 {
-                    pos += 1;
+                    pos = pos.saturating_add(1);
                 }
                 let key = text.get(key_start..pos).unwrap_or("").to_ascii_lowercase();
                 let key_end = pos;
                 while matches!(b.get(pos), Some(b' ' | b'\t')) {
-                    pos += 1;
+                    pos = pos.saturating_add(1);
                 }
                 let (value, value_span, end) = match b.get(pos) {
                     Some(b'=') => {
-                        let (value, span, end) = parse_value(b, pos + 1)
+                        let (value, span, end) = parse_value(b, pos.saturating_add(1))
                             .ok_or_else(|| at(text, key_start, "a malformed value"))?;
                         let value = String::from_utf8(value)
                             .map_err(|_| at(text, key_start, "a value that is not UTF-8"))?;
@@ -331,32 +332,35 @@ pub fn parse(text: &str) -> Result<Vec<Item>, String> {
 }
 
 fn at(text: &str, pos: usize, what: &str) -> String {
-    let line = text.get(..pos).map_or(0, |t| t.matches('\n').count()) + 1;
+    let line = text
+        .get(..pos)
+        .map_or(0, |t| t.matches('\n').count())
+        .saturating_add(1);
     format!("line {line}: {what}")
 }
 
 /// `[name]`, `[name "sub"]` or the old `[name.sub]` from `start` (the `[`): name (lower case),
 /// subsection, and the position after `]`.
 fn parse_header(b: &[u8], start: usize) -> Option<(String, Option<String>, usize)> {
-    let mut pos = start + 1;
+    let mut pos = start.saturating_add(1);
     let mut name = String::new();
     loop {
         let c = *b.get(pos)?;
-        pos += 1;
+        pos = pos.saturating_add(1);
         match c {
             b']' => break,
             b' ' | b'\t' => {
                 while matches!(b.get(pos), Some(b' ' | b'\t')) {
-                    pos += 1;
+                    pos = pos.saturating_add(1);
                 }
                 if b.get(pos) != Some(&b'"') {
                     return None;
                 }
-                pos += 1;
+                pos = pos.saturating_add(1);
                 let mut sub = Vec::new();
                 loop {
                     let c = *b.get(pos)?;
-                    pos += 1;
+                    pos = pos.saturating_add(1);
                     match c {
                         b'"' => break,
                         b'\n' => return None,
@@ -366,7 +370,7 @@ fn parse_header(b: &[u8], start: usize) -> Option<(String, Option<String>, usize
                                 return None;
                             }
                             sub.push(escaped);
-                            pos += 1;
+                            pos = pos.saturating_add(1);
                         }
                         c => sub.push(c),
                     }
@@ -374,7 +378,8 @@ fn parse_header(b: &[u8], start: usize) -> Option<(String, Option<String>, usize
                 if b.get(pos) != Some(&b']') {
                     return None;
                 }
-                return (!name.is_empty()).then(|| (name, String::from_utf8(sub).ok(), pos + 1));
+                return (!name.is_empty())
+                    .then(|| (name, String::from_utf8(sub).ok(), pos.saturating_add(1)));
             }
             c if c.is_ascii_alphanumeric() || c == b'-' || c == b'.' => {
                 name.push(char::from(c.to_ascii_lowercase()))
@@ -397,7 +402,7 @@ fn parse_header(b: &[u8], start: usize) -> Option<(String, Option<String>, usize
 fn parse_value(b: &[u8], from: usize) -> Option<(Vec<u8>, Range<usize>, usize)> {
     let mut pos = from;
     while matches!(b.get(pos), Some(b' ' | b'\t')) {
-        pos += 1;
+        pos = pos.saturating_add(1);
     }
     let start = pos;
     let mut content_end = pos;
@@ -408,10 +413,10 @@ fn parse_value(b: &[u8], from: usize) -> Option<(Vec<u8>, Range<usize>, usize)> 
         let Some(&c) = b.get(pos) else {
             return (!quoted).then_some((out, start..content_end, pos));
         };
-        pos += 1;
+        pos = pos.saturating_add(1);
         // git reads CRLF as LF.
         let c = if c == b'\r' && b.get(pos) == Some(&b'\n') {
-            pos += 1;
+            pos = pos.saturating_add(1);
             b'\n'
         } else {
             c
@@ -424,7 +429,7 @@ fn parse_value(b: &[u8], from: usize) -> Option<(Vec<u8>, Range<usize>, usize)> 
         }
         if (c == b' ' || c == b'\t') && !quoted {
             if !out.is_empty() {
-                pending_space += 1;
+                pending_space = pending_space.saturating_add(1);
             }
             continue;
         }
@@ -437,9 +442,9 @@ fn parse_value(b: &[u8], from: usize) -> Option<(Vec<u8>, Range<usize>, usize)> 
         match c {
             b'\\' => {
                 let mut escaped = *b.get(pos)?;
-                pos += 1;
+                pos = pos.saturating_add(1);
                 if escaped == b'\r' && b.get(pos) == Some(&b'\n') {
-                    pos += 1;
+                    pos = pos.saturating_add(1);
                     escaped = b'\n';
                 }
                 match escaped {
@@ -587,6 +592,7 @@ mod tests {
             vec![("https://x".into(), "/u".into())]
         );
         assert!(parse("[http]\n\tkey = \"unterminated\n").is_err());
+        assert!(parse("[http]\n\tkey = \"unterminated at the end").is_err());
         assert!(parse("key = x\n").is_err());
         assert!(parse("[http]\n\tk = a\\\n  b\n").is_ok());
     }

@@ -266,6 +266,15 @@ fn pnpm_gate_npmrc_until_10_auth_ini_from_11() {
         ),
         format!("//r.example/:_authToken=t\r\ncafile={BUNDLE}\r\n")
     );
+    assert_eq!(
+        written(pnpm, &f11, &c, auth, Some(b"")),
+        format!("cafile={BUNDLE}\n")
+    );
+    let already = format!("; pnpm auth\ncafile={BUNDLE}\n");
+    assert!(plan(pnpm, &f11, &c, &[(auth, already.as_bytes())])
+        .unwrap()
+        .edits
+        .is_empty());
     assert!(unparsable(plan(pnpm, &f11, &c, &[(auth, b"\xfe")])));
     let mac = ctx_with(Os::Macos, Path::new(HOME), Path::new(BUNDLE), true, &[]);
     assert_eq!(
@@ -411,6 +420,11 @@ fn yarn_key_and_file_per_version() {
         let f = found(ToolId::Yarn, v);
         assert_eq!(
             written(yarn, &f, &c, berry, None),
+            format!("{key}: {BUNDLE}\n"),
+            "{v}"
+        );
+        assert_eq!(
+            written(yarn, &f, &c, berry, Some(b"")),
             format!("{key}: {BUNDLE}\n"),
             "{v}"
         );

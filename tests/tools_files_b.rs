@@ -163,13 +163,17 @@ fn npm_already_configured_and_unparsable() {
     assert!(p.notes.join("\n").contains("npm_config_cafile=/x.pem"));
 }
 
-/// A command with nothing of this machine's npm/Node/TLS environment.
+/// A command with nothing of this machine's npm/Node/TLS environment, run from a directory
+/// under the home (from the home itself, pnpm 11 and yarn 1 would also read the home's files as
+/// the project's, which outrank the user files).
 fn clean(program: &Path, home: &Path) -> Command {
+    let work = home.join("work");
+    std::fs::create_dir_all(&work).unwrap();
     let mut cmd = Command::new(program);
     cmd.env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", home)
-        .current_dir(home);
+        .current_dir(work);
     cmd
 }
 
@@ -262,6 +266,15 @@ fn pnpm_gate_npmrc_until_10_auth_ini_from_11() {
         ),
         format!("//r.example/:_authToken=t\r\ncafile={BUNDLE}\r\n")
     );
+    assert_eq!(
+        written(pnpm, &f11, &c, auth, Some(b"")),
+        format!("cafile={BUNDLE}\n")
+    );
+    let already = format!("; pnpm auth\ncafile={BUNDLE}\n");
+    assert!(plan(pnpm, &f11, &c, &[(auth, already.as_bytes())])
+        .unwrap()
+        .edits
+        .is_empty());
     assert!(unparsable(plan(pnpm, &f11, &c, &[(auth, b"\xfe")])));
     let mac = ctx_with(Os::Macos, Path::new(HOME), Path::new(BUNDLE), true, &[]);
     assert_eq!(
@@ -296,16 +309,21 @@ fn js_tools() -> PathBuf {
     dir.join("node_modules")
 }
 
-/// Runs a JavaScript CLI with `node`, asks its version, plans from it, writes the plan, and
-/// returns what `config get KEY` prints.
+/// Runs a JavaScript CLI with `node`, asks its version, plans from it on top of `seed` (a file
+/// under the home with the person's own content), writes the plan, and checks what
+/// `config get KEY` prints.
 fn real_js_round_trip(
     node: &Path,
     script: &Path,
     tool: &dyn Tool,
     key: &str,
     env: &[(&str, &str)],
-) -> (ToolPlan, String) {
+    seed: (&str, &str),
+) -> ToolPlan {
     let (home, bundle) = real_home();
+    let seeded = home.path().join(seed.0);
+    std::fs::create_dir_all(seeded.parent().unwrap()).unwrap();
+    std::fs::write(&seeded, seed.1).unwrap();
     let run = |args: &[&str]| {
         let mut cmd = clean(node, home.path());
         cmd.arg(script).args(args).envs(env.iter().copied());
@@ -321,29 +339,33 @@ fn real_js_round_trip(
     apply(&p);
     let got = run(&["config", "get", key]);
     assert_eq!(got, bundle.to_str().unwrap(), "{version}: {p:?}");
-    (p, got)
+    assert_eq!(
+        p.edits[0].path, seeded,
+        "{version}: the seeded file is the one edited"
+    );
+    p
 }
 
 #[test]
 fn real_pnpm_10_and_11_read_the_cafile_back() {
     let js = js_tools();
-    let node24 = js.join("node24/bin/node");
-    let (p10, _) = real_js_round_trip(
+    let token = "//registry.example/:_authToken=t\r\ncafile=/old.pem\r\n";
+    real_js_round_trip(
         Path::new("/usr/bin/node"),
         &js.join("pnpm10/bin/pnpm.cjs"),
         &tools::pnpm::Pnpm,
         "cafile",
         &[],
+        (".npmrc", token),
     );
-    assert!(p10.edits[0].path.ends_with(".npmrc"));
-    let (p11, _) = real_js_round_trip(
-        &node24,
+    real_js_round_trip(
+        &js.join("node24/bin/node"),
         &js.join("pnpm11/bin/pnpm.cjs"),
         &tools::pnpm::Pnpm,
         "cafile",
         &[],
+        (".config/pnpm/auth.ini", token),
     );
-    assert!(p11.edits[0].path.ends_with(".config/pnpm/auth.ini"));
 }
 
 // ---------------------------------------------------------------- yarn
@@ -402,6 +424,11 @@ fn yarn_key_and_file_per_version() {
             "{v}"
         );
         assert_eq!(
+            written(yarn, &f, &c, berry, Some(b"")),
+            format!("{key}: {BUNDLE}\n"),
+            "{v}"
+        );
+        assert_eq!(
             written(yarn, &f, &c, berry, Some(b"# mine\nnpmRegistryServer: \"https://r.example\"\nnpmAuthToken: t  # secret\n")),
             format!("# mine\nnpmRegistryServer: \"https://r.example\"\nnpmAuthToken: t  # secret\n{key}: {BUNDLE}\n"),
             "{v}"
@@ -444,28 +471,33 @@ fn real_yarn_1_3_4_read_the_setting_back() {
     let js = js_tools();
     let node = Path::new("/usr/bin/node");
     // FAKEROOTKEY: run as root, yarn 1 would read /usr/local/share/.yarnrc first.
-    let (p1, _) = real_js_round_trip(
+    real_js_round_trip(
         node,
         &js.join("yarn1/bin/yarn.js"),
         &tools::yarn::Yarn,
         "cafile",
         &[("FAKEROOTKEY", "1")],
+        (".yarnrc", "# yarn lockfile v1\r\n\r\n\r\nregistry \"https://registry.example\"\r\ncafile \"/old.pem\"\r\n"),
     );
-    assert!(p1.edits[0].path.ends_with(".yarnrc"));
-    let (p3, _) = real_js_round_trip(
+    let berry = "# mine\r\nenableTelemetry: false\r\ncaFilePath: /old.pem  # corp\r\nhttpsCaFilePath: /old.pem # corp\r\n";
+    real_js_round_trip(
         node,
         &js.join("yarn3/bin/yarn.js"),
         &tools::yarn::Yarn,
         "caFilePath",
         &[],
+        (
+            ".yarnrc.yml",
+            "# mine\r\nenableTelemetry: false\r\ncaFilePath: /old.pem  # corp\r\n",
+        ),
     );
-    assert!(p3.edits[0].path.ends_with(".yarnrc.yml"));
     real_js_round_trip(
         node,
         &js.join("yarn4/bin/yarn.js"),
         &tools::yarn::Yarn,
         "httpsCaFilePath",
         &[],
+        (".yarnrc.yml", berry),
     );
 }
 

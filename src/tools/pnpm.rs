@@ -6,6 +6,8 @@
 //! - pnpm >= 11 reads `<pnpm config dir>/auth.ini` before `~/.npmrc` (checked with pnpm 11.28.11
 //!   and 12.21.0: a `cafile` there wins over `~/.npmrc`'s; `pnpm config set cafile` writes
 //!   there), so that file gets it: an `auth.ini` left from earlier cannot then shadow the bundle.
+//!   (Run from the home directory itself, pnpm 11 also reads `~/.npmrc` as the project's
+//!   `.npmrc`, which outranks `auth.ini`: with npm configured too, that is the bundle as well.)
 //!
 //! Same line rules as npm (`npmrc` module). The FULL bundle: pnpm passes the file as Node's TLS
 //! `ca`, which replaces Node's roots (pnpm/pnpm#5400). Both files may hold tokens (0600).

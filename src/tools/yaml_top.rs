@@ -72,6 +72,9 @@ pub(crate) fn set_top_level(
     let mut out = String::with_capacity(text.len().saturating_add(value.len()));
     for (index, line) in all.iter().enumerate() {
         if index == target.index && previous.as_deref() != Some(value) {
+            if index == 0 && line.starts_with('\u{feff}') {
+                out.push('\u{feff}');
+            }
             out.push_str(&format!("{key}: {new_value}{comment}"));
             out.push_str(split_eol(line).1);
         } else {
@@ -157,6 +160,10 @@ fn scan<'a>(tool: ToolId, path: &Path, all: &[&'a str]) -> Result<Vec<KeyLine<'a
         if key.contains(" #") || key.ends_with(' ') || key.contains('\t') {
             return Err(refuse(index, "a key this edit does not understand"));
         }
+        // A value continued on the next lines could put a `key:`-looking line at column 0.
+        if opens_over_lines(rest) {
+            return Err(refuse(index, "a quoted or flow value over several lines"));
+        }
         keys.push(KeyLine {
             index,
             key,
@@ -165,6 +172,23 @@ fn scan<'a>(tool: ToolId, path: &Path, all: &[&'a str]) -> Result<Vec<KeyLine<'a
         });
     }
     Ok(keys)
+}
+
+/// Whether a value opens a quote or a flow collection it does not close on its line.
+fn opens_over_lines(rest: &str) -> bool {
+    let value = rest.trim_start();
+    match value.chars().next() {
+        Some('"' | '\'') => matches!(scalar(rest), Err(why) if why.contains("several lines")),
+        Some('[' | '{') => {
+            let depth = value.chars().fold(0i64, |depth, c| match c {
+                '[' | '{' => depth.saturating_add(1),
+                ']' | '}' => depth.saturating_sub(1),
+                _ => depth,
+            });
+            depth > 0
+        }
+        _ => false,
+    }
 }
 
 /// A single-line scalar after `key:`: its decoded value (`None` for an empty value, YAML null)
@@ -313,6 +337,14 @@ mod tests {
             "ssl_verify: truststore  # off\nchannels:\n- defaults\n"
         );
         assert_eq!(set("---\na: 1", "x").unwrap(), "---\na: 1\nssl_verify: x\n");
+        assert_eq!(
+            set("\u{feff}ssl_verify: true\r\n", "x").unwrap(),
+            "\u{feff}ssl_verify: x\r\n"
+        );
+        assert_eq!(
+            set("a: [1, 2]\nb: 'it''s'\n", "x").unwrap(),
+            "a: [1, 2]\nb: 'it''s'\nssl_verify: x\n"
+        );
         for bad in [
             "- a\n",
             "{a: 1}\n",
@@ -326,6 +358,9 @@ mod tests {
             "  a: 1\n",
             "ssl_verify: &x a\n",
             "just text\n",
+            "a: \"x\nssl_verify: y\"\n",
+            "a: {b: 1,\nssl_verify: 2}\n",
+            "a: [1,\n  2]\n",
         ] {
             assert!(set(bad, "x").is_err(), "{bad:?}");
         }

@@ -113,6 +113,9 @@ const NAME_MARKERS: &[&str] = &[
     "no alternative certificate subject name matches",
     "No subject alternative DNS name matching",
     "NotValidForName",
+    "not valid for name",
+    "Certificate did not match expected hostname",
+    "no alternative certificate subject name matches",
     "doesn't match any of the subject alternative names",
 ];
 
@@ -136,6 +139,11 @@ const UNREACHABLE_MARKERS: &[&str] = &[
     "Connection reset by peer",
     "ECONNRESET",
     "Failed to connect to",
+    "Could not connect to server",
+    "Couldn't connect to server",
+    "Cannot connect to proxy",
+    "NewConnectionError",
+    "connection error:",
     "dns error",
 ];
 
@@ -211,13 +219,12 @@ fn verdict(status: Status, evidence: Option<String>, http_status: Option<u16>) -
 fn answered(client: ClientId, stdout: &str, stderr: &str) -> Option<(String, Option<u16>)> {
     let both = [stdout, stderr];
     match client {
-        ClientId::Pip => {
-            // pip says "No matching distribution" also after it failed to fetch anything.
-            if find(&both, &["Could not fetch URL", "Retrying ("]).is_some() {
-                return None;
-            }
-            find(&both, &["No matching distribution found"]).map(|l| (l, None))
-        }
+        // pip -vv: "Could not fetch URL ...: 404 Client Error: Not Found for url: ..." (pip says
+        // "No matching distribution" whatever happened, so that line proves nothing).
+        ClientId::Pip => find(&both, &[" Client Error: ", " Server Error: "]).map(|l| {
+            let status = http_code_in(&l);
+            (l, status)
+        }),
         ClientId::Uv => find(
             &both,
             &[
@@ -389,16 +396,15 @@ mod tests {
     }
 
     #[test]
-    fn pip_without_a_distribution_passes_only_when_nothing_failed_to_fetch() {
-        let reached = "ERROR: No matching distribution found for pip\n";
+    fn pip_passes_on_an_http_status_never_on_no_matching_distribution_alone() {
+        let reached = "Could not fetch URL https://pypi.org/simple/pip/: 404 Client Error: Not Found for url: https://pypi.org/simple/pip/ - skipping\nERROR: No matching distribution found for pip\n";
+        let v = classify(ClientId::Pip, &Ended::Exited(1), "", reached);
+        assert_eq!((v.status, v.http_status), (Status::Works, Some(404)));
+        // What pip prints at default verbosity when the proxy refuses: nothing but this.
+        let silent = "ERROR: No matching distribution found for pip\n";
         assert_eq!(
-            classify(ClientId::Pip, &Ended::Exited(1), "", reached).status,
-            Status::Works
-        );
-        let refused = "Could not fetch URL https://pypi.org/simple/pip/: connection error: [Errno 111] Connection refused - skipping\nERROR: No matching distribution found for pip\n";
-        assert_eq!(
-            classify(ClientId::Pip, &Ended::Exited(1), "", refused).status,
-            Status::Unreachable
+            classify(ClientId::Pip, &Ended::Exited(1), "", silent).status,
+            Status::CouldNotTell
         );
     }
 

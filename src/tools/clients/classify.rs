@@ -424,5 +424,12 @@ mod tests {
         );
         assert_eq!(v.status, Status::CouldNotTell);
         assert_eq!(v.evidence.as_deref(), Some("fatal: something odd"));
+        // The error line, not the end of the stack trace after it (rustup without a toolchain).
+        let trace = "error: rustup could not choose a version of cargo to run\nStack backtrace:\n   0: anyhow::error\n  13: <unknown>\n";
+        let v = classify(ClientId::Cargo, &Ended::Exited(1), "", trace);
+        assert_eq!(
+            v.evidence.as_deref(),
+            Some("error: rustup could not choose a version of cargo to run")
+        );
     }
 }

@@ -322,6 +322,66 @@ fn a_user_scope_install_is_what_verify_gives_the_clients() {
     assert_eq!(out.code, 0);
 }
 
+#[test]
+fn workarounds_in_the_environment_or_config_files_do_not_make_a_client_pass() {
+    if !require(&["node", "npm", "git", "curl"]) {
+        return;
+    }
+    let lab = start_lab(Ca::new_root("Verify Test Proxy CA"));
+    let data = lab.dir.path().join("data");
+    let curl_home = lab.dir.path().join("curlhome");
+    std::fs::create_dir_all(&curl_home).unwrap();
+    std::fs::write(curl_home.join(".curlrc"), "insecure\n").unwrap();
+    let npmrc = lab.dir.path().join("npmrc");
+    std::fs::write(&npmrc, "strict-ssl=false\n").unwrap();
+    let mut env = base_env(&data);
+    for (k, v) in [
+        ("NODE_TLS_REJECT_UNAUTHORIZED", "0"),
+        ("GIT_SSL_NO_VERIFY", "1"),
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "http.sslVerify"),
+        ("GIT_CONFIG_VALUE_0", "false"),
+        ("NPM_CONFIG_STRICT_SSL", "false"),
+        ("NPM_CONFIG_USERCONFIG", npmrc.to_str().unwrap()),
+        ("CURL_HOME", curl_home.to_str().unwrap()),
+    ] {
+        env.push((k.to_string(), v.to_string()));
+    }
+    let proxy = lab.proxy.url();
+    let out = verify(
+        &[
+            "--tools",
+            "node,npm,git,curl",
+            "--proxy",
+            proxy.as_str(),
+            "--target",
+            lab.target.as_str(),
+            "--timeout",
+            "60",
+        ],
+        &env,
+    );
+    let want: BTreeMap<String, String> = ["curl", "git", "node", "npm"]
+        .iter()
+        .map(|c| (c.to_string(), "certificate_rejected".to_string()))
+        .collect();
+    assert_eq!(statuses(&out.json), want, "{:#}", out.json);
+    assert_eq!(out.code, 9);
+    let removed: Vec<&str> = out.json["environment"]["removed_insecure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for name in [
+        "NODE_TLS_REJECT_UNAUTHORIZED",
+        "GIT_SSL_NO_VERIFY",
+        "NPM_CONFIG_STRICT_SSL",
+    ] {
+        assert!(removed.contains(&name), "{removed:?}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_client_hanging_past_its_deadline_is_killed_with_its_children_and_reported_timed_out() {

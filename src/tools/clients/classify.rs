@@ -140,6 +140,8 @@ const UNREACHABLE_MARKERS: &[&str] = &[
     "ECONNRESET",
     "Failed to connect to",
     "Could not connect to server",
+    "Connection timed out",
+    "Timeout was reached",
     "Couldn't connect to server",
     "Cannot connect to proxy",
     "NewConnectionError",

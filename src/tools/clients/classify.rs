@@ -113,6 +113,9 @@ const NAME_MARKERS: &[&str] = &[
     "no alternative certificate subject name matches",
     "No subject alternative DNS name matching",
     "NotValidForName",
+    "not valid for name",
+    "Certificate did not match expected hostname",
+    "no alternative certificate subject name matches",
     "doesn't match any of the subject alternative names",
 ];
 
@@ -136,6 +139,13 @@ const UNREACHABLE_MARKERS: &[&str] = &[
     "Connection reset by peer",
     "ECONNRESET",
     "Failed to connect to",
+    "Could not connect to server",
+    "Connection timed out",
+    "Timeout was reached",
+    "Couldn't connect to server",
+    "Cannot connect to proxy",
+    "NewConnectionError",
+    "connection error:",
     "dns error",
 ];
 
@@ -207,47 +217,48 @@ fn verdict(status: Status, evidence: Option<String>, http_status: Option<u16>) -
 
 /// Failures that can only come after the server answered over the verified connection: the
 /// tool got an HTTP status (404 from an origin that has no such package) or a body it could not
-/// use. Per tool, as each words it.
+/// use. Per tool, as each words it; the status is read at the place the tool prints it, never
+/// from elsewhere in the line (a proxy address like 10.200.1.1 holds "200").
 fn answered(client: ClientId, stdout: &str, stderr: &str) -> Option<(String, Option<u16>)> {
     let both = [stdout, stderr];
-    match client {
-        ClientId::Pip => {
-            // pip says "No matching distribution" also after it failed to fetch anything.
-            if find(&both, &["Could not fetch URL", "Retrying ("]).is_some() {
-                return None;
-            }
-            find(&both, &["No matching distribution found"]).map(|l| (l, None))
-        }
-        ClientId::Uv => find(
-            &both,
-            &[
-                "not found in the package registry",
-                "was not found in the package registry",
-                "Failed to parse",
-                "HTTP status client error",
-                "HTTP status server error",
-            ],
-        )
-        .map(|l| {
-            let status = http_code_in(&l);
-            (l, status)
-        }),
-        ClientId::Git => {
-            if let Some(l) = find(
-                &both,
-                &["' not found", "not valid: is this a git repository"],
-            ) {
-                return Some((l, None));
-            }
-            find(
-                &both,
-                &["The requested URL returned error:", "Authentication failed"],
-            )
-            .map(|l| {
-                let status = http_code_in(&l);
-                (l, status)
+    let after = |markers: &[&str]| {
+        markers.iter().find_map(|m| {
+            find(&both, &[m]).map(|line| {
+                let status = status_after(&line, m);
+                (line, status)
             })
-        }
+        })
+    };
+    let plain = |markers: &[&str]| find(&both, markers).map(|line| (line, None));
+    match client {
+        // pip -vv: urllib3's `"GET /simple/pip/ HTTP/1.1" 404 0`, pip's "404 Client Error", or
+        // a page it skipped for its content type. (pip says "No matching distribution" whatever
+        // happened, so that line proves nothing.)
+        ClientId::Pip => after(&["HTTP/1.1\" ", "HTTP/1.0\" "])
+            .or_else(|| {
+                find(&both, &[" Client Error: ", " Server Error: "]).map(|line| {
+                    let status = [" Client Error: ", " Server Error: "]
+                        .iter()
+                        .find_map(|m| status_before(&line, m));
+                    (line, status)
+                })
+            })
+            .or_else(|| plain(&["Skipping page "])),
+        ClientId::Uv => after(&["HTTP status client error (", "HTTP status server error ("])
+            .or_else(|| {
+                plain(&[
+                    "not found in the package registry",
+                    "Unsupported `Content-Type`",
+                    "Failed to parse",
+                ])
+            }),
+        ClientId::Git => after(&["The requested URL returned error: "]).or_else(|| {
+            plain(&[
+                "' not found",
+                "not valid: is this a git repository",
+                "Authentication failed",
+            ])
+        }),
         ClientId::Npm => {
             let line = find(
                 &both,
@@ -260,36 +271,44 @@ fn answered(client: ClientId, stdout: &str, stderr: &str) -> Option<(String, Opt
                     "Unexpected token",
                 ],
             )?;
-            let status = line
-                .split("code E")
-                .nth(1)
-                .and_then(|rest| rest.get(..3))
-                .and_then(|digits| digits.parse().ok());
+            let status = status_after(&line, "code E");
             Some((line, status))
         }
-        ClientId::Cargo => find(
-            &both,
-            &[
-                "not found in registry",
-                "failed to get successful HTTP response",
-                "failed to parse",
-                "failed to deserialize",
-            ],
-        )
-        .map(|l| {
-            let status = http_code_in(&l);
-            (l, status)
-        }),
+        ClientId::Cargo => after(&["failed to get successful HTTP response"])
+            .map(|(line, _)| {
+                let status = status_after(&line, ", got ");
+                (line, status)
+            })
+            .or_else(|| {
+                plain(&[
+                    "not found in registry",
+                    "failed to parse",
+                    "failed to deserialize",
+                ])
+            }),
         _ => None,
     }
 }
 
-/// A three-digit HTTP status in a tool's line ("got 404", "returned error: 403").
-fn http_code_in(line: &str) -> Option<u16> {
-    line.split(|c: char| !c.is_ascii_digit())
-        .filter(|w| w.len() == 3)
-        .filter_map(|w| w.parse::<u16>().ok())
-        .find(|c| (100..600).contains(c))
+/// The three-digit HTTP status right after `marker` in `line`.
+fn status_after(line: &str, marker: &str) -> Option<u16> {
+    let at = line.find(marker)?.checked_add(marker.len())?;
+    let digits = line.get(at..)?.get(..3)?;
+    http_status(digits)
+}
+
+/// The three-digit HTTP status right before `marker` in `line` ("404 Client Error").
+fn status_before(line: &str, marker: &str) -> Option<u16> {
+    let end = line.find(marker)?;
+    let digits = line.get(end.checked_sub(3)?..end)?;
+    http_status(digits)
+}
+
+fn http_status(digits: &str) -> Option<u16> {
+    if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|c| (100..600).contains(c))
 }
 
 /// `TP-HTTP-STATUS 404`, printed by the probes once the answer arrived.
@@ -336,7 +355,7 @@ fn focus(line: &str, markers: &[&str]) -> String {
     // Back to the start of the bracket or phrase the marker sits in ("[SSL: CERTIFICATE_...").
     let start = line
         .get(..at)
-        .and_then(|before| before.rfind(['(', '[', '\'', ':']))
+        .and_then(|before| before.rfind(['(', '[', '\'']))
         .filter(|&i| at.saturating_sub(i) <= 12)
         .unwrap_or(at);
     let tail = line.get(start..).unwrap_or(line);
@@ -389,17 +408,27 @@ mod tests {
     }
 
     #[test]
-    fn pip_without_a_distribution_passes_only_when_nothing_failed_to_fetch() {
-        let reached = "ERROR: No matching distribution found for pip\n";
+    fn pip_passes_on_an_http_status_never_on_no_matching_distribution_alone() {
+        let reached = "Could not fetch URL https://pypi.org/simple/pip/: 404 Client Error: Not Found for url: https://pypi.org/simple/pip/ - skipping\nERROR: No matching distribution found for pip\n";
+        let v = classify(ClientId::Pip, &Ended::Exited(1), "", reached);
+        assert_eq!((v.status, v.http_status), (Status::Works, Some(404)));
+        // What pip prints at default verbosity when the proxy refuses: nothing but this.
+        let silent = "ERROR: No matching distribution found for pip\n";
         assert_eq!(
-            classify(ClientId::Pip, &Ended::Exited(1), "", reached).status,
-            Status::Works
+            classify(ClientId::Pip, &Ended::Exited(1), "", silent).status,
+            Status::CouldNotTell
         );
-        let refused = "Could not fetch URL https://pypi.org/simple/pip/: connection error: [Errno 111] Connection refused - skipping\nERROR: No matching distribution found for pip\n";
-        assert_eq!(
-            classify(ClientId::Pip, &Ended::Exited(1), "", refused).status,
-            Status::Unreachable
-        );
+    }
+
+    #[test]
+    fn the_status_is_read_where_the_tool_prints_it_not_from_an_address() {
+        // cargo through the lab's squid, whose address holds "200": the answer was a 502.
+        let cargo = "  failed to get successful HTTP response from `https://index.crates.io/config.json` (10.200.1.1), got 502\n";
+        let v = classify(ClientId::Cargo, &Ended::Exited(101), "", cargo);
+        assert_eq!((v.status, v.http_status), (Status::Works, Some(502)));
+        let pip = "https://pypi.org:443 \"GET /simple/pip/ HTTP/1.1\" 200 33\nERROR: No matching distribution found for pip\n";
+        let v = classify(ClientId::Pip, &Ended::Exited(1), "", pip);
+        assert_eq!((v.status, v.http_status), (Status::Works, Some(200)));
     }
 
     #[test]
@@ -418,5 +447,12 @@ mod tests {
         );
         assert_eq!(v.status, Status::CouldNotTell);
         assert_eq!(v.evidence.as_deref(), Some("fatal: something odd"));
+        // The error line, not the end of the stack trace after it (rustup without a toolchain).
+        let trace = "error: rustup could not choose a version of cargo to run\nStack backtrace:\n   0: anyhow::error\n  13: <unknown>\n";
+        let v = classify(ClientId::Cargo, &Ended::Exited(1), "", trace);
+        assert_eq!(
+            v.evidence.as_deref(),
+            Some("error: rustup could not choose a version of cargo to run")
+        );
     }
 }

@@ -12,6 +12,11 @@ pub const JAVA: &[&str] = &["java"];
 pub fn java(site: &Site, timeout: f64, proxy: Option<(String, u16)>) -> Recipe {
     let url = site.url("https://pypi.org/simple/pip/", "/");
     let mut args: Vec<std::ffi::OsString> = vec![
+        // The C1 compiler only and the serial collector: half the CPU of a default start for
+        // a program that runs once (the source launcher compiles it first), and the other
+        // clients run beside it. Neither touches trust.
+        "-XX:TieredStopAtLevel=1".into(),
+        "-XX:+UseSerialGC".into(),
         "Fetch.java".into(),
         url.clone().into(),
         timeout.to_string().into(),

@@ -65,6 +65,9 @@ pub fn pip(site: &Site, timeout: f64) -> Recipe {
             "index",
             "versions",
             "pip",
+            // Debug lines: the HTTP status or the connection error of the page fetch, which
+            // pip otherwise keeps to itself.
+            "-vv",
             "--index-url",
             &index,
             // A certificate error is not worth retrying: pip would back off for seconds.
@@ -103,7 +106,8 @@ pub fn uv(site: &Site) -> Recipe {
         .map(|a| a.into())
         .collect(),
         files: vec![("requirements.in", b"pip\n".to_vec())],
-        env: Vec::new(),
+        // A refused connection is retried with backoff for seconds otherwise.
+        env: vec![("UV_HTTP_RETRIES".into(), "0".into())],
         url,
     }
 }
@@ -124,8 +128,10 @@ pub fn trust(client: super::ClientId, env: &Env) -> String {
             .first_set(&["SSL_CERT_FILE", "SSL_CERT_DIR"])
             .map(|(k, v)| format!("{k}={v} (replaces certifi)"))
             .unwrap_or_else(|| "certifi's bundle".to_string()),
+        // Before pip's truststore era its requests session lets these two override PIP_CERT and
+        // pip.conf `cert` (seen with pip 23.2: requests' merge_environment_settings).
         ClientId::Pip => env
-            .first_set(&["PIP_CERT"])
+            .first_set(&["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT"])
             .map(|(k, v)| format!("{k}={v} (replaces pip's roots)"))
             .unwrap_or_else(|| {
                 "pip's own configuration (pip.conf `cert`), else its defaults (truststore + certifi from pip 24.2 on Python >= 3.10, certifi before)".to_string()

@@ -295,17 +295,31 @@ fn toml_table(path: &Path) -> Option<(String, toml::Table)> {
     Some((text, table))
 }
 
-/// The first line mentioning `key`, as an [`Entry`] for the fix text.
+/// The line that sets `key` (`key = ...`, `http.key = ...`), else the first one mentioning it (an
+/// inline table), as an [`Entry`] for the fix text.
 fn line_of(text: &str, key: &str, value: String) -> Entry {
+    let assigns = |line: &str| {
+        let t = line.trim_start();
+        let t = t.strip_prefix("http.").unwrap_or(t);
+        let t = t.strip_prefix('"').unwrap_or(t);
+        t.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with('='))
+    };
+    let uncommented = |l: &&str| !l.trim_start().starts_with('#');
     let found = text
         .lines()
         .enumerate()
-        .find(|(_, l)| !l.trim_start().starts_with('#') && l.contains(key));
+        .find(|(_, l)| uncommented(l) && assigns(l))
+        .or_else(|| {
+            text.lines()
+                .enumerate()
+                .find(|(_, l)| uncommented(l) && l.contains(key))
+        });
     Entry {
         section: String::new(),
         key: key.to_string(),
         value,
-        line: found.map(|(i, _)| i + 1).unwrap_or(0),
+        line: found.map(|(i, _)| i.saturating_add(1)).unwrap_or(0),
         text: found
             .map(|(_, l)| l.to_string())
             .unwrap_or_else(|| key.to_string()),
@@ -602,5 +616,20 @@ fn gcloud(input: &Input<'_>, out: &mut Collector) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_that_sets_a_toml_key() {
+        let text = "[http]\n# cainfo = \"/old\"\nproxy-cainfo = \"/p\"\ncainfo = \"/b\"\n";
+        assert_eq!(line_of(text, "cainfo", String::new()).line, 4);
+        let dotted = "http.check-revoke = false\n";
+        assert_eq!(line_of(dotted, "check-revoke", String::new()).line, 1);
+        let inline = "http = { check-revoke = false }\n";
+        assert_eq!(line_of(inline, "check-revoke", String::new()).line, 1);
     }
 }

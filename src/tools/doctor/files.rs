@@ -510,7 +510,7 @@ fn wget(input: &Input<'_>, out: &mut Collector) {
         };
         for entry in formats::wgetrc(&text) {
             match entry.key.as_str() {
-                "checkcertificate" if is_false_word(&entry.value) => insecure(
+                "checkcertificate" if wget_unchecked(&entry.value) => insecure(
                     input,
                     out,
                     ToolId::Wget,
@@ -547,6 +547,15 @@ fn wget(input: &Input<'_>, out: &mut Collector) {
             }
         }
     }
+}
+
+/// wget 1.21 reads `off`, `no`, `0` and `quiet` (which skips verification without a warning) as
+/// not checking; it rejects `false` as invalid and stops (checked with GNU wget 1.21.3).
+fn wget_unchecked(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "off" | "no" | "0" | "quiet"
+    )
 }
 
 fn aws(input: &Input<'_>, out: &mut Collector) {

@@ -235,10 +235,10 @@ pub fn to_text(report: &Report) -> String {
         "trust-proxy doctor: no problems found.\n".to_string()
     } else {
         format!(
-            "trust-proxy doctor: {}, {}, {}.\n",
+            "trust-proxy doctor: {}, {}, {} info.\n",
             count(by(Severity::Error), "error"),
             count(by(Severity::Warning), "warning"),
-            count(by(Severity::Info), "note")
+            by(Severity::Info)
         )
     };
     for f in &report.findings {

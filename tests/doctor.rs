@@ -318,6 +318,10 @@ planted!(wget_check_certificate_off,
     files: [(".wgetrc", "tries = 3\ncheck_certificate = off\n")], env: [],
     "insecure_config_setting", "check_certificate = off",
     fix: "remove line 2 of ~/.wgetrc: check_certificate = off", exit: 11);
+planted!(wget_check_certificate_quiet,
+    files: [(".wgetrc", "Check-Certificate=quiet\n")], env: [],
+    "insecure_config_setting", "Check-Certificate=quiet",
+    fix: "remove line 1 of ~/.wgetrc: Check-Certificate=quiet", exit: 11);
 planted!(gcloud_disable_ssl_validation,
     files: [(".config/gcloud/configurations/config_default", "[core]\nproject = p\n[auth]\ndisable_ssl_validation = True\n")],
     env: [],

@@ -71,9 +71,9 @@ pub fn run_doctor(args: &DoctorArgs) -> Result<Rendered, CommandError> {
         }
     }
     let recorded = read_recorded(&mut notes);
-    let search_path: Vec<PathBuf> = env
-        .get("PATH")
-        .map(|p| std::env::split_paths(p).collect())
+    // Asked of the OS, not the map: Windows spells it `Path` and compares names without case.
+    let search_path: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
     let git = find_program(&search_path, "git");
     let probe = if args.no_probe {
@@ -235,10 +235,10 @@ pub fn to_text(report: &Report) -> String {
         "trust-proxy doctor: no problems found.\n".to_string()
     } else {
         format!(
-            "trust-proxy doctor: {}, {}, {}.\n",
+            "trust-proxy doctor: {}, {}, {} info.\n",
             count(by(Severity::Error), "error"),
             count(by(Severity::Warning), "warning"),
-            count(by(Severity::Info), "note")
+            by(Severity::Info)
         )
     };
     for f in &report.findings {

@@ -22,7 +22,7 @@ pub enum Use {
 }
 
 /// What the setting names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     File,
     /// OpenSSL's hashed directory (SSL_CERT_DIR, curl `capath`).
@@ -47,23 +47,38 @@ pub struct Setting<'a> {
     pub suggested_bundle: Option<&'a Path>,
 }
 
+/// Subject and public key: what makes two certificates the same CA.
+type Identity = (Vec<u8>, Vec<u8>);
+
 /// Mozilla's roots by subject and key: a re-issued copy of a root in an OS bundle still counts.
-fn mozilla_identities() -> &'static HashSet<(Vec<u8>, Vec<u8>)> {
-    static IDS: OnceLock<HashSet<(Vec<u8>, Vec<u8>)>> = OnceLock::new();
+fn mozilla_identities() -> &'static HashSet<Identity> {
+    static IDS: OnceLock<HashSet<Identity>> = OnceLock::new();
     IDS.get_or_init(|| {
-        crate::install::bundle::mozilla_roots()
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
-            .map(Cert::anchor_identity)
+            .filter_map(|der| Cert::parse_anchor(der.as_ref()).ok())
+            .map(|c| c.anchor_identity())
             .collect()
     })
 }
+
+/// What doctor needs of each certificate in a CA file.
+#[derive(Debug, Clone)]
+pub struct Held {
+    subject: String,
+    identity: Identity,
+}
+
+/// The certificates of one file or directory, or why there are none; kept per run because
+/// the same bundle is usually named by a dozen variables and keys.
+pub type Contents = Result<Vec<Held>, String>;
 
 /// At most this many files are read from a hashed directory.
 const MAX_DIR_FILES: usize = 5_000;
 
 /// The certificates at `path` (a file, or every file in a directory); `Err` says why none could
-/// be read.
-fn certificates(path: &Path, kind: Kind) -> Result<Vec<Cert>, String> {
+/// be read. Parsed as trust anchors: only names and keys matter here, not self-signatures.
+fn certificates(path: &Path, kind: Kind) -> Contents {
     let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
     match (kind, is_dir) {
         (Kind::File, true) => Err("is a directory, not a file".to_string()),
@@ -73,22 +88,29 @@ fn certificates(path: &Path, kind: Kind) -> Result<Vec<Cert>, String> {
             let mut certs = Vec::new();
             for entry in entries.flatten().take(MAX_DIR_FILES) {
                 if let ReadOutcome::Read(bytes) = read_file(&entry.path()) {
-                    if let Ok((good, _)) = certload::load_certs_lenient(&bytes) {
-                        certs.extend(good);
-                    }
+                    certs.extend(held(&bytes).unwrap_or_default());
                 }
             }
             Ok(certs)
         }
         (_, false) => match read_file(path) {
-            ReadOutcome::Read(bytes) => match certload::load_certs_lenient(&bytes) {
-                Ok((good, _)) => Ok(good),
-                Err(e) => Err(e.to_string()),
-            },
+            ReadOutcome::Read(bytes) => held(&bytes),
             ReadOutcome::Missing => Err("missing".to_string()),
             ReadOutcome::Unreadable(why) => Err(why),
         },
     }
+}
+
+fn held(bytes: &[u8]) -> Contents {
+    let ders = certload::load_ders(bytes).map_err(|e| e.to_string())?;
+    Ok(ders
+        .iter()
+        .filter_map(|der| Cert::parse_anchor(der).ok())
+        .map(|c| Held {
+            subject: c.info.subject.clone(),
+            identity: c.anchor_identity(),
+        })
+        .collect())
 }
 
 /// Checks the file or directory a setting names and adds what is wrong with it. Returns true
@@ -131,7 +153,12 @@ pub fn check(path_text: &str, s: &Setting<'_>, out: &mut Collector) -> bool {
             usable = false;
             continue;
         }
-        match certificates(path, s.kind) {
+        let contents = out
+            .ca_files
+            .entry((path.clone(), s.kind))
+            .or_insert_with(|| certificates(path, s.kind))
+            .clone();
+        match contents {
             Ok(certs) if certs.is_empty() => {
                 out.push(finding(
                     s,
@@ -159,16 +186,10 @@ pub fn check(path_text: &str, s: &Setting<'_>, out: &mut Collector) -> bool {
         return usable;
     }
     let mozilla = mozilla_identities();
-    let public = all
-        .iter()
-        .filter(|c| mozilla.contains(&c.anchor_identity()))
-        .count();
+    let public = all.iter().filter(|c| mozilla.contains(&c.identity)).count();
     let total_public = mozilla.len();
     if all.len() == 1 {
-        let only = all
-            .first()
-            .map(|c| c.info.subject.clone())
-            .unwrap_or_default();
+        let only = all.first().map(|c| c.subject.clone()).unwrap_or_default();
         out.push(finding(s, Severity::Error, "bundle_single_ca",
             format!("the file holds one certificate only ({only}) and REPLACES the tool's roots: every host the proxy does not inspect fails (bypassed sites, off the VPN, the proxy's own updates)"),
             format!("point it at {instead}, never at the CA alone; or {}", s.remove)));

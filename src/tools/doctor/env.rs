@@ -396,7 +396,7 @@ fn unset_fix(input: &Input<'_>, name: &str) -> String {
                 lines.push(format!(
                     "{}:{}: {}",
                     shown(input.ctx, &file),
-                    index + 1,
+                    index.saturating_add(1),
                     line.trim()
                 ));
             }

@@ -295,17 +295,31 @@ fn toml_table(path: &Path) -> Option<(String, toml::Table)> {
     Some((text, table))
 }
 
-/// The first line mentioning `key`, as an [`Entry`] for the fix text.
+/// The line that sets `key` (`key = ...`, `http.key = ...`), else the first one mentioning it (an
+/// inline table), as an [`Entry`] for the fix text.
 fn line_of(text: &str, key: &str, value: String) -> Entry {
+    let assigns = |line: &str| {
+        let t = line.trim_start();
+        let t = t.strip_prefix("http.").unwrap_or(t);
+        let t = t.strip_prefix('"').unwrap_or(t);
+        t.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with('='))
+    };
+    let uncommented = |l: &&str| !l.trim_start().starts_with('#');
     let found = text
         .lines()
         .enumerate()
-        .find(|(_, l)| !l.trim_start().starts_with('#') && l.contains(key));
+        .find(|(_, l)| uncommented(l) && assigns(l))
+        .or_else(|| {
+            text.lines()
+                .enumerate()
+                .find(|(_, l)| uncommented(l) && l.contains(key))
+        });
     Entry {
         section: String::new(),
         key: key.to_string(),
         value,
-        line: found.map(|(i, _)| i + 1).unwrap_or(0),
+        line: found.map(|(i, _)| i.saturating_add(1)).unwrap_or(0),
         text: found
             .map(|(_, l)| l.to_string())
             .unwrap_or_else(|| key.to_string()),
@@ -496,7 +510,7 @@ fn wget(input: &Input<'_>, out: &mut Collector) {
         };
         for entry in formats::wgetrc(&text) {
             match entry.key.as_str() {
-                "checkcertificate" if is_false_word(&entry.value) => insecure(
+                "checkcertificate" if wget_unchecked(&entry.value) => insecure(
                     input,
                     out,
                     ToolId::Wget,
@@ -533,6 +547,15 @@ fn wget(input: &Input<'_>, out: &mut Collector) {
             }
         }
     }
+}
+
+/// wget 1.21 reads `off`, `no`, `0` and `quiet` (which skips verification without a warning) as
+/// not checking; it rejects `false` as invalid and stops (checked with GNU wget 1.21.3).
+fn wget_unchecked(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "off" | "no" | "0" | "quiet"
+    )
 }
 
 fn aws(input: &Input<'_>, out: &mut Collector) {
@@ -602,5 +625,20 @@ fn gcloud(input: &Input<'_>, out: &mut Collector) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_that_sets_a_toml_key() {
+        let text = "[http]\n# cainfo = \"/old\"\nproxy-cainfo = \"/p\"\ncainfo = \"/b\"\n";
+        assert_eq!(line_of(text, "cainfo", String::new()).line, 4);
+        let dotted = "http.check-revoke = false\n";
+        assert_eq!(line_of(dotted, "check-revoke", String::new()).line, 1);
+        let inline = "http = { check-revoke = false }\n";
+        assert_eq!(line_of(inline, "check-revoke", String::new()).line, 1);
     }
 }

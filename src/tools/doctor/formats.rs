@@ -58,7 +58,7 @@ pub fn configparser(text: &str) -> Vec<Entry> {
             continuing = false;
             continue;
         };
-        let (key, value) = (trimmed.get(..split), trimmed.get(split + 1..));
+        let (key, value) = (trimmed.get(..split), trimmed.get(split.saturating_add(1)..));
         let (Some(key), Some(value)) = (key, value) else {
             continue;
         };
@@ -66,7 +66,7 @@ pub fn configparser(text: &str) -> Vec<Entry> {
             section: section.clone(),
             key: normalize_key(key),
             value: value.trim().to_string(),
-            line: index + 1,
+            line: index.saturating_add(1),
             text: raw.to_string(),
         });
         continuing = true;
@@ -99,7 +99,7 @@ pub fn npmrc(text: &str) -> Vec<Entry> {
             section: section.clone(),
             key: normalize_key(key),
             value,
-            line: index + 1,
+            line: index.saturating_add(1),
             text: raw.to_string(),
         });
     }
@@ -122,7 +122,7 @@ pub fn yarnrc_classic(text: &str) -> Vec<Entry> {
             section: String::new(),
             key: normalize_key(unquote(key).trim_start_matches("--")),
             value,
-            line: index + 1,
+            line: index.saturating_add(1),
             text: raw.to_string(),
         });
     }
@@ -161,7 +161,7 @@ pub fn yaml_scalars(text: &str) -> Vec<Entry> {
                 .join("."),
             key,
             value: unquote(value),
-            line: index + 1,
+            line: index.saturating_add(1),
             text: raw.to_string(),
         });
     }
@@ -174,7 +174,7 @@ fn split_yaml_key(line: &str) -> Option<(String, &str)> {
         let rest = line.get(1..)?;
         let end = rest.find(quote)?;
         let key = rest.get(..end)?.to_string();
-        let after = rest.get(end + 1..)?.trim_start();
+        let after = rest.get(end.saturating_add(1)..)?.trim_start();
         let value = after.strip_prefix(':')?;
         return Some((key, value));
     }
@@ -182,7 +182,7 @@ fn split_yaml_key(line: &str) -> Option<(String, &str)> {
         .find(": ")
         .or_else(|| line.strip_suffix(':').map(|k| k.len()))?;
     let key = line.get(..colon)?.trim().to_string();
-    let value = line.get(colon + 1..).unwrap_or("");
+    let value = line.get(colon.saturating_add(1)..).unwrap_or("");
     Some((key, value))
 }
 
@@ -231,7 +231,7 @@ pub fn curlrc(text: &str) -> Vec<Entry> {
             section: String::new(),
             key,
             value: unquote(value),
-            line: index + 1,
+            line: index.saturating_add(1),
             text: raw.to_string(),
         });
     }
@@ -270,7 +270,7 @@ pub fn wgetrc(text: &str) -> Vec<Entry> {
                 .collect::<String>()
                 .to_ascii_lowercase(),
             value: value.trim().to_string(),
-            line: index + 1,
+            line: index.saturating_add(1),
             text: raw.to_string(),
         });
     }

@@ -22,7 +22,7 @@ use crate::analyze::certinfo::Cert;
 use crate::install::state::State;
 use crate::tools::{Context, ToolId};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// How bad a finding is; the exit code follows the worst one.
@@ -141,6 +141,8 @@ pub struct Collector {
     pub notes: Vec<String>,
     /// Tools whose config file names a CA file or an OS-store mode.
     pub configured: BTreeSet<ToolId>,
+    /// CA files already read in this run.
+    pub ca_files: HashMap<(PathBuf, bundles::Kind), bundles::Contents>,
 }
 
 impl Collector {

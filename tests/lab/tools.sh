@@ -258,6 +258,18 @@ if [[ ${1:-} == --inside ]]; then
     as_login "trust-proxy doctor --json" >"$OUTD/doctor.json" 2>"$OUTD/doctor.err"
     got=$(jq -r '[.findings[] | select(.severity == "warning" or .severity == "error") | .id] | join(",")' "$OUTD/doctor.json" 2>/dev/null || echo "no JSON")
     if [[ -z $got ]]; then ok "doctor --json: no warning or error finding"; else nok "doctor --json: no warning or error finding (found: $got)"; fi
+    # The same doctor is not silent when one setting turns verification off (so its silence above
+    # means something); the file is then put back byte for byte.
+    cp -p "$UHOME/.npmrc" "$work/npmrc.configured"
+    echo "strict-ssl=false" >>"$UHOME/.npmrc"
+    as_login "trust-proxy doctor" >"$OUTD/doctor-planted.log" 2>&1
+    prc=$?
+    cp -p "$work/npmrc.configured" "$UHOME/.npmrc"
+    if [[ $prc -ne 0 ]] && grep -qi "strict-ssl" "$OUTD/doctor-planted.log"; then
+      ok "doctor: a planted strict-ssl=false in ~/.npmrc is reported (exit $prc)"
+    else
+      nok "doctor: a planted strict-ssl=false in ~/.npmrc is reported (exit $prc)" "$OUTD/doctor-planted.log" 10
+    fi
     # Silent because it looked, not because it could not read what configure-tools recorded.
     if grep -q "could not be read" "$OUTD/doctor.log"; then nok "doctor read every record it needs" "$OUTD/doctor.log" 6
     else ok "doctor read every record it needs"; fi

@@ -84,7 +84,17 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         return Ok(rendered);
     }
     let user = user_layout()?;
-    let report = configure(&user, selected, args.dry_run)?;
+    let report = match configure(&user, selected, args.dry_run) {
+        Ok(report) => report,
+        // A dry run installed nothing for the tools to point at.
+        Err(e) if args.dry_run => {
+            rendered.warnings.push(format!(
+                "--configure-tools: nothing to plan before the CA is installed ({e})"
+            ));
+            return Ok(rendered);
+        }
+        Err(e) => return Err(e),
+    };
     if report.report.failed && rendered.exit_code == 0 {
         rendered.exit_code = 1;
     }

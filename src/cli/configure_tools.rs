@@ -322,7 +322,7 @@ fn report_text(run: &ToolsRun) -> String {
             ));
         }
         for c in &t.run_after {
-            out.push_str(&format!("  then runs: {}\n", escaped(c)));
+            out.push_str(&format!("  then runs: {}\n", escaped(&c.join(" "))));
         }
         for n in &t.notes {
             out.push_str(&format!("  note: {}\n", escaped(n)));

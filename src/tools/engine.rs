@@ -666,6 +666,16 @@ mod tests {
         let cwd = std::env::current_dir().unwrap();
         let relative = pathdiff(&bin, &cwd);
         assert_eq!(find_program("tool", &env(relative), Os::Linux), None);
+        // Windows: the PATHEXT extensions, in their order.
+        script(&bin, "win.CMD", "echo");
+        script(&bin, "win.EXE", "echo");
+        let mut windows = with_bin.clone();
+        windows.insert("PATHEXT".to_string(), ".COM;.EXE;.CMD".to_string());
+        assert_eq!(
+            find_program("win", &windows, Os::Windows),
+            Some(bin.join("win.EXE"))
+        );
+        assert_eq!(find_program("win", &with_bin, Os::Linux), None);
     }
 
     fn pathdiff(target: &Path, base: &Path) -> String {

@@ -108,7 +108,7 @@ out=$(tp status --scope user)
 grep -q "everything as written" <<<"$out" || { echo "xplat-check: status after install: $out" >&2; exit 1; }
 grep -q "ok .*OS store" <<<"$out" || { echo "xplat-check: CA not in CurrentUser\\Root: $out" >&2; exit 1; }
 tp env --shell pwsh | grep -q "^\$env:REQUESTS_CA_BUNDLE = '" || { echo "xplat-check: env --shell pwsh" >&2; exit 1; }
-if tp env --shell pwsh | grep -q "SSL_CERT_FILE"; then echo "xplat-check: SSL_CERT_FILE set although the CA is in the OS store" >&2; exit 1; fi
+if tp env --shell pwsh | grep -q "^\$env:SSL_CERT_FILE "; then echo "xplat-check: SSL_CERT_FILE set although the CA is in the OS store" >&2; exit 1; fi
 mine=$(wine reg query 'HKCU\Environment' /v SSL_CERT_FILE 2>/dev/null | tr -d '\r' | grep SSL_CERT_FILE || true)
 grep -q 'C:\\mine.pem$' <<<"$mine" || { echo "xplat-check: the user's SSL_CERT_FILE was changed: $mine" >&2; exit 1; }
 out=$(tp uninstall --scope user)

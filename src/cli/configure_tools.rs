@@ -84,7 +84,17 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         return Ok(rendered);
     }
     let user = user_layout()?;
-    let report = configure(&user, selected, args.dry_run)?;
+    let report = match configure(&user, selected, args.dry_run) {
+        Ok(report) => report,
+        // A dry run installed nothing for the tools to point at.
+        Err(e) if args.dry_run => {
+            rendered.warnings.push(format!(
+                "--configure-tools: nothing to plan before the CA is installed ({e})"
+            ));
+            return Ok(rendered);
+        }
+        Err(e) => return Err(e),
+    };
     if report.report.failed && rendered.exit_code == 0 {
         rendered.exit_code = 1;
     }
@@ -312,7 +322,7 @@ fn report_text(run: &ToolsRun) -> String {
             ));
         }
         for c in &t.run_after {
-            out.push_str(&format!("  then runs: {}\n", escaped(c)));
+            out.push_str(&format!("  then runs: {}\n", escaped(&c.join(" "))));
         }
         for n in &t.notes {
             out.push_str(&format!("  note: {}\n", escaped(n)));

@@ -185,7 +185,9 @@ pub fn run_bounded(program: &Path, args: &[&str], deadline: Duration) -> Result<
         }
     };
     // A grandchild still holding the pipes must not hold this run past its deadline.
-    let left = deadline.saturating_sub(started.elapsed()) + Duration::from_millis(200);
+    let left = deadline
+        .saturating_sub(started.elapsed())
+        .saturating_add(Duration::from_millis(200));
     let collect = |rx: Option<std::sync::mpsc::Receiver<String>>| {
         rx.and_then(|rx| rx.recv_timeout(left).ok())
             .unwrap_or_default()
@@ -278,7 +280,8 @@ pub struct ToolReport {
     pub error: Option<String>,
     pub mechanism: Option<Mechanism>,
     pub edits: Vec<EditReport>,
-    pub run_after: Vec<String>,
+    /// Commands run once the files are written, each as program and arguments.
+    pub run_after: Vec<Vec<String>>,
     pub notes: Vec<String>,
 }
 
@@ -379,7 +382,7 @@ pub fn configure(
         };
         report.mechanism = Some(plan.mechanism.clone());
         report.notes = plan.notes.clone();
-        report.run_after = plan.run_after.iter().map(|c| c.join(" ")).collect();
+        report.run_after = plan.run_after.clone();
         let index = reports.len();
         reports.push(report);
         for edit in plan.edits {
@@ -431,6 +434,15 @@ pub fn configure(
     let mut warnings = Vec::new();
     for (i, change) in changes.iter_mut().enumerate() {
         if last.get(&change.edit.path) != Some(&i) {
+            // A later tool's plan for the same file already holds this one's change: the file
+            // is written once, and this tool's report shows it with the effect of that write.
+            if let Some(report) = reports.get_mut(change.report_index) {
+                report.edits.push(EditReport {
+                    path: change.edit.path.clone(),
+                    setting: change.edit.setting.clone(),
+                    effect: Effect::Unchanged,
+                });
+            }
             continue;
         }
         let current = match fs_safe::read_nofollow(&change.edit.path) {
@@ -547,6 +559,7 @@ pub fn configure(
         warnings,
         failed,
     };
+    share_effects(&mut report.tools);
     let Some(lock) = lock else {
         return Ok(report);
     };
@@ -561,8 +574,24 @@ pub fn configure(
             e.effect = step.effect;
         }
     }
+    share_effects(&mut report.tools);
     run_after_commands(&mut report, ctx);
     Ok(report)
+}
+
+/// Gives every tool that shares a file the effect of the one write to it.
+fn share_effects(tools: &mut [ToolReport]) {
+    let mut effects: BTreeMap<PathBuf, Effect> = BTreeMap::new();
+    for edit in tools.iter().flat_map(|t| t.edits.iter()) {
+        if edit.effect != Effect::Unchanged {
+            effects.insert(edit.path.clone(), edit.effect);
+        }
+    }
+    for edit in tools.iter_mut().flat_map(|t| t.edits.iter_mut()) {
+        if let Some(effect) = effects.get(&edit.path) {
+            edit.effect = *effect;
+        }
+    }
 }
 
 /// Runs each tool's follow-up commands (Homebrew's postinstall) once its files are written;
@@ -571,11 +600,11 @@ fn run_after_commands(report: &mut ConfigureReport, ctx: &Context) {
     let mut warnings = Vec::new();
     for tool in &report.tools {
         for command in &tool.run_after {
-            let mut words = command.split(' ');
-            let Some(program) = words.next() else {
+            let Some((program, args)) = command.split_first() else {
                 continue;
             };
-            let args: Vec<&str> = words.collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let command = command.join(" ");
             let Some(path) = find_program(program, &ctx.env, ctx.os) else {
                 warnings.push(format!("{}: `{command}`: no {program} on PATH", tool.tool));
                 continue;
@@ -637,6 +666,16 @@ mod tests {
         let cwd = std::env::current_dir().unwrap();
         let relative = pathdiff(&bin, &cwd);
         assert_eq!(find_program("tool", &env(relative), Os::Linux), None);
+        // Windows: the PATHEXT extensions, in their order.
+        script(&bin, "win.CMD", "echo");
+        script(&bin, "win.EXE", "echo");
+        let mut windows = with_bin.clone();
+        windows.insert("PATHEXT".to_string(), ".COM;.EXE;.CMD".to_string());
+        assert_eq!(
+            find_program("win", &windows, Os::Windows),
+            Some(bin.join("win.EXE"))
+        );
+        assert_eq!(find_program("win", &with_bin, Os::Linux), None);
     }
 
     fn pathdiff(target: &Path, base: &Path) -> String {
@@ -665,6 +704,119 @@ mod tests {
         assert!(took < Duration::from_secs(2), "took {took:?}");
         std::thread::sleep(Duration::from_millis(3500));
         assert!(!marker.exists(), "the script's child outlived the deadline");
+    }
+
+    /// Appends its line to one shared file (as npm and pnpm share `.npmrc`); the second also
+    /// asks for a command afterwards.
+    struct Appender(ToolId, &'static str);
+
+    impl Tool for Appender {
+        fn id(&self) -> ToolId {
+            self.0
+        }
+        fn version_command(&self) -> (&'static str, &'static [&'static str]) {
+            ("true", &[])
+        }
+        fn plan(
+            &self,
+            found: &Found,
+            ctx: &Context,
+            read: crate::tools::ReadFile<'_>,
+        ) -> Result<crate::tools::ToolPlan, ToolError> {
+            let path = ctx.home.join(".shared-rc");
+            let mut contents = read(&path)?.unwrap_or_default();
+            contents.extend_from_slice(format!("{}\n", self.1).as_bytes());
+            let marker = ctx.home.join("ran-after");
+            Ok(crate::tools::ToolPlan {
+                tool: self.0,
+                version: found.version,
+                mechanism: Mechanism::BundleFile {
+                    setting: self.1.to_string(),
+                },
+                edits: vec![FileEdit {
+                    path,
+                    contents,
+                    sensitive: true,
+                    setting: self.1.to_string(),
+                }],
+                run_after: if self.0 == ToolId::Pnpm {
+                    vec![vec!["touch".to_string(), marker.display().to_string()]]
+                } else {
+                    Vec::new()
+                },
+                notes: Vec::new(),
+            })
+        }
+    }
+
+    static NPM_LIKE: Appender = Appender(ToolId::Npm, "cafile=/b.pem");
+    static PNPM_LIKE: Appender = Appender(ToolId::Pnpm, "//registry/:cafile=/b.pem");
+
+    #[test]
+    fn tools_sharing_a_file_build_on_each_other_and_run_after_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(home.join(".shared-rc"), b"//registry/:_authToken=secret\n").unwrap();
+        let layout = Layout::plain(trust_proxy_platform::Scope::User, dir.path().join("data"));
+        let env = BTreeMap::from([("PATH".to_string(), "/usr/bin:/bin".to_string())]);
+        let ctx = Context {
+            os: Os::Linux,
+            home: home.clone(),
+            env,
+            bundle: PathBuf::from("/b.pem"),
+            proxy_ca: PathBuf::from("/ca.pem"),
+            ca_in_os_store: false,
+            minted_without_revocation: None,
+            strict_x509_findings: Vec::new(),
+        };
+        let tools: Vec<&'static dyn Tool> = vec![&NPM_LIKE, &PNPM_LIKE];
+        let found = |tool| Detection {
+            tool,
+            found: Ok(Found {
+                tool,
+                program: PathBuf::from("/bin/true"),
+                version: None,
+                version_text: String::new(),
+                facts: BTreeMap::new(),
+            }),
+        };
+        let detections = [found(ToolId::Npm), found(ToolId::Pnpm)];
+        let store = crate::cli::command::NoOsStore;
+        let lock = Lock::acquire(&layout.dir, &layout.lock_file(), false).unwrap();
+        let report = configure(
+            &detections,
+            &tools,
+            &ctx,
+            &[],
+            &layout,
+            Host::new(&store),
+            Some(&lock),
+        )
+        .unwrap();
+        assert!(report.changed && !report.failed, "{report:?}");
+        assert_eq!(
+            std::fs::read(home.join(".shared-rc")).unwrap(),
+            b"//registry/:_authToken=secret\ncafile=/b.pem\n//registry/:cafile=/b.pem\n"
+        );
+        assert!(home.join("ran-after").exists(), "{report:?}");
+        // Both tools report the one write to their shared file.
+        for tool in &report.tools[..2] {
+            assert_eq!(tool.edits.len(), 1, "{tool:?}");
+            assert_eq!(tool.edits[0].effect, Effect::Replace, "{tool:?}");
+        }
+        let record = ToolsRecord::load(&layout).unwrap().unwrap();
+        assert_eq!(record.files.len(), 1);
+        assert_eq!(
+            record.files[0].previous.as_deref(),
+            Some(&b"//registry/:_authToken=secret\n"[..])
+        );
+        let (steps, warnings) = undo(&layout, Host::new(&store), Some(&lock)).unwrap();
+        assert!(warnings.is_empty() && !steps.is_empty());
+        assert_eq!(
+            std::fs::read(home.join(".shared-rc")).unwrap(),
+            b"//registry/:_authToken=secret\n"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ APT_PKGS=(
   wine64          # ... and runs the cmd snippet in wine's cmd.exe
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
+  libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
 )
 
 missing=()

@@ -51,6 +51,10 @@ pub enum NssOwner {
     SnapFirefox {
         profile: String,
     },
+    /// As an earlier run described it (uninstall reopens the database from the state file).
+    Recorded {
+        label: String,
+    },
 }
 
 impl std::fmt::Display for NssOwner {
@@ -61,6 +65,7 @@ impl std::fmt::Display for NssOwner {
             NssOwner::SnapChromium => f.write_str("Chromium snap"),
             NssOwner::Firefox { profile } => write!(f, "Firefox profile {profile:?}"),
             NssOwner::SnapFirefox { profile } => write!(f, "Firefox snap profile {profile:?}"),
+            NssOwner::Recorded { label } => f.write_str(label),
         }
     }
 }

@@ -6,3 +6,4 @@ pub mod args;
 pub mod command;
 pub mod install_report;
 pub mod report;
+pub mod stores;

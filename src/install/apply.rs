@@ -58,6 +58,13 @@ enum Undo {
     RestoreDir(PathBuf, Option<Vec<(String, String)>>),
     /// The session variables as they were (`previous: None`: it was not set).
     RestoreSessionEnv(Vec<SessionVar>),
+    /// Add (`true`) or remove a root in an optional store again.
+    ExtraStore(
+        crate::install::stores::ExtraStore,
+        crate::analyze::certinfo::Cert,
+        String,
+        bool,
+    ),
 }
 
 /// Holds the lock for as long as it lives. The state is read, changed and written back while it
@@ -313,6 +320,20 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
             }
         }
         Action::EditBlock { path, block } => edit_block(path, block.as_deref(), lock)?,
+        Action::ExtraStoreAdd { store, cert, name } => match store.add(cert, name)? {
+            Change::Added => (
+                Effect::Create,
+                Undo::ExtraStore(store.clone(), cert.clone(), name.clone(), false),
+            ),
+            _ => (Effect::Unchanged, Undo::Nothing),
+        },
+        Action::ExtraStoreRemove { store, cert, name } => match store.remove(cert, name)? {
+            Change::Removed => (
+                Effect::Remove,
+                Undo::ExtraStore(store.clone(), cert.clone(), name.clone(), true),
+            ),
+            _ => (Effect::Unchanged, Undo::Nothing),
+        },
     })
 }
 
@@ -406,6 +427,8 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>, lock: &Lock) -> Vec<String> {
             },
             Undo::StoreRemove(cert, name) => store.remove(&cert.der, &name).map(|_| ()),
             Undo::StoreAdd(cert, name) => store.add(&cert.der, &name).map(|_| ()),
+            Undo::ExtraStore(extra, cert, name, true) => extra.add(&cert, &name).map(|_| ()),
+            Undo::ExtraStore(extra, cert, name, false) => extra.remove(&cert, &name).map(|_| ()),
             Undo::RestoreFile(path, Some(bytes)) => put(&path, &bytes, 0o644, lock),
             Undo::RestoreFile(path, None) => {
                 std::fs::remove_file(&path).map_err(|source| StoreError::Io {

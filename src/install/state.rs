@@ -25,6 +25,9 @@ pub struct State {
     /// what they held before trust-proxy first set them, so uninstall puts that back.
     #[serde(default)]
     pub session_env: Vec<SessionVar>,
+    /// Which optional stores (NSS databases, JDK keystores) trust-proxy added which CA to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_stores: Vec<crate::install::stores::ExtraStoreRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +104,7 @@ impl State {
             proxy: None,
             no_proxy: None,
             session_env: Vec::new(),
+            extra_stores: Vec::new(),
         }
     }
 

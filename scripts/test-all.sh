@@ -41,6 +41,7 @@ export TRUST_PROXY_BIN="$repo/target/release/trust-proxy"
 logged tests/lab/run.sh || failed+=("lab")
 logged tests/lab/install_system.sh || failed+=("lab-install")
 logged tests/lab/selfsigned.sh || failed+=("lab-selfsigned")
+logged tests/lab/stores.sh || failed+=("lab-stores")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then

@@ -26,6 +26,7 @@ APT_PKGS=(
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
   git wget awscli # tests/tools_files_a.rs: each reads back the CA setting trust-proxy writes;
                   # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
+  libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
 )
 
 missing=()

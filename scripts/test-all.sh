@@ -43,6 +43,7 @@ logged tests/lab/run.sh || failed+=("lab")
 logged tests/lab/install_system.sh || failed+=("lab-install")
 logged tests/lab/selfsigned.sh || failed+=("lab-selfsigned")
 logged tests/lab/tools.sh || failed+=("lab-tools")
+logged tests/lab/stores.sh || failed+=("lab-stores")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then

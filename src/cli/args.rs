@@ -227,6 +227,16 @@ pub struct InstallArgs {
     #[arg(long)]
     pub no_os_store: bool,
 
+    /// Also trust the CA in the NSS databases in your home (Firefox profiles, Chromium; Linux).
+    /// User scope: run it as yourself. Needs certutil (libnss3-tools).
+    #[arg(long)]
+    pub nss: bool,
+
+    /// Also trust the CA in each JDK's keystore (keytool), where the distribution's system-store
+    /// keystore does not already cover it. System scope: run it as root.
+    #[arg(long)]
+    pub java: bool,
+
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -9,3 +9,4 @@ pub mod doctor;
 pub mod install_report;
 pub mod report;
 pub mod verify;
+pub mod stores;

@@ -69,6 +69,13 @@ enum Undo {
         created_dirs: Vec<PathBuf>,
         removed_dirs: Vec<PathBuf>,
     },
+    /// Add (`true`) or remove a root in an optional store again.
+    ExtraStore(
+        crate::install::stores::ExtraStore,
+        crate::analyze::certinfo::Cert,
+        String,
+        bool,
+    ),
 }
 
 /// Holds the lock for as long as it lives. The state is read, changed and written back while it
@@ -339,6 +346,20 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
             create_dirs,
             remove_dirs_if_empty,
         )?,
+        Action::ExtraStoreAdd { store, cert, name } => match store.add(cert, name)? {
+            Change::Added => (
+                Effect::Create,
+                Undo::ExtraStore(store.clone(), cert.clone(), name.clone(), false),
+            ),
+            _ => (Effect::Unchanged, Undo::Nothing),
+        },
+        Action::ExtraStoreRemove { store, cert, name } => match store.remove(cert, name)? {
+            Change::Removed => (
+                Effect::Remove,
+                Undo::ExtraStore(store.clone(), cert.clone(), name.clone(), true),
+            ),
+            _ => (Effect::Unchanged, Undo::Nothing),
+        },
     })
 }
 
@@ -528,6 +549,8 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>, lock: &Lock) -> Vec<String> {
                 &created_dirs,
                 &removed_dirs,
             ),
+            Undo::ExtraStore(extra, cert, name, true) => extra.add(&cert, &name).map(|_| ()),
+            Undo::ExtraStore(extra, cert, name, false) => extra.remove(&cert, &name).map(|_| ()),
             Undo::RestoreFile(path, Some(bytes)) => put(&path, &bytes, 0o644, lock),
             Undo::RestoreFile(path, None) => {
                 std::fs::remove_file(&path).map_err(|source| StoreError::Io {

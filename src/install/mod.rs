@@ -14,6 +14,7 @@ pub mod layout;
 pub mod plan;
 pub mod state;
 pub mod status;
+pub mod stores;
 pub mod validate;
 pub mod verify;
 
@@ -97,6 +98,9 @@ pub struct InstallReport {
     pub verification: Option<Verification>,
     pub env_file: String,
     pub bundle: String,
+    /// The optional stores (`--nss`, `--java`): each found, and what was done there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<stores::StoreNote>,
     #[serde(skip)]
     pub discover: Option<DiscoverResult>,
 }
@@ -242,9 +246,10 @@ pub fn install(
     if minted.is_some() {
         after.minted_without_revocation = minted;
     }
+    let (extra_actions, store_notes) = stores::install_actions(host.extra_stores, &mut after)?;
 
     let effective = effective_layout(layout, &after);
-    let (plan, _) = build_plan(
+    let (mut plan, _) = build_plan(
         &effective,
         state_before.as_ref(),
         &after,
@@ -253,6 +258,7 @@ pub fn install(
         &[],
         host,
     )?;
+    plan.actions.splice(0..0, extra_actions);
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run: req.dry_run,
@@ -263,6 +269,7 @@ pub fn install(
         verification: None,
         env_file: effective.env_file(Shell::Sh).display().to_string(),
         bundle: effective.bundle_for_env().display().to_string(),
+        stores: store_notes,
         discover: Some(result),
     };
     let Some(lock) = lock else {
@@ -636,6 +643,7 @@ pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
     let Some(state) = State::load(&layout.state_file())? else {
         return Ok(None);
     };
+    stores::check_records(layout.scope, &state)?;
     let own_files = layout.own_files();
     for file in &state.files {
         if !own_files.contains(&file.path) {
@@ -988,6 +996,7 @@ pub fn uninstall(
         verification: None,
         env_file: String::new(),
         bundle: String::new(),
+        stores: Vec::new(),
         discover: None,
     };
     let Some(before) = before else {
@@ -1010,12 +1019,15 @@ pub fn uninstall(
     };
     let mut after = before.clone();
     let mut removes = Vec::new();
-    for ca in &selected_for_removal(&before, pins)? {
+    let selected = selected_for_removal(&before, pins)?;
+    for ca in &selected {
         if ca.added_to_os_store {
             removes.push((parse_pem(&ca.pem)?, ca.store_name.clone()));
         }
         after.cas.retain(|c| c.sha256 != ca.sha256);
     }
+    let removed: Vec<String> = selected.iter().map(|c| c.sha256.clone()).collect();
+    let extra_actions = stores::uninstall_actions(&before, &mut after, &removed)?;
     let effective = effective_layout(layout, &after);
     let (mut plan, _) = build_plan(
         &effective,
@@ -1026,6 +1038,7 @@ pub fn uninstall(
         &removes,
         host,
     )?;
+    plan.actions.splice(0..0, extra_actions);
     // The person's tool settings name the bundle: they go before anything else does.
     if let Some(undo) = tools_undo(layout, after.cas.is_empty())? {
         plan.actions.splice(0..0, undo.actions);
@@ -1105,6 +1118,7 @@ pub fn refresh(
         verification: None,
         env_file: effective.env_file(Shell::Sh).display().to_string(),
         bundle: effective.bundle_for_env().display().to_string(),
+        stores: Vec::new(),
         discover: None,
     })
 }

@@ -16,10 +16,14 @@ pub struct Host<'a> {
     pub session_env: Option<&'a dyn PersistentEnv>,
     /// What the OS distrusts: never written into any file (`trust_proxy_platform::os_distrusted`).
     pub distrust: &'a Distrust,
+    /// The optional stores an install was asked to add the CAs to (`--nss`, `--java`).
+    pub extra_stores: &'a crate::install::stores::ExtraStores,
 }
 
 /// For hosts built without [`Host::with_distrust`] (tests with an in-memory store).
 static NO_DISTRUST: Distrust = Distrust::empty();
+static NO_EXTRA_STORES: crate::install::stores::ExtraStores =
+    crate::install::stores::ExtraStores::none();
 
 impl<'a> Host<'a> {
     pub fn new(store: &'a dyn TrustStore) -> Host<'a> {
@@ -27,7 +31,13 @@ impl<'a> Host<'a> {
             store,
             session_env: None,
             distrust: &NO_DISTRUST,
+            extra_stores: &NO_EXTRA_STORES,
         }
+    }
+
+    pub fn with_extra_stores(mut self, extra: &'a crate::install::stores::ExtraStores) -> Host<'a> {
+        self.extra_stores = extra;
+        self
     }
 
     pub fn with_distrust(mut self, distrust: &'a Distrust) -> Host<'a> {
@@ -87,6 +97,18 @@ pub enum Action {
         /// Directories to remove afterwards if empty, innermost first (those trust-proxy
         /// created for the file).
         remove_dirs_if_empty: Vec<PathBuf>,
+    },
+    /// Add a root to an optional store (`install --nss`, `--java`; see `install::stores`).
+    ExtraStoreAdd {
+        store: crate::install::stores::ExtraStore,
+        cert: Cert,
+        name: String,
+    },
+    /// Remove a root trust-proxy added to an optional store.
+    ExtraStoreRemove {
+        store: crate::install::stores::ExtraStore,
+        cert: Cert,
+        name: String,
     },
 }
 
@@ -181,6 +203,8 @@ impl Action {
                 },
                 path.display().to_string(),
             ),
+            Action::ExtraStoreAdd { store, cert, .. } => store.describe(true, cert),
+            Action::ExtraStoreRemove { store, cert, .. } => store.describe(false, cert),
         }
     }
 
@@ -270,6 +294,8 @@ impl Action {
                     Err(_) => Effect::Replace,
                 }
             }
+            Action::ExtraStoreAdd { store, cert, .. } => store.predict(true, cert)?,
+            Action::ExtraStoreRemove { store, cert, .. } => store.predict(false, cert)?,
         })
     }
 }

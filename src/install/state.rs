@@ -30,6 +30,9 @@ pub struct State {
     /// revocation check); `None` when no minted leaf was seen (`--ca-file` without a probe).
     #[serde(default)]
     pub minted_without_revocation: Option<bool>,
+    /// Which optional stores (NSS databases, JDK keystores) trust-proxy added which CA to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_stores: Vec<crate::install::stores::ExtraStoreRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +110,7 @@ impl State {
             no_proxy: None,
             session_env: Vec::new(),
             minted_without_revocation: None,
+            extra_stores: Vec::new(),
         }
     }
 

@@ -8,5 +8,5 @@ pub mod configure_tools;
 pub mod doctor;
 pub mod install_report;
 pub mod report;
-pub mod verify;
 pub mod stores;
+pub mod verify;

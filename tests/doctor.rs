@@ -377,6 +377,25 @@ fn clean_setup_is_silent() {
     );
 }
 
+/// The tools record as `configure-tools` writes it (`tools::record::ToolsRecord`), naming one
+/// file and the setting made there.
+fn tools_record(tool: &str, file: &Path, setting: &str) -> String {
+    serde_json::json!({
+        "schema_version": 1,
+        "files": [{
+            "tool": tool,
+            "path": file,
+            "kind": "whole",
+            "previous": null,
+            "sha256": "00",
+            "dirs_created": [],
+            "setting": setting,
+            "sensitive": false,
+        }],
+    })
+    .to_string()
+}
+
 #[test]
 fn exit_codes_follow_the_worst_severity() {
     let home = Home::new();
@@ -385,11 +404,10 @@ fn exit_codes_follow_the_worst_severity() {
     assert_eq!((code, ids(&findings)), (10, vec!["revocation_check_off"]));
 
     // Recorded by trust-proxy's tools step: expected, an info line, exit 0.
-    let record = format!(
-        "[{{\"file\": {}, \"setting\": \"http.check-revoke\", \"tool\": \"cargo\"}}]",
-        serde_json::to_string(&cargo).unwrap()
+    home.write(
+        "data/trust-proxy/tools.json",
+        &tools_record("cargo", &cargo, "[http] check-revoke = false"),
     );
-    home.write("data/trust-proxy/tools.json", &record);
     let (code, findings) = home.json(&[], &["--no-probe"]);
     assert_eq!(
         (code, ids(&findings)),
@@ -400,10 +418,7 @@ fn exit_codes_follow_the_worst_severity() {
     // A record cannot excuse a workaround: strict-ssl stays an error, listed first.
     home.write(
         "data/trust-proxy/tools.json",
-        &format!(
-            "[{{\"file\": {}, \"setting\": \"strict-ssl\"}}]",
-            serde_json::to_string(&home.path(".npmrc")).unwrap()
-        ),
+        &tools_record("npm", &home.path(".npmrc"), "strict-ssl=false"),
     );
     home.write(".npmrc", "strict-ssl=false\n");
     let (code, findings) = home.json(&[], &["--no-probe"]);

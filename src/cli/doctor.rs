@@ -13,14 +13,12 @@ use crate::tools::doctor::{
     self, find_program, read_file, Input, Installed, Probe, ReadOutcome, RecordedSetting, Report,
     Severity,
 };
-use crate::tools::{Context, Os};
+use crate::tools::record::ToolsRecord;
+use crate::tools::{Context, Os, ToolId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::Scope;
-
-/// The file the tools step records the settings it made in (user data dir).
-pub const TOOLS_RECORD: &str = "tools.json";
 
 pub fn run_doctor(args: &DoctorArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
@@ -141,26 +139,27 @@ fn os_bundle(_: Scope) -> Option<PathBuf> {
     None
 }
 
-/// The settings the tools step recorded making (`tools.json`, see `RecordedSetting`).
+/// The settings the tools step recorded making (`tools::record`): only cargo's
+/// `check-revoke = false` can make a finding expected, so only that is taken from the record.
 fn read_recorded(notes: &mut Vec<String>) -> Vec<RecordedSetting> {
     let Ok(layout) = Layout::new(Scope::User, Path::new("/"), None) else {
         return Vec::new();
     };
-    let path = layout.dir.join(TOOLS_RECORD);
-    match read_file(&path) {
-        ReadOutcome::Missing => Vec::new(),
-        ReadOutcome::Read(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(list) => list,
-            Err(e) => {
-                notes.push(format!(
-                    "{} could not be read ({e}): settings trust-proxy made count as found",
-                    path.display()
-                ));
-                Vec::new()
-            }
-        },
-        ReadOutcome::Unreadable(why) => {
-            notes.push(format!("{}: {why}", path.display()));
+    match ToolsRecord::load(&layout) {
+        Ok(None) => Vec::new(),
+        Ok(Some(record)) => record
+            .files
+            .into_iter()
+            .filter(|f| {
+                f.tool == ToolId::Cargo.as_str() && f.setting.contains("check-revoke = false")
+            })
+            .map(|f| RecordedSetting {
+                file: f.path,
+                setting: "http.check-revoke".to_string(),
+            })
+            .collect(),
+        Err(e) => {
+            notes.push(format!("{e}: settings trust-proxy made count as found"));
             Vec::new()
         }
     }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use trust_proxy_platform::fs_safe;
 
 /// How long one tool may take to print its version before it is killed.
-pub const VERSION_DEADLINE: Duration = Duration::from_secs(5);
+pub const VERSION_DEADLINE: Duration = Duration::from_secs(15);
 
 /// What a version command may print that is kept (a tool printing megabytes is cut, not read
 /// into memory).
@@ -120,7 +120,15 @@ fn detect_one(
 ) -> Result<Found, String> {
     let (program, args) = tool.version_command();
     let path = find_program(program, env, os).ok_or_else(|| format!("no {program} on PATH"))?;
-    let output = run_bounded(&path, args, deadline)
+    // Asking a version must leave the home as it was: some tools (gcloud) write their state on
+    // every start, so that state goes to a throwaway directory, removed with its contents.
+    let scratch = tempfile::tempdir().map_err(|e| format!("a scratch directory: {e}"))?;
+    let redirected: Vec<(&str, &Path)> = tool
+        .state_dir_var()
+        .map(|var| (var, scratch.path()))
+        .into_iter()
+        .collect();
+    let output = run_bounded_in(&path, args, deadline, Some(scratch.path()), &redirected)
         .map_err(|e| format!("`{program} {}`: {e}", args.join(" ")))?;
     let text = if output.stdout.trim().is_empty() {
         &output.stderr
@@ -154,7 +162,22 @@ pub struct Output {
 /// `deadline`; its output is cut at 64 KiB per stream. An exit status other than 0 is an error
 /// with the first line it printed.
 pub fn run_bounded(program: &Path, args: &[&str], deadline: Duration) -> Result<Output, String> {
+    run_bounded_in(program, args, deadline, None, &[])
+}
+
+/// [`run_bounded`] in the directory `cwd` (when given) with the variables `env` added.
+pub fn run_bounded_in(
+    program: &Path,
+    args: &[&str],
+    deadline: Duration,
+    cwd: Option<&Path>,
+    env: &[(&str, &Path)],
+) -> Result<Output, String> {
     let mut command = Command::new(program);
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    command.envs(env.iter().copied());
     command
         .args(args)
         .stdin(Stdio::null())
@@ -646,6 +669,33 @@ mod tests {
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+
+    #[test]
+    fn asking_a_version_leaves_the_home_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let home = dir.path().join("home");
+        // As gcloud 528 does on every start: its state under CLOUDSDK_CONFIG, else the home.
+        script(
+            &bin,
+            "gcloud",
+            &format!(
+                "d=${{CLOUDSDK_CONFIG:-{}/.config/gcloud}}; mkdir -p \"$d/logs\" && echo default > \"$d/active_config\"; echo 'Google Cloud SDK 528.0.0'",
+                home.display()
+            ),
+        );
+        let env = BTreeMap::from([("PATH".to_string(), bin.display().to_string())]);
+        let found = detect(
+            &[&crate::tools::gcloud::Gcloud],
+            &env,
+            Os::Linux,
+            Duration::from_secs(10),
+        );
+        let version = found[0].found.as_ref().map(|f| f.version);
+        assert_eq!(version, Ok(Some(crate::tools::Version::new(528, 0, 0))));
+        assert!(!home.exists(), "detection wrote into the home");
     }
 
     #[test]

@@ -29,6 +29,12 @@ impl Tool for Gcloud {
         ("gcloud", &["--version"])
     }
 
+    /// `gcloud --version` creates `~/.config/gcloud` (active_config, config_default, logs) on
+    /// every start (gcloud 528, measured): detection must not leave that behind.
+    fn state_dir_var(&self) -> Option<&'static str> {
+        Some("CLOUDSDK_CONFIG")
+    }
+
     fn plan(
         &self,
         found: &Found,

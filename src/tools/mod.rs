@@ -247,6 +247,13 @@ pub trait Tool: Sync {
     /// The program (looked up on PATH) and the arguments that print its version.
     fn version_command(&self) -> (&'static str, &'static [&'static str]);
 
+    /// The variable that moves the tool's own state directory, when the tool writes there on
+    /// every start (gcloud): the engine points it at a throwaway directory while asking the
+    /// version, so detection leaves the home untouched.
+    fn state_dir_var(&self) -> Option<&'static str> {
+        None
+    }
+
     /// More facts for the plan, read from the version output (pip's Python version). The
     /// default reads nothing more.
     fn facts(&self, version_output: &str) -> BTreeMap<String, String> {

@@ -10,8 +10,7 @@ use crate::install::layout::Layout;
 use crate::install::state::State;
 use crate::terminal_text::{escaped, for_terminal, printable, to_json_pretty};
 use crate::tools::doctor::{
-    self, find_program, read_file, Input, Installed, Probe, ReadOutcome, RecordedSetting, Report,
-    Severity,
+    self, find_program, Input, Installed, Probe, RecordedSetting, Report, Severity,
 };
 use crate::tools::record::ToolsRecord;
 use crate::tools::{Context, Os, ToolId};

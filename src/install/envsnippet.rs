@@ -124,9 +124,9 @@ pub const END_MARKER: &str = "# END trust-proxy";
 const BEGIN_PREFIX: &str = "# BEGIN trust-proxy";
 const END_PREFIX: &str = "# END trust-proxy";
 
-/// All variable names [`variables`] can produce, in its order: what `render_unset` and the
+/// All variable names [`variables`] and [`variables_for`] can produce, in their order: what `render_unset` and the
 /// uninstall step remove.
-pub const ALL_NAMES: [&str; 16] = [
+pub const ALL_NAMES: [&str; 17] = [
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
@@ -137,6 +137,7 @@ pub const ALL_NAMES: [&str; 16] = [
     "AWS_CA_BUNDLE",
     "NIX_SSL_CERT_FILE",
     "NODE_EXTRA_CA_CERTS",
+    "NODE_USE_SYSTEM_CA",
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
@@ -221,6 +222,15 @@ pub fn variables_for(
     let mut vars = variables(paths, proxy)?;
     if os != crate::tools::Os::Linux && ca_in_os_store {
         vars.retain(|(name, _)| !LEFT_TO_THE_OS_STORE.contains(&name.as_str()));
+    }
+    if ca_in_os_store {
+        // Node >= 22.19 / 24.6 then adds the OS store to its bundled roots (older ones ignore
+        // the variable and keep NODE_EXTRA_CA_CERTS): the store stays current, a file copy not.
+        let at = vars
+            .iter()
+            .position(|(name, _)| name == "NODE_EXTRA_CA_CERTS")
+            .map_or(vars.len(), |i| i.saturating_add(1));
+        vars.insert(at, ("NODE_USE_SYSTEM_CA".to_string(), "1".to_string()));
     }
     Ok(vars)
 }
@@ -793,7 +803,10 @@ mod tests {
                 .collect())
         };
         let all: Vec<String> = ALL_NAMES.iter().take(10).map(|n| n.to_string()).collect();
-        assert_eq!(names(Os::Linux, true)?, all);
+        let with_system_ca: Vec<String> =
+            ALL_NAMES.iter().take(11).map(|n| n.to_string()).collect();
+        assert_eq!(names(Os::Linux, true)?, with_system_ca);
+        assert_eq!(names(Os::Linux, false)?, all);
         assert_eq!(names(Os::Macos, false)?, all);
         assert_eq!(names(Os::Windows, false)?, all);
         for os in [Os::Macos, Os::Windows] {
@@ -806,7 +819,8 @@ mod tests {
                     "GIT_SSL_CAINFO",
                     "AWS_CA_BUNDLE",
                     "NIX_SSL_CERT_FILE",
-                    "NODE_EXTRA_CA_CERTS"
+                    "NODE_EXTRA_CA_CERTS",
+                    "NODE_USE_SYSTEM_CA"
                 ]
             );
         }
@@ -821,7 +835,11 @@ mod tests {
         };
         let vars = variables(&paths(), Some(&proxy))?;
         let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ALL_NAMES);
+        let without_system_ca: Vec<&str> = ALL_NAMES
+            .into_iter()
+            .filter(|n| *n != "NODE_USE_SYSTEM_CA")
+            .collect();
+        assert_eq!(names, without_system_ca);
         let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(get("SSL_CERT_FILE"), Some("/etc/trust-proxy/ca-bundle.pem"));
         assert_eq!(get("SSL_CERT_DIR"), Some("/etc/trust-proxy/certs"));

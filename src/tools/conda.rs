@@ -19,7 +19,7 @@
 //! off); it comes back on uninstall. `CONDA_SSL_VERIFY` in the environment overrides the file:
 //! noted. The file may carry channel URLs with tokens: sensitive (0600).
 
-use super::lines::{decode, edit_if_changed, eol_of, path_text};
+use super::lines::{decode, eol_of, file_edit, path_text};
 use super::{
     paths, poetry, yaml_top, Context, Found, Mechanism, Os, ReadFile, Tool, ToolError, ToolId,
     ToolPlan, Version,
@@ -122,9 +122,7 @@ impl Tool for Conda {
             tool: ToolId::Conda,
             version: found.version,
             mechanism,
-            edits: edit_if_changed(&path, current.as_deref(), edited.text, true, setting)
-                .into_iter()
-                .collect(),
+            edits: vec![file_edit(&path, edited.text, true, setting)],
             run_after: Vec::new(),
             notes,
         })

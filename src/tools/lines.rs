@@ -76,24 +76,16 @@ pub(crate) fn path_text(tool: ToolId, path: &Path) -> Result<&str, ToolError> {
     Ok(text)
 }
 
-/// The edit to plan: none when the bytes would not change (already configured, by trust-proxy
-/// or by the person), so the engine records nothing it would later "restore" onto itself.
-pub(crate) fn edit_if_changed(
-    path: &Path,
-    before: Option<&[u8]>,
-    after: String,
-    sensitive: bool,
-    setting: String,
-) -> Option<FileEdit> {
-    if before == Some(after.as_bytes()) {
-        return None;
-    }
-    Some(FileEdit {
+/// The edit to plan, also when the bytes would not change: the engine keeps a file it wrote
+/// only while a plan still names it (a plan without it means "give it back"), and an edit that
+/// changes nothing is applied as unchanged.
+pub(crate) fn file_edit(path: &Path, after: String, sensitive: bool, setting: String) -> FileEdit {
+    FileEdit {
         path: path.to_path_buf(),
         contents: after.into_bytes(),
         sensitive,
         setting,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 //! - per-registry `//host/:cafile` / `//host/:ca` keys are left alone (they apply to that
 //!   registry only), with a note.
 
-use super::lines::{decode, edit_if_changed, eol_of, lines, path_text, push_line, split_eol};
+use super::lines::{decode, eol_of, file_edit, lines, path_text, push_line, split_eol};
 use super::{FileEdit, ToolError, ToolId};
 use std::path::Path;
 
@@ -122,7 +122,7 @@ pub(crate) fn set_cafile(
             path.display()
         ));
     }
-    let edit = edit_if_changed(path, current, out, true, new_line.clone());
+    let edit = Some(file_edit(path, out, true, new_line.clone()));
     Ok(CafileEdit {
         edit,
         setting: new_line,

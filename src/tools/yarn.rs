@@ -17,7 +17,7 @@
 //! setting to the connection to an https:// proxy itself (yarnpkg/berry#2250). The files may hold
 //! `npmAuthToken`s: sensitive (0600).
 
-use super::lines::{decode, edit_if_changed, eol_of, lines, path_text, push_line, split_eol};
+use super::lines::{decode, eol_of, file_edit, lines, path_text, push_line, split_eol};
 use super::{
     paths, yaml_top, Context, Found, Mechanism, ReadFile, Tool, ToolError, ToolId, ToolPlan,
 };
@@ -133,12 +133,12 @@ impl Tool for Yarn {
                 key.name()
             ));
         }
-        let edit = edit_if_changed(&path, current.as_deref(), new_text, true, setting.clone());
+        let edit = file_edit(&path, new_text, true, setting.clone());
         Ok(ToolPlan {
             tool: ToolId::Yarn,
             version: Some(version),
             mechanism: Mechanism::BundleFile { setting },
-            edits: edit.into_iter().collect(),
+            edits: vec![edit],
             run_after: Vec::new(),
             notes,
         })

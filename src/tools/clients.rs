@@ -550,10 +550,16 @@ impl WorkDir {
     fn new() -> Result<WorkDir, String> {
         #[cfg(unix)]
         let guard: Box<dyn AsRef<Path> + Send> = {
-            // Elevated, $TMPDIR may be a user's: a root-owned sticky parent instead.
+            // Elevated, $TMPDIR may be a user's: a root-owned sticky parent instead (its real
+            // path: macOS's /tmp is a symlink, which the ownership check refuses).
             let privileged = trust_proxy_platform::is_elevated();
+            let parent = if cfg!(target_os = "macos") {
+                "/private/tmp"
+            } else {
+                "/tmp"
+            };
             Box::new(
-                trust_proxy_platform::private_dir::private_dir(Path::new("/tmp"), privileged)
+                trust_proxy_platform::private_dir::private_dir(Path::new(parent), privileged)
                     .map_err(|e| e.to_string())?,
             )
         };

@@ -24,6 +24,7 @@ APT_PKGS=(
   wine64          # ... and runs the cmd snippet in wine's cmd.exe
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
+  git             # tests/verify_clients.rs: a real git client behind the testkit proxy
 )
 
 missing=()
@@ -38,6 +39,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
 else
   echo "install-deps: apt packages already installed: ${APT_PKGS[*]}"
+fi
+
+# tests/verify_clients.rs runs a real npm too. Debian's nodejs leaves it to the npm package;
+# NodeSource's nodejs carries npm itself and conflicts with that package: ask apt only when no
+# npm is there at all.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: apt-get install npm"
+  apt-get install -y -q --no-install-recommends npm </dev/null
 fi
 
 # The squid package starts a system squid on 3128 in the root namespace: the lab runs its own

@@ -46,6 +46,7 @@ fi
 # npm is there at all.
 if ! command -v npm >/dev/null 2>&1; then
   echo "install-deps: apt-get install npm"
+  apt-get update -q </dev/null
   apt-get install -y -q --no-install-recommends npm </dev/null
 fi
 

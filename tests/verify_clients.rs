@@ -714,7 +714,7 @@ fn trust_for(c: ClientId, lab: &Lab) -> Vec<(String, String)> {
         ClientId::Curl => var("CURL_CA_BUNDLE", &bundle),
         ClientId::Git => var("GIT_SSL_CAINFO", &bundle),
         ClientId::Node => var("NODE_EXTRA_CA_CERTS", &lab.ca_file.display().to_string()),
-        // Debian's /etc/npmrc names the system bundle as `cafile`, which replaces Node's roots
+        // This machine's /etc/npmrc (from no package) names the system bundle as `cafile`, which replaces Node's roots
         // and NODE_EXTRA_CA_CERTS: only npm's own setting reaches it.
         ClientId::Npm => var("NPM_CONFIG_CAFILE", &bundle),
         ClientId::Cargo => var("CARGO_HTTP_CAINFO", &bundle),

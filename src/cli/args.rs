@@ -68,8 +68,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Host every client fetches from, repeatable. Default: each client's own public host
-    /// (pypi.org for the Python clients, registry.npmjs.org for node and npm, index.crates.io
-    /// for cargo, github.com for git, crates.io for curl, static.crates.io for openssl).
+    /// (pypi.org for python3, httpx, pip, uv and java, files.pythonhosted.org for requests,
+    /// registry.npmjs.org for node and npm, index.crates.io for cargo, github.com for git,
+    /// crates.io for curl, static.crates.io for openssl).
     #[arg(long = "target", value_name = "HOST[:PORT]")]
     pub targets: Vec<String>,
 

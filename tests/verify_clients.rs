@@ -283,7 +283,17 @@ fn a_user_scope_install_is_what_verify_gives_the_clients() {
     let lab = start_lab(Ca::new_root("Verify Installed Proxy CA"));
     let data = lab.dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let env = base_env(&data);
+    // A home of its own: whatever a user-scope install writes (now or once it also writes
+    // start-up files) stays in the test's directory. pyenv's shims still find their root.
+    let home = lab.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let real_home = std::env::var("HOME").unwrap_or_default();
+    let mut env = base_env(&data);
+    if !env.iter().any(|(k, _)| k == "PYENV_ROOT") {
+        env.push(("PYENV_ROOT".into(), format!("{real_home}/.pyenv")));
+    }
+    env.retain(|(k, _)| k != "HOME");
+    env.push(("HOME".into(), home.display().to_string()));
     let ca_der = lab.ca.cert_der();
     let fingerprint = trust_proxy::analyze::certinfo::Cert::parse(&ca_der)
         .unwrap()
@@ -494,8 +504,9 @@ fn exit_codes_say_passed_failed_or_nothing_checkable() {
             .args(bad)
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .status()
-            .unwrap();
+            .output()
+            .unwrap()
+            .status;
         assert_eq!(status.code(), Some(2), "{bad:?}");
     }
 }

@@ -364,7 +364,11 @@ fn check_one(client: ClientId, site: &Site, config: &VerifyConfig) -> ClientResu
             result.reason = Some(why);
             result.fix = Some(format!("run it yourself to see: {}", result.command));
         }
-        Ok(Some((program, _, finished))) => {
+        Ok(Some((program, recipe, finished))) => {
+            // The name actually found (pip3 where there is no pip).
+            if let Some(name) = program.file_stem().and_then(|n| n.to_str()) {
+                result.command = command_line(name, &recipe);
+            }
             result.program = Some(program);
             result.seconds = finished.elapsed.as_secs_f64();
             result.version = finished

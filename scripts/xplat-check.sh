@@ -93,8 +93,11 @@ fp=$(openssl x509 -in "$work/root.pem" -noout -fingerprint -sha256 | cut -d= -f2
 winpath="Z:${work//\//\\}\\root.pem"
 # The probe goes to a refused loopback port only: verification is then "not applicable".
 tp() { "$xplat/wine-run.sh" "$tpexe" "$@" 2>&1 | tr -d '\r'; }
-# A user's own expandable SSL_CERT_FILE must come back as REG_EXPAND_SZ after uninstall.
-wine reg add 'HKCU\Environment' /v SSL_CERT_FILE /t REG_EXPAND_SZ /d '%USERPROFILE%\corp.pem' /f >/dev/null 2>&1
+# A user's own expandable REQUESTS_CA_BUNDLE must come back as REG_EXPAND_SZ after uninstall.
+# Their SSL_CERT_FILE is never touched: with the CA in CurrentUser\Root, Windows tools verify
+# with the OS store and trust-proxy sets no SSL_CERT_FILE there (README, "Which variables").
+wine reg add 'HKCU\Environment' /v REQUESTS_CA_BUNDLE /t REG_EXPAND_SZ /d '%USERPROFILE%\corp.pem' /f >/dev/null 2>&1
+wine reg add 'HKCU\Environment' /v SSL_CERT_FILE /t REG_SZ /d 'C:\mine.pem' /f >/dev/null 2>&1
 out=$(tp install --scope user --ca-file "$winpath" --fingerprint "$fp" --target 127.0.0.1:9 --timeout 2)
 echo "$out" | sed 's/^/  /'
 grep -q "trust-proxy install: done" <<<"$out" || { echo "xplat-check: install under wine failed" >&2; exit 1; }
@@ -104,14 +107,18 @@ grep -q "nothing changed" <<<"$out" || { echo "xplat-check: second install chang
 out=$(tp status --scope user)
 grep -q "everything as written" <<<"$out" || { echo "xplat-check: status after install: $out" >&2; exit 1; }
 grep -q "ok .*OS store" <<<"$out" || { echo "xplat-check: CA not in CurrentUser\\Root: $out" >&2; exit 1; }
-tp env --shell pwsh | grep -q "^\$env:SSL_CERT_FILE = '" || { echo "xplat-check: env --shell pwsh" >&2; exit 1; }
+tp env --shell pwsh | grep -q "^\$env:REQUESTS_CA_BUNDLE = '" || { echo "xplat-check: env --shell pwsh" >&2; exit 1; }
+if tp env --shell pwsh | grep -q "^\$env:SSL_CERT_FILE "; then echo "xplat-check: SSL_CERT_FILE set although the CA is in the OS store" >&2; exit 1; fi
+mine=$(wine reg query 'HKCU\Environment' /v SSL_CERT_FILE 2>/dev/null | tr -d '\r' | grep SSL_CERT_FILE || true)
+grep -q 'C:\\mine.pem$' <<<"$mine" || { echo "xplat-check: the user's SSL_CERT_FILE was changed: $mine" >&2; exit 1; }
 out=$(tp uninstall --scope user)
 grep -q "remove from OS store *remove" <<<"$out" || { echo "xplat-check: uninstall did not remove the CA: $out" >&2; exit 1; }
 out=$(tp status --scope user)
 grep -q "nothing installed" <<<"$out" || { echo "xplat-check: status after uninstall: $out" >&2; exit 1; }
-restored=$(wine reg query 'HKCU\Environment' /v SSL_CERT_FILE 2>/dev/null | tr -d '\r' | grep SSL_CERT_FILE || true)
-echo "  SSL_CERT_FILE after uninstall: $restored"
-grep -q 'REG_EXPAND_SZ *%USERPROFILE%\\corp.pem$' <<<"$restored" || { echo "xplat-check: SSL_CERT_FILE not restored as REG_EXPAND_SZ" >&2; exit 1; }
+restored=$(wine reg query 'HKCU\Environment' /v REQUESTS_CA_BUNDLE 2>/dev/null | tr -d '\r' | grep REQUESTS_CA_BUNDLE || true)
+echo "  REQUESTS_CA_BUNDLE after uninstall: $restored"
+grep -q 'REG_EXPAND_SZ *%USERPROFILE%\\corp.pem$' <<<"$restored" || { echo "xplat-check: REQUESTS_CA_BUNDLE not restored as REG_EXPAND_SZ" >&2; exit 1; }
+wine reg delete 'HKCU\Environment' /v REQUESTS_CA_BUNDLE /f >/dev/null 2>&1
 wine reg delete 'HKCU\Environment' /v SSL_CERT_FILE /f >/dev/null 2>&1
 echo "  install, idempotent re-install, status, env, uninstall: ok under wine"
 echo "xplat-check: ok"

@@ -3,18 +3,21 @@ use std::io::Write;
 use std::process::ExitCode;
 use trust_proxy::cli::args::{Cli, Command};
 use trust_proxy::cli::command;
+use trust_proxy::cli::configure_tools;
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Discover(args) => command::run_discover(args),
-        Command::Install(args) => command::run_install(args),
+        Command::Install(args) => configure_tools::run_install(args),
         Command::Uninstall(args) => command::run_uninstall(args),
         Command::Status(args) => command::run_status(args),
         Command::Env(args) => command::run_env(args),
         Command::Refresh(args) => command::run_refresh(args),
+        Command::ConfigureTools(args) => configure_tools::run_configure_tools(args),
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
+        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -7,7 +7,7 @@
 //!   holding it; and pass with nothing in the environment once a user-scope install wrote its
 //!   snippet, which verify reads as a new login shell would;
 //! - a client hanging past its deadline is killed with what it started and reported timed out;
-//! - exit codes: 0, 9, 10 (nothing checkable), 2 (usage);
+//! - exit codes: 0, 9, 12 (nothing checkable), 2 (usage);
 //! - the failure parser against the real outputs each tool printed here against this proxy
 //!   (`tests/data/verify/*.txt`, made by `record_real_client_outputs`, see its comment).
 //!
@@ -467,7 +467,7 @@ fn exit_codes_say_passed_failed_or_nothing_checkable() {
 
     // No client on PATH at all.
     let none = verify(&args, &env);
-    assert_eq!(none.code, 10, "{:#}", none.json);
+    assert_eq!(none.code, 12, "{:#}", none.json);
     assert_eq!(none.json["checked"], 0);
     assert_eq!(none.json["not_found"].as_array().unwrap().len(), 12);
 
@@ -482,7 +482,7 @@ fn exit_codes_say_passed_failed_or_nothing_checkable() {
     let mut with_tools = args.to_vec();
     with_tools.extend(["--tools", "requests"]);
     let absent = verify(&with_tools, &env);
-    assert_eq!(absent.code, 10, "{:#}", absent.json);
+    assert_eq!(absent.code, 12, "{:#}", absent.json);
     assert_eq!(client(&absent.json, "requests")["status"], "not_available");
 
     // A python3 that says nothing useful: could not tell, which is not a pass.

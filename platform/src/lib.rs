@@ -11,9 +11,12 @@ pub use rustls_pki_types::CertificateDer;
 mod elevation;
 pub mod fs_safe;
 pub mod gui_session;
+pub mod java;
+pub mod nss;
 pub mod ownership;
 #[cfg(unix)]
 pub mod private_dir;
+mod run_tool;
 pub mod secure_dir;
 pub mod session_env;
 #[cfg(windows)]

@@ -18,7 +18,10 @@ Exit codes:
   8  not privileged enough for the requested scope (the message says what to run)
   9  installed, but verification through the proxy failed (see the report);
      verify: at least one client failed, timed out or could not be told apart
-  10 verify: no client could be checked (none of them found on PATH)";
+ 10  doctor: warnings only (something will fail or is weaker than it should be)
+ 11  doctor: errors (verification turned off somewhere, a CA file that breaks requests,
+     the installed CA expired or no longer used by the proxy)
+ 12  verify: no client could be checked (none of them found on PATH)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,12 +60,51 @@ pub enum Command {
     Env(EnvArgs),
     /// Rebuild the bundle and hashed dir from the current OS store (safe from a timer).
     Refresh(ScopeArgs),
+    /// Make each developer tool found on PATH trust the installed CA (pip, uv, ...), and load
+    /// the env snippet from the shell start-up files. Run as yourself, after install.
+    ///
+    /// Per tool and version: its own OS-store mode where it has one and the CA is in the OS
+    /// store, else a setting naming the FULL bundle, else the environment. Every file changed
+    /// is recorded so `uninstall` (or --undo) gives it back byte for byte.
+    #[command(name = "configure-tools", after_help = EXIT_CODES)]
+    ConfigureTools(ConfigureToolsArgs),
     /// Make one real HTTPS request through the proxy with every client found on PATH (python3,
     /// requests, httpx, pip, uv, curl, git, node, npm, cargo, openssl, java), with the trust a
     /// new login shell gets and nothing that weakens verification; say per client whether it
     /// works, and if not, why and the command that fixes it.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Find what weakens or breaks TLS verification here, each with its fix.
+    ///
+    /// Reads the environment and the tools' config files (nothing is changed): settings that turn
+    /// verification off, CA files that are missing or lack the public roots, the installed CA
+    /// expired or no longer the one the proxy uses (a probe, like discover), tools present but
+    /// not configured. The exit code says the worst severity found.
+    #[command(after_help = EXIT_CODES)]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureToolsArgs {
+    /// Only these tools (comma-separated); default: every tool trust-proxy knows.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tools: Vec<crate::tools::ToolId>,
+
+    /// Print what would change and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Give back every file configure-tools changed, byte for byte.
+    #[arg(long, conflicts_with = "tools")]
+    pub undo: bool,
+
+    /// Only `user`: tool settings live in your home and are changed as you.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -186,9 +228,30 @@ pub struct InstallArgs {
     #[arg(long)]
     pub no_os_store: bool,
 
+    /// Also trust the CA in the NSS databases in your home (Firefox profiles, Chromium; Linux).
+    /// User scope: run it as yourself. Needs certutil (libnss3-tools).
+    #[arg(long)]
+    pub nss: bool,
+
+    /// Also trust the CA in each JDK's keystore (keytool), where the distribution's system-store
+    /// keystore does not already cover it. System scope: run it as root.
+    #[arg(long)]
+    pub java: bool,
+
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// After installing, configure the developer tools found (all, or the comma-separated
+    /// LIST), as `configure-tools` does. User scope only: run as the user whose tools they are.
+    #[arg(
+        long,
+        value_name = "LIST",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ','
+    )]
+    pub configure_tools: Option<Vec<crate::tools::ToolId>>,
 
     #[command(flatten)]
     pub scope: ScopeArgs,
@@ -206,6 +269,24 @@ pub struct UninstallArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// Do not probe through the proxy (the check that it still uses the installed CA is skipped).
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Which installation to check (system or user). Default: both.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

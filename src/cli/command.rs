@@ -85,6 +85,7 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
 pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
     let scope = resolve_scope(args.scope.scope)?;
+    crate::cli::stores::check_scope(args.nss, args.java, scope)?;
     let pins = parse_pins(&args.fingerprints)?;
     // macOS confirms a user trust-settings change in a dialog: without a GUI session it would
     // hang or fail late, so say so before probing anything.
@@ -130,7 +131,9 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
     };
     let mut ask = |question: &str| ask_person(question);
     let ask_ref: Option<install::Ask<'_>> = if interactive { Some(&mut ask) } else { None };
-    let report = install::install(request, &layout, parts.host(), ask_ref)?;
+    let extra = crate::cli::stores::find(args.nss, args.java, scope)?;
+    let host = parts.host().with_extra_stores(&extra);
+    let report = install::install(request, &layout, host, ask_ref)?;
     let exit_code = install_report::install_exit_code(&report);
     let stdout = if args.scope.json {
         install_report::install_json("install", &report, exit_code)
@@ -486,7 +489,7 @@ fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, Comman
     Ok(out)
 }
 
-fn build_config(
+pub(crate) fn build_config(
     args: &ProbeArgs,
     ca_files: Vec<CaFileCert>,
     scope: Scope,

@@ -6,7 +6,7 @@ use crate::install::plan::Effect;
 use crate::install::status::StatusReport;
 use crate::install::verify::Verification;
 use crate::install::InstallReport;
-use crate::terminal_text::{for_terminal, printable, to_json_pretty};
+use crate::terminal_text::{escaped, for_terminal, printable, to_json_pretty};
 use serde::Serialize;
 
 /// 0, or 9 when the install applied but verification through the proxy failed.
@@ -89,6 +89,18 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         }
     } else if command == "uninstall" {
         out.push_str("\nNo CA installed by trust-proxy remains in this scope.\n");
+    }
+    if !report.stores.is_empty() {
+        out.push_str("\nOptional stores:\n");
+        for n in &report.stores {
+            out.push_str(&format!(
+                "  {} {}\n    {}\n    {}\n",
+                n.kind,
+                escaped(&n.location),
+                escaped(&n.what),
+                escaped(&n.result)
+            ));
+        }
     }
     if !report.warnings.is_empty() {
         out.push_str("\nWarnings:\n");

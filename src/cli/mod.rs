@@ -4,6 +4,9 @@
 
 pub mod args;
 pub mod command;
+pub mod configure_tools;
+pub mod doctor;
 pub mod install_report;
 pub mod report;
+pub mod stores;
 pub mod verify;

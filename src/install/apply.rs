@@ -2,7 +2,9 @@
 //! step fails, the completed ones are undone in reverse order, so the previous installation is
 //! left as it was.
 
-use crate::install::plan::{read_managed_dir, Action, Effect, Host, Plan, PlannedStep};
+use crate::install::plan::{
+    read_managed_dir, user_file_effect, Action, Effect, Expect, Host, Plan, PlannedStep,
+};
 use crate::install::state::SessionVar;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -58,6 +60,22 @@ enum Undo {
     RestoreDir(PathBuf, Option<Vec<(String, String)>>),
     /// The session variables as they were (`previous: None`: it was not set).
     RestoreSessionEnv(Vec<SessionVar>),
+    /// A user's file as it was, with the directories the step created (removed again) and
+    /// removed (made again).
+    RestoreUserFile {
+        path: PathBuf,
+        previous: Option<Vec<u8>>,
+        mode_if_new: u32,
+        created_dirs: Vec<PathBuf>,
+        removed_dirs: Vec<PathBuf>,
+    },
+    /// Add (`true`) or remove a root in an optional store again.
+    ExtraStore(
+        crate::install::stores::ExtraStore,
+        crate::analyze::certinfo::Cert,
+        String,
+        bool,
+    ),
 }
 
 /// Holds the lock for as long as it lives. The state is read, changed and written back while it
@@ -313,7 +331,119 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
             }
         }
         Action::EditBlock { path, block } => edit_block(path, block.as_deref(), lock)?,
+        Action::EditUserFile {
+            path,
+            contents,
+            expect,
+            mode_if_new,
+            create_dirs,
+            remove_dirs_if_empty,
+        } => edit_user_file(
+            path,
+            contents.as_deref(),
+            expect,
+            *mode_if_new,
+            create_dirs,
+            remove_dirs_if_empty,
+        )?,
+        Action::ExtraStoreAdd { store, cert, name } => match store.add(cert, name)? {
+            Change::Added => (
+                Effect::Create,
+                Undo::ExtraStore(store.clone(), cert.clone(), name.clone(), false),
+            ),
+            _ => (Effect::Unchanged, Undo::Nothing),
+        },
+        Action::ExtraStoreRemove { store, cert, name } => match store.remove(cert, name)? {
+            Change::Removed => (
+                Effect::Remove,
+                Undo::ExtraStore(store.clone(), cert.clone(), name.clone(), true),
+            ),
+            _ => (Effect::Unchanged, Undo::Nothing),
+        },
     })
+}
+
+/// Directories trust-proxy creates for a user's config file: private, as the XDG base
+/// directory specification asks of a missing `~/.config`.
+const USER_DIR_MODE: u32 = 0o700;
+
+/// Changes a user's file only if it still holds what the plan read (`expect`): a person's editor
+/// saving meanwhile wins over trust-proxy.
+fn edit_user_file(
+    path: &Path,
+    contents: Option<&[u8]>,
+    expect: &Expect,
+    mode_if_new: u32,
+    create_dirs: &[PathBuf],
+    remove_dirs_if_empty: &[PathBuf],
+) -> Result<(Effect, Undo), StoreError> {
+    let previous = fs_safe::read_nofollow(path)?;
+    let effect = user_file_effect(previous.as_deref(), contents, expect);
+    if matches!(effect, Effect::KeptModified | Effect::Unchanged) {
+        return Ok((effect, Undo::Nothing));
+    }
+    let mut created_dirs = Vec::new();
+    let written = (|| {
+        for dir in create_dirs {
+            if std::fs::symlink_metadata(dir).is_err() {
+                fs_safe::create_dir_all(dir, USER_DIR_MODE)?;
+                created_dirs.push(dir.clone());
+            }
+        }
+        match (contents, &previous) {
+            (Some(bytes), _) => fs_safe::replace_keeping_metadata(path, bytes, mode_if_new),
+            (None, Some(old)) => {
+                fs_safe::remove_if_hash_matches(path, &trust_proxy_platform::sha256(old))
+                    .map(|_| ())
+            }
+            (None, None) => Ok(()),
+        }
+    })();
+    if let Err(e) = written {
+        remove_empty_dirs(created_dirs.iter().rev());
+        return Err(e);
+    }
+    let removed_dirs = remove_empty_dirs(remove_dirs_if_empty.iter());
+    Ok((
+        effect,
+        Undo::RestoreUserFile {
+            path: path.to_path_buf(),
+            previous,
+            mode_if_new,
+            created_dirs,
+            removed_dirs,
+        },
+    ))
+}
+
+/// Removes each directory that is empty (a directory holding anything, or a symlink, stays);
+/// returns those removed.
+fn remove_empty_dirs<'a>(dirs: impl Iterator<Item = &'a PathBuf>) -> Vec<PathBuf> {
+    dirs.filter(|dir| std::fs::remove_dir(dir).is_ok())
+        .cloned()
+        .collect()
+}
+
+fn restore_user_file(
+    path: &Path,
+    previous: Option<&[u8]>,
+    mode_if_new: u32,
+    created_dirs: &[PathBuf],
+    removed_dirs: &[PathBuf],
+) -> Result<(), StoreError> {
+    for dir in removed_dirs.iter().rev() {
+        fs_safe::create_dir_all(dir, USER_DIR_MODE)?;
+    }
+    match previous {
+        Some(bytes) => fs_safe::replace_keeping_metadata(path, bytes, mode_if_new)?,
+        None => {
+            if let Some(now) = fs_safe::read_nofollow(path)? {
+                fs_safe::remove_if_hash_matches(path, &trust_proxy_platform::sha256(&now))?;
+            }
+        }
+    }
+    remove_empty_dirs(created_dirs.iter().rev());
+    Ok(())
 }
 
 /// Sets and unsets session variables, remembering what each held so the undo restores it.
@@ -406,6 +536,21 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>, lock: &Lock) -> Vec<String> {
             },
             Undo::StoreRemove(cert, name) => store.remove(&cert.der, &name).map(|_| ()),
             Undo::StoreAdd(cert, name) => store.add(&cert.der, &name).map(|_| ()),
+            Undo::RestoreUserFile {
+                path,
+                previous,
+                mode_if_new,
+                created_dirs,
+                removed_dirs,
+            } => restore_user_file(
+                &path,
+                previous.as_deref(),
+                mode_if_new,
+                &created_dirs,
+                &removed_dirs,
+            ),
+            Undo::ExtraStore(extra, cert, name, true) => extra.add(&cert, &name).map(|_| ()),
+            Undo::ExtraStore(extra, cert, name, false) => extra.remove(&cert, &name).map(|_| ()),
             Undo::RestoreFile(path, Some(bytes)) => put(&path, &bytes, 0o644, lock),
             Undo::RestoreFile(path, None) => {
                 std::fs::remove_file(&path).map_err(|source| StoreError::Io {

@@ -194,6 +194,37 @@ pub fn variables(
     Ok(out)
 }
 
+/// Variables whose tools verify with the OS store on macOS and Windows unless told otherwise,
+/// and which then REPLACE it: OpenSSL-family `SSL_CERT_FILE`/`SSL_CERT_DIR` (Go 1.27 and
+/// rustls-native-certs, hence uv and rustup, honour them there too and bypass the OS verifier),
+/// curl's `CURL_CA_BUNDLE` (Schannel and Apple builds use the OS store) and cargo's
+/// `CARGO_HTTP_CAINFO` (Schannel on Windows).
+pub const LEFT_TO_THE_OS_STORE: [&str; 4] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "CARGO_HTTP_CAINFO",
+];
+
+/// [`variables`] for `os`: on macOS and Windows with the CA in the OS store, the variables of
+/// [`LEFT_TO_THE_OS_STORE`] are not set. There most tools already trust the OS store, and a
+/// global bundle variable would make them trust a copy that goes stale when the OS's roots
+/// change. What only adds (`NODE_EXTRA_CA_CERTS`) and what reaches tools with no OS-store mode
+/// (`REQUESTS_CA_BUNDLE`, `PIP_CERT`, `AWS_CA_BUNDLE`, ...) stays. Linux keeps every variable:
+/// its OS store is itself a bundle file, which those variables name in the system scope.
+pub fn variables_for(
+    os: crate::tools::Os,
+    ca_in_os_store: bool,
+    paths: &EnvPaths,
+    proxy: Option<&ProxyEnv>,
+) -> Result<Vec<(String, String)>, EnvError> {
+    let mut vars = variables(paths, proxy)?;
+    if os != crate::tools::Os::Linux && ca_in_os_store {
+        vars.retain(|(name, _)| !LEFT_TO_THE_OS_STORE.contains(&name.as_str()));
+    }
+    Ok(vars)
+}
+
 fn path_value(name: &str, path: &Path) -> Result<String, EnvError> {
     let value = path.to_str().ok_or_else(|| EnvError::NotUtf8 {
         name: name.to_string(),
@@ -419,13 +450,13 @@ fn render_line(shell: Shell, name: &str, value: &str) -> Result<String, EnvError
 /// POSIX single quotes take every byte literally except `'` itself, which is closed, escaped and
 /// reopened: `'\''`. The same text is right for sh, dash, bash and zsh (no history expansion
 /// happens inside single quotes, and `!` is only special interactively outside them).
-fn sh_quote(value: &str) -> String {
+pub(crate) fn sh_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 /// fish single quotes: only `\\` and `\'` are escapes, everything else (`$`, `~`, `*`, `{`) is
 /// literal.
-fn fish_quote(value: &str) -> String {
+pub(crate) fn fish_quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -442,7 +473,7 @@ fn fish_quote(value: &str) -> String {
 /// PowerShell also treats the typographic quotes U+2018..U+201B as single quotes, so each of those
 /// is doubled as well (as PowerShell's own `EscapeSingleQuotedStringContent` does), else `’` in a
 /// path would end the string early.
-fn pwsh_quote(value: &str) -> String {
+pub(crate) fn pwsh_quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -750,6 +781,36 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn macos_and_windows_leave_bundle_variables_to_the_os_store() -> Result<(), EnvError> {
+        use crate::tools::Os;
+        let names = |os, in_store| -> Result<Vec<String>, EnvError> {
+            Ok(variables_for(os, in_store, &paths(), None)?
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect())
+        };
+        let all: Vec<String> = ALL_NAMES.iter().take(10).map(|n| n.to_string()).collect();
+        assert_eq!(names(Os::Linux, true)?, all);
+        assert_eq!(names(Os::Macos, false)?, all);
+        assert_eq!(names(Os::Windows, false)?, all);
+        for os in [Os::Macos, Os::Windows] {
+            let kept = names(os, true)?;
+            assert_eq!(
+                kept,
+                [
+                    "REQUESTS_CA_BUNDLE",
+                    "PIP_CERT",
+                    "GIT_SSL_CAINFO",
+                    "AWS_CA_BUNDLE",
+                    "NIX_SSL_CERT_FILE",
+                    "NODE_EXTRA_CA_CERTS"
+                ]
+            );
+        }
+        Ok(())
     }
 
     #[test]

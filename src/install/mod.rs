@@ -14,6 +14,7 @@ pub mod layout;
 pub mod plan;
 pub mod state;
 pub mod status;
+pub mod stores;
 pub mod validate;
 pub mod verify;
 
@@ -97,6 +98,9 @@ pub struct InstallReport {
     pub verification: Option<Verification>,
     pub env_file: String,
     pub bundle: String,
+    /// The optional stores (`--nss`, `--java`): each found, and what was done there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<stores::StoreNote>,
     #[serde(skip)]
     pub discover: Option<DiscoverResult>,
 }
@@ -231,9 +235,21 @@ pub fn install(
     if after.proxy.is_none() {
         remember_proxy(&mut after, &result, &req.discover);
     }
+    let minted = state::minted_without_revocation(
+        result
+            .targets
+            .iter()
+            .filter(|t| matches!(t.status, TargetStatus::Intercepted(_)))
+            .filter_map(|t| t.presented.first())
+            .map(|leaf| leaf.der.as_ref()),
+    );
+    if minted.is_some() {
+        after.minted_without_revocation = minted;
+    }
+    let (extra_actions, store_notes) = stores::install_actions(host.extra_stores, &mut after)?;
 
     let effective = effective_layout(layout, &after);
-    let (plan, _) = build_plan(
+    let (mut plan, _) = build_plan(
         &effective,
         state_before.as_ref(),
         &after,
@@ -242,6 +258,7 @@ pub fn install(
         &[],
         host,
     )?;
+    plan.actions.splice(0..0, extra_actions);
     let mut report = InstallReport {
         scope: scope_name(layout).to_string(),
         dry_run: req.dry_run,
@@ -252,6 +269,7 @@ pub fn install(
         verification: None,
         env_file: effective.env_file(Shell::Sh).display().to_string(),
         bundle: effective.bundle_for_env().display().to_string(),
+        stores: store_notes,
         discover: Some(result),
     };
     let Some(lock) = lock else {
@@ -625,6 +643,7 @@ pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
     let Some(state) = State::load(&layout.state_file())? else {
         return Ok(None);
     };
+    stores::check_records(layout.scope, &state)?;
     let own_files = layout.own_files();
     for file in &state.files {
         if !own_files.contains(&file.path) {
@@ -748,15 +767,24 @@ pub fn build_plan(
     Ok((Plan { actions }, state))
 }
 
-/// Everything `before` wrote, taken back: files, blocks, the hashed dir, session variables and
-/// last the state file itself.
+/// Everything `before` wrote, taken back: first what points tools at the trust files (env
+/// snippets, the profile.d script, the `/etc/environment` block, session variables), then the
+/// trust files and the hashed dir, last the state file itself. In that order because a
+/// variable naming a file that is gone breaks more than a missing variable: uv 0.12 and later
+/// trusts nothing at all when `SSL_CERT_FILE` names a missing file.
 fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, InstallError> {
     let mut actions = Vec::new();
-    for f in &before.files {
-        actions.push(Action::Remove {
-            path: f.path.clone(),
-            sha256: f.sha256.clone(),
-        });
+    let trust_files = [layout.proxy_ca(), layout.own_bundle()];
+    let remove = |f: &OwnedFile| Action::Remove {
+        path: f.path.clone(),
+        sha256: f.sha256.clone(),
+    };
+    for f in before
+        .files
+        .iter()
+        .filter(|f| !trust_files.contains(&f.path))
+    {
+        actions.push(remove(f));
     }
     for b in &before.blocks {
         actions.push(Action::EditBlock {
@@ -764,14 +792,21 @@ fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, Insta
             block: None,
         });
     }
-    actions.push(Action::SyncDir {
-        dir: layout.cert_dir(),
-        entries: Vec::new(),
-    });
     if !before.session_env.is_empty() {
         let (set, unset) = SessionVar::restore(&before.session_env);
         actions.push(Action::SessionEnv { set, unset });
     }
+    for f in before
+        .files
+        .iter()
+        .filter(|f| trust_files.contains(&f.path))
+    {
+        actions.push(remove(f));
+    }
+    actions.push(Action::SyncDir {
+        dir: layout.cert_dir(),
+        entries: Vec::new(),
+    });
     let current = fs_safe::read_nofollow(&layout.state_file())?.unwrap_or_default();
     actions.push(Action::Remove {
         path: layout.state_file(),
@@ -898,7 +933,14 @@ pub fn env_vars(layout: &Layout, state: &State) -> Result<Vec<(String, String)>,
         url: url.clone(),
         no_proxy: state.no_proxy.clone(),
     });
-    envsnippet::variables(&paths, proxy.as_ref()).map_err(|e| InstallError::Plan(e.to_string()))
+    let in_os_store = state.cas.iter().all(|c| c.in_os_store);
+    envsnippet::variables_for(
+        crate::tools::Os::current(),
+        in_os_store,
+        &paths,
+        proxy.as_ref(),
+    )
+    .map_err(|e| InstallError::Plan(e.to_string()))
 }
 
 pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
@@ -954,21 +996,40 @@ pub fn uninstall(
         verification: None,
         env_file: String::new(),
         bundle: String::new(),
+        stores: Vec::new(),
         discover: None,
     };
     let Some(before) = before else {
+        // Tools configured against the system scope's install leave their record here.
+        if let Some(undo) = tools_undo(layout, true)? {
+            let plan = Plan {
+                actions: undo.actions,
+            };
+            report.warnings.extend(undo.warnings);
+            report.steps = match &lock {
+                Some(lock) => apply::apply(&plan, host, &options, lock)?,
+                None => plan.steps(host)?,
+            };
+            report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
+            if let Some(lock) = &lock {
+                lock.remove_traces(Some(&layout.dir));
+            }
+        }
         return Ok(report);
     };
     let mut after = before.clone();
     let mut removes = Vec::new();
-    for ca in &selected_for_removal(&before, pins)? {
+    let selected = selected_for_removal(&before, pins)?;
+    for ca in &selected {
         if ca.added_to_os_store {
             removes.push((parse_pem(&ca.pem)?, ca.store_name.clone()));
         }
         after.cas.retain(|c| c.sha256 != ca.sha256);
     }
+    let removed: Vec<String> = selected.iter().map(|c| c.sha256.clone()).collect();
+    let extra_actions = stores::uninstall_actions(&before, &mut after, &removed)?;
     let effective = effective_layout(layout, &after);
-    let (plan, _) = build_plan(
+    let (mut plan, _) = build_plan(
         &effective,
         Some(&before),
         &after,
@@ -977,6 +1038,12 @@ pub fn uninstall(
         &removes,
         host,
     )?;
+    plan.actions.splice(0..0, extra_actions);
+    // The person's tool settings name the bundle: they go before anything else does.
+    if let Some(undo) = tools_undo(layout, after.cas.is_empty())? {
+        plan.actions.splice(0..0, undo.actions);
+        report.warnings.extend(undo.warnings);
+    }
     report.installed = after.cas.iter().map(summary).collect();
     let Some(lock) = lock else {
         report.steps = plan.steps(host)?;
@@ -989,6 +1056,18 @@ pub fn uninstall(
         lock.remove_traces(Some(&layout.dir));
     }
     Ok(report)
+}
+
+/// What `configure-tools` changed in the person's files, given back (user scope, everything
+/// uninstalled): `None` without a record. The record is removed as the plan's last step.
+fn tools_undo(
+    layout: &Layout,
+    everything: bool,
+) -> Result<Option<crate::tools::record::UndoPlan>, InstallError> {
+    if layout.scope != Scope::User || !everything {
+        return Ok(None);
+    }
+    crate::tools::record::undo_plan(layout).map_err(|e| InstallError::Plan(e.to_string()))
 }
 
 /// The installed CAs the pins name, or all of them without pins; a pin that names none is an
@@ -1039,6 +1118,7 @@ pub fn refresh(
         verification: None,
         env_file: effective.env_file(Shell::Sh).display().to_string(),
         bundle: effective.bundle_for_env().display().to_string(),
+        stores: Vec::new(),
         discover: None,
     })
 }

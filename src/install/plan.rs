@@ -16,10 +16,14 @@ pub struct Host<'a> {
     pub session_env: Option<&'a dyn PersistentEnv>,
     /// What the OS distrusts: never written into any file (`trust_proxy_platform::os_distrusted`).
     pub distrust: &'a Distrust,
+    /// The optional stores an install was asked to add the CAs to (`--nss`, `--java`).
+    pub extra_stores: &'a crate::install::stores::ExtraStores,
 }
 
 /// For hosts built without [`Host::with_distrust`] (tests with an in-memory store).
 static NO_DISTRUST: Distrust = Distrust::empty();
+static NO_EXTRA_STORES: crate::install::stores::ExtraStores =
+    crate::install::stores::ExtraStores::none();
 
 impl<'a> Host<'a> {
     pub fn new(store: &'a dyn TrustStore) -> Host<'a> {
@@ -27,7 +31,13 @@ impl<'a> Host<'a> {
             store,
             session_env: None,
             distrust: &NO_DISTRUST,
+            extra_stores: &NO_EXTRA_STORES,
         }
+    }
+
+    pub fn with_extra_stores(mut self, extra: &'a crate::install::stores::ExtraStores) -> Host<'a> {
+        self.extra_stores = extra;
+        self
     }
 
     pub fn with_distrust(mut self, distrust: &'a Distrust) -> Host<'a> {
@@ -71,6 +81,57 @@ pub enum Action {
         set: Vec<(String, String)>,
         unset: Vec<String>,
     },
+    /// Make one of the person's own files (`~/.config/pip/pip.conf`, `~/.bashrc`) hold
+    /// `contents` (`None`: not exist), but only while it holds what `expect` says: a file
+    /// changed since it was read is left alone (`KeptModified`), never overwritten. The file
+    /// keeps its owner and mode; a new one gets `mode_if_new`. The bytes it held are kept for the
+    /// rollback.
+    EditUserFile {
+        path: PathBuf,
+        contents: Option<Vec<u8>>,
+        expect: Expect,
+        mode_if_new: u32,
+        /// Missing directories to create first, outermost first (0700, as XDG asks); a
+        /// rollback removes them again.
+        create_dirs: Vec<PathBuf>,
+        /// Directories to remove afterwards if empty, innermost first (those trust-proxy
+        /// created for the file).
+        remove_dirs_if_empty: Vec<PathBuf>,
+    },
+    /// Add a root to an optional store (`install --nss`, `--java`; see `install::stores`).
+    ExtraStoreAdd {
+        store: crate::install::stores::ExtraStore,
+        cert: Cert,
+        name: String,
+    },
+    /// Remove a root trust-proxy added to an optional store.
+    ExtraStoreRemove {
+        store: crate::install::stores::ExtraStore,
+        cert: Cert,
+        name: String,
+    },
+}
+
+/// What a user's file must hold for an [`Action::EditUserFile`] to go ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Absent,
+    /// These bytes, by SHA-256 (upper-case hex, as the state records hashes).
+    Holds(String),
+}
+
+impl Expect {
+    /// What `current` is now, as a precondition.
+    pub fn of(current: Option<&[u8]>) -> Expect {
+        match current {
+            None => Expect::Absent,
+            Some(bytes) => Expect::Holds(crate::install::state::sha256_hex(bytes)),
+        }
+    }
+
+    pub fn matches(&self, current: Option<&[u8]>) -> bool {
+        *self == Expect::of(current)
+    }
 }
 
 /// What an action does (or would do) to the machine.
@@ -126,6 +187,14 @@ impl Action {
                 "set session environment".to_string(),
                 format!("{} set, {} removed", set.len(), unset.len()),
             ),
+            Action::EditUserFile { path, contents, .. } => (
+                if contents.is_some() {
+                    "edit user file".to_string()
+                } else {
+                    "remove user file".to_string()
+                },
+                path.display().to_string(),
+            ),
             Action::EditBlock { path, block } => (
                 if block.is_some() {
                     "set marked block".to_string()
@@ -134,6 +203,8 @@ impl Action {
                 },
                 path.display().to_string(),
             ),
+            Action::ExtraStoreAdd { store, cert, .. } => store.describe(true, cert),
+            Action::ExtraStoreRemove { store, cert, .. } => store.describe(false, cert),
         }
     }
 
@@ -202,6 +273,15 @@ impl Action {
                     Effect::Replace
                 }
             }
+            Action::EditUserFile {
+                path,
+                contents,
+                expect,
+                ..
+            } => {
+                let current = fs_safe::read_nofollow(path)?;
+                user_file_effect(current.as_deref(), contents.as_deref(), expect)
+            }
             Action::EditBlock { path, block } => {
                 let old = fs_safe::read_nofollow(path)?.unwrap_or_default();
                 let old_text = String::from_utf8_lossy(&old).into_owned();
@@ -214,7 +294,26 @@ impl Action {
                     Err(_) => Effect::Replace,
                 }
             }
+            Action::ExtraStoreAdd { store, cert, .. } => store.predict(true, cert)?,
+            Action::ExtraStoreRemove { store, cert, .. } => store.predict(false, cert)?,
         })
+    }
+}
+
+/// What an [`Action::EditUserFile`] does to a file holding `current`.
+pub fn user_file_effect(
+    current: Option<&[u8]>,
+    contents: Option<&[u8]>,
+    expect: &Expect,
+) -> Effect {
+    if !expect.matches(current) {
+        return Effect::KeptModified;
+    }
+    match (current, contents) {
+        (old, new) if old == new => Effect::Unchanged,
+        (Some(_), None) => Effect::Remove,
+        (None, Some(_)) => Effect::Create,
+        _ => Effect::Replace,
     }
 }
 

@@ -25,6 +25,14 @@ pub struct State {
     /// what they held before trust-proxy first set them, so uninstall puts that back.
     #[serde(default)]
     pub session_env: Vec<SessionVar>,
+    /// What the proxy minted when it was probed: `Some(true)` when no leaf it presented carried
+    /// a CRL distribution point or an OCSP responder (Windows schannel clients then fail their
+    /// revocation check); `None` when no minted leaf was seen (`--ca-file` without a probe).
+    #[serde(default)]
+    pub minted_without_revocation: Option<bool>,
+    /// Which optional stores (NSS databases, JDK keystores) trust-proxy added which CA to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_stores: Vec<crate::install::stores::ExtraStoreRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +109,8 @@ impl State {
             proxy: None,
             no_proxy: None,
             session_env: Vec::new(),
+            minted_without_revocation: None,
+            extra_stores: Vec::new(),
         }
     }
 
@@ -140,6 +150,39 @@ impl State {
     }
 }
 
+/// Whether a certificate names somewhere to check its revocation: a CRL distribution point or
+/// an OCSP responder in its authorityInfoAccess. `None` when it does not parse.
+pub fn has_revocation_pointer(der: &[u8]) -> Option<bool> {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
+    Some(
+        cert.extensions()
+            .iter()
+            .any(|ext| match ext.parsed_extension() {
+                ParsedExtension::CRLDistributionPoints(points) => !points.points.is_empty(),
+                ParsedExtension::AuthorityInfoAccess(access) => access.iter().any(|d| {
+                    d.access_method == x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP
+                }),
+                _ => false,
+            }),
+    )
+}
+
+/// From the leaves the proxy minted (the first certificate each intercepted target presented):
+/// `Some(true)` when none names a revocation source, `None` when there were none.
+pub fn minted_without_revocation<'a>(leaves: impl Iterator<Item = &'a [u8]>) -> Option<bool> {
+    let mut seen = None;
+    for leaf in leaves {
+        match has_revocation_pointer(leaf) {
+            Some(true) => return Some(false),
+            Some(false) => seen = Some(true),
+            None => {}
+        }
+    }
+    seen
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     trust_proxy_platform::hex_upper(&trust_proxy_platform::sha256(bytes))
 }
@@ -147,6 +190,46 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leaf(with: impl FnOnce(&mut rcgen::CertificateParams)) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["pypi.org".to_string()]).unwrap();
+        with(&mut params);
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn minted_leaves_without_crl_or_ocsp_pointers_are_recorded_as_such() {
+        let bare = leaf(|_| {});
+        let with_crl = leaf(|p| {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec!["http://crl.corp/ca.crl".into()],
+            }]
+        });
+        // authorityInfoAccess with one OCSP responder, http://o.
+        let ocsp_aia = [
+            0x30, 0x16, 0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01,
+            0x86, 0x08, b'h', b't', b't', b'p', b':', b'/', b'/', b'o',
+        ];
+        let with_ocsp = leaf(|p| {
+            p.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                ocsp_aia.to_vec(),
+            )]
+        });
+        assert_eq!(has_revocation_pointer(&bare), Some(false));
+        assert_eq!(has_revocation_pointer(&with_crl), Some(true));
+        assert_eq!(has_revocation_pointer(&with_ocsp), Some(true));
+        assert_eq!(has_revocation_pointer(b"not a certificate"), None);
+        let of = |leaves: &[&[u8]]| minted_without_revocation(leaves.iter().copied());
+        assert_eq!(of(&[&bare, &bare]), Some(true));
+        assert_eq!(of(&[&bare, &with_ocsp]), Some(false));
+        assert_eq!(of(&[]), None);
+        // An old state file without the field still reads.
+        let old = r#"{"schema_version":1,"scope":"user","cas":[],"files":[],"blocks":[],"proxy":null,"no_proxy":null}"#;
+        let state: State = serde_json::from_str(old).unwrap();
+        assert_eq!(state.minted_without_revocation, None);
+    }
 
     #[test]
     fn names_from_certificates_are_escaped_on_disk_and_exact_when_read() {

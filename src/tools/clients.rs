@@ -228,6 +228,8 @@ pub struct FixContext {
     pub installed: bool,
     /// The installed CA file (root + intermediates), for the Java import command.
     pub proxy_ca: Option<PathBuf>,
+    /// The installed CAs' SHA-256 fingerprints, for commands that re-run install.
+    pub fingerprints: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -649,12 +651,20 @@ fn fix(result: &ClientResult, ctx: &FixContext, timeout: Duration) -> Option<Str
         } else if let Some(tool) = configurable(result.client) {
             format!("trust-proxy configure-tools --tools {tool}")
         } else if result.client == ClientId::Java {
+            let pins: String = if ctx.fingerprints.is_empty() {
+                " --fingerprint SHA256".to_string()
+            } else {
+                ctx.fingerprints
+                    .iter()
+                    .map(|f| format!(" --fingerprint {f}"))
+                    .collect()
+            };
             let ca = ctx
                 .proxy_ca
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "proxy-ca.pem".to_string());
-            format!("keytool -importcert -cacerts -noprompt -alias trust-proxy -file {ca} (as root, for each JDK)")
+            format!("sudo trust-proxy install --scope system --java{pins} (each JDK's keystore), or by hand: keytool -importcert -cacerts -noprompt -alias trust-proxy -file {ca}")
         } else {
             // Its variables were in the environment and it still failed: the installed CA is
             // not the one the proxy signs with now (a rotation), or the bundle lost it.

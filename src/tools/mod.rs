@@ -10,9 +10,33 @@
 //! Tools sit after `install` in the flow: they read what an install wrote (bundle, CA file, whether
 //! the CA is in the OS store) and never decide trust themselves.
 
+pub mod aws;
+pub mod brew;
+pub mod cargo;
 pub mod clients;
+pub mod conda;
+pub mod config_text;
+pub mod curl;
+pub mod doctor;
+pub mod engine;
+pub mod existing_ca;
+pub mod gcloud;
+pub mod git;
+mod lines;
+pub mod node;
+pub mod npm;
+mod npmrc;
 pub mod paths;
+pub mod pip;
+pub mod pnpm;
+pub mod poetry;
+pub mod record;
+pub mod startup;
+pub mod uv;
 pub mod version;
+pub mod wget;
+mod yaml_top;
+pub mod yarn;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -238,5 +262,21 @@ pub trait Tool: Sync {
 /// Every tool, in the order reports list them.
 pub fn all() -> Vec<&'static dyn Tool> {
     // Each tool module adds its one line here.
-    Vec::new()
+    vec![
+        &pip::PIP,
+        &uv::UV,
+        &cargo::Cargo,
+        &git::Git,
+        &curl::Curl,
+        &wget::Wget,
+        &aws::Aws,
+        &gcloud::Gcloud,
+        &conda::Conda,
+        &poetry::Poetry,
+        &npm::Npm,
+        &pnpm::Pnpm,
+        &yarn::Yarn,
+        &node::Node,
+        &brew::Brew,
+    ]
 }

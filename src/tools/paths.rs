@@ -109,6 +109,20 @@ pub fn npmrc(ctx: &Context) -> PathBuf {
     }
 }
 
+/// pnpm >= 11's own config directory, which holds `auth.ini` (where `pnpm config set cafile`
+/// writes, read before `~/.npmrc`): `$XDG_CONFIG_HOME/pnpm`, else `~/Library/Preferences/pnpm`
+/// (macOS), `%LOCALAPPDATA%\pnpm\config` (Windows), `~/.config/pnpm` (pnpm 11's `getConfigDir`).
+pub fn pnpm_config_dir(ctx: &Context) -> PathBuf {
+    if let Some(dir) = ctx.var("XDG_CONFIG_HOME") {
+        return PathBuf::from(dir).join("pnpm");
+    }
+    match (ctx.os, ctx.var("LOCALAPPDATA")) {
+        (Os::Macos, _) => ctx.home.join("Library/Preferences/pnpm"),
+        (Os::Windows, Some(local)) => PathBuf::from(local).join("pnpm").join("config"),
+        _ => ctx.home.join(".config").join("pnpm"),
+    }
+}
+
 /// yarn 1: `~/.yarnrc` (yarn config set writes there).
 pub fn yarnrc_classic(ctx: &Context) -> PathBuf {
     ctx.home.join(".yarnrc")
@@ -160,6 +174,107 @@ pub fn gcloud_config_dir(ctx: &Context) -> PathBuf {
         (None, Os::Windows) => ctx.appdata().join("gcloud"),
         (None, _) => ctx.home.join(".config").join("gcloud"),
     }
+}
+
+/// Every pip config file pip reads, in its load order (later ones win): the site files
+/// (`$XDG_CONFIG_DIRS/pip/pip.conf`, `/etc/pip.conf`; Windows `C:\ProgramData\pip\pip.ini`) when
+/// `system` is asked, the legacy `~/.pip/pip.conf` (`%APPDATA%\pip\pip.ini` is the only user file
+/// on Windows), the user file, then `PIP_CONFIG_FILE`, which pip loads on top of the others (pypa/pip
+/// docs/html/topics/configuration.md).
+pub fn pip_config_files(ctx: &Context, system: bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if system {
+        match ctx.os {
+            Os::Windows => files.push(
+                PathBuf::from(ctx.var("ProgramData").unwrap_or("C:\\ProgramData"))
+                    .join("pip")
+                    .join("pip.ini"),
+            ),
+            Os::Linux | Os::Macos => {
+                let dirs = ctx.var("XDG_CONFIG_DIRS").unwrap_or("/etc/xdg");
+                files.extend(
+                    std::env::split_paths(dirs)
+                        .filter(|d| d.is_absolute())
+                        .map(|d| d.join("pip").join("pip.conf")),
+                );
+                files.push(PathBuf::from("/etc/pip.conf"));
+            }
+        }
+    }
+    if ctx.os != Os::Windows {
+        files.push(ctx.home.join(".pip").join("pip.conf"));
+    }
+    let mut without_override = ctx.clone();
+    without_override.env.remove("PIP_CONFIG_FILE");
+    files.push(pip_config(&without_override));
+    files.extend(ctx.var("PIP_CONFIG_FILE").map(PathBuf::from));
+    files.dedup();
+    files
+}
+
+/// Every `.condarc` conda reads for the user, in its search order: the system ones when
+/// `system` is asked (`/etc/conda/.condarc`, `/etc/conda/condarc`), `$XDG_CONFIG_HOME/conda/.condarc`,
+/// `~/.config/conda/.condarc`, `~/.conda/.condarc`, `~/.condarc`, then `CONDARC` (conda docs,
+/// user-guide/configuration/use-condarc, "Searching for .condarc").
+pub fn conda_config_files(ctx: &Context, system: bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if system && ctx.os != Os::Windows {
+        files.push(PathBuf::from("/etc/conda/.condarc"));
+        files.push(PathBuf::from("/etc/conda/condarc"));
+    }
+    files.push(ctx.xdg_config_home().join("conda").join(".condarc"));
+    files.push(ctx.home.join(".config").join("conda").join(".condarc"));
+    files.push(ctx.home.join(".conda").join(".condarc"));
+    files.push(ctx.home.join(".condarc"));
+    files.extend(ctx.var("CONDARC").map(PathBuf::from));
+    let mut seen = Vec::new();
+    files.retain(|f| {
+        let new = !seen.contains(f);
+        seen.push(f.clone());
+        new
+    });
+    files
+}
+
+/// wget's system-wide file, read before the user's: `/etc/wgetrc` as distributions build it,
+/// `/usr/local/etc/wgetrc` as upstream does (GNU wget manual, Startup File).
+pub fn wgetrc_system() -> Vec<PathBuf> {
+    vec![
+        PathBuf::from("/etc/wgetrc"),
+        PathBuf::from("/usr/local/etc/wgetrc"),
+    ]
+}
+
+/// The shell start-up files where a person exports variables: bash (`~/.bashrc`,
+/// `~/.bash_profile`, `~/.bash_login`), sh (`~/.profile`), zsh (in `$ZDOTDIR`, default the home:
+/// `.zshenv`, `.zprofile`, `.zshrc`, `.zlogin`), fish (`config.fish`), systemd's
+/// `environment.d/*.conf` is a directory: see [`shell_startup_dirs`].
+pub fn shell_startup_files(ctx: &Context) -> Vec<PathBuf> {
+    let zdotdir = ctx
+        .var("ZDOTDIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| ctx.home.clone());
+    let mut files: Vec<PathBuf> = [".bashrc", ".bash_profile", ".bash_login", ".profile"]
+        .iter()
+        .map(|f| ctx.home.join(f))
+        .collect();
+    files.extend(
+        [".zshenv", ".zprofile", ".zshrc", ".zlogin"]
+            .iter()
+            .map(|f| zdotdir.join(f)),
+    );
+    files.push(ctx.xdg_config_home().join("fish").join("config.fish"));
+    files
+}
+
+/// Directories whose files are start-up files too: fish `conf.d` (`*.fish`) and systemd's
+/// user `environment.d` (`*.conf`), each with the extension of the files it reads.
+pub fn shell_startup_dirs(ctx: &Context) -> Vec<(PathBuf, &'static str)> {
+    vec![
+        (ctx.xdg_config_home().join("fish").join("conf.d"), "fish"),
+        (ctx.xdg_config_home().join("environment.d"), "conf"),
+    ]
 }
 
 #[cfg(test)]
@@ -223,5 +338,48 @@ mod tests {
                 .join("pip")
                 .join("pip.ini")
         );
+    }
+
+    #[test]
+    fn every_file_doctor_reads_in_the_tools_order() {
+        let linux = ctx(
+            Os::Linux,
+            &[
+                ("PIP_CONFIG_FILE", "/p.conf"),
+                ("XDG_CONFIG_DIRS", "/a:rel:/b"),
+                ("CONDARC", "/c/condarc"),
+                ("ZDOTDIR", "/z"),
+            ],
+        );
+        assert_eq!(
+            pip_config_files(&linux, true),
+            [
+                "/a/pip/pip.conf",
+                "/b/pip/pip.conf",
+                "/etc/pip.conf",
+                "/home/u/.pip/pip.conf",
+                "/home/u/.config/pip/pip.conf",
+                "/p.conf",
+            ]
+            .map(PathBuf::from)
+        );
+        assert_eq!(
+            pip_config_files(&ctx(Os::Linux, &[]), false),
+            ["/home/u/.pip/pip.conf", "/home/u/.config/pip/pip.conf"].map(PathBuf::from)
+        );
+        assert_eq!(
+            conda_config_files(&linux, false),
+            [
+                "/home/u/.config/conda/.condarc",
+                "/home/u/.conda/.condarc",
+                "/home/u/.condarc",
+                "/c/condarc",
+            ]
+            .map(PathBuf::from)
+        );
+        let startup = shell_startup_files(&linux);
+        assert!(startup.contains(&PathBuf::from("/z/.zshrc")));
+        assert!(startup.contains(&PathBuf::from("/home/u/.bashrc")));
+        assert!(!startup.contains(&PathBuf::from("/home/u/.zshrc")));
     }
 }

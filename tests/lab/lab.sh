@@ -54,10 +54,12 @@ declare -A LAB_ORIGIN_IP=(
   [crates.io]=10.200.2.12
   [static.crates.io]=10.200.2.13
   [github.com]=10.200.2.14
+  [registry.npmjs.org]=10.200.2.15
+  [index.crates.io]=10.200.2.16
   [aia.lab.test]=10.200.2.20
   [tarpit.lab.test]=10.200.2.30
 )
-LAB_TLS_HOSTS=(pypi.org files.pythonhosted.org crates.io static.crates.io github.com)
+LAB_TLS_HOSTS=(pypi.org files.pythonhosted.org crates.io static.crates.io github.com registry.npmjs.org index.crates.io)
 
 LAB_PORT_SQUID=3128
 LAB_PORT_SQUID_AIA=3129
@@ -278,8 +280,10 @@ lab_start_origin() {
 
 # lab_start_squid NAME PORT MODE [SIGNING-CA-BASENAME] [AUTH]
 #   MODE: bump | plain ; AUTH: auth to require Basic auth
+#   LAB_SQUID_SPLICE: the server names a bumping squid splices (default github.com; empty: bump all)
 lab_start_squid() {
   local name="$1" port="$2" mode="$3" ca="${4:-}" auth="${5:-}"
+  local splice="${LAB_SQUID_SPLICE-github.com}"
   local d="$TPLAB_DIR/squid-$name" conf
   rm -rf "$d"; mkdir -p "$d/logs"
   conf="$d/squid.conf"
@@ -291,9 +295,9 @@ lab_start_squid() {
       echo "sslcrtd_children 3 startup=1 idle=1"
       echo "acl step1 at_step SslBump1"
       echo "acl step2 at_step SslBump2"
-      echo "acl nobump ssl::server_name github.com"
+      [ -n "$splice" ] && echo "acl nobump ssl::server_name $splice"
       echo "ssl_bump peek step1"
-      echo "ssl_bump splice nobump"
+      [ -n "$splice" ] && echo "ssl_bump splice nobump"
       echo "ssl_bump stare step2"
       echo "ssl_bump bump all"
       # squid checks the origin against the lab public root only.

@@ -335,6 +335,24 @@ fn a_user_scope_install_is_what_verify_gives_the_clients() {
         assert_eq!(client(&out.json, name)["status"], "works", "{:#}", out.json);
     }
     assert_eq!(out.code, 0);
+
+    // A tool whose own setting shadows the snippet (an npmrc `cafile` naming a bundle without
+    // the CA, as this machine's /etc/npmrc does): the fix is configuring that tool.
+    if find_on_path("npm", std::env::var_os("PATH").as_deref()).is_some() {
+        let mut shadowed = env.clone();
+        shadowed.push((
+            "NPM_CONFIG_CAFILE".into(),
+            "/etc/ssl/certs/ca-certificates.crt".into(),
+        ));
+        let out = verify(
+            &["--tools", "npm", "--target", lab.target.as_str()],
+            &shadowed,
+        );
+        let npm = client(&out.json, "npm");
+        assert_eq!(npm["status"], "certificate_rejected", "{npm:#}");
+        assert_eq!(npm["fix"], "trust-proxy configure-tools --tools npm");
+        assert_eq!(out.code, 9);
+    }
 }
 
 #[cfg(unix)]

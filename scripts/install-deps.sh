@@ -43,6 +43,15 @@ else
   echo "install-deps: apt packages already installed: ${APT_PKGS[*]}"
 fi
 
+# tests/verify_clients.rs runs a real npm. Debian's nodejs leaves it to the npm package;
+# NodeSource's nodejs carries npm itself and conflicts with that package: ask apt only when no
+# npm is there at all.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: apt-get install npm"
+  apt-get update -q </dev/null
+  apt-get install -y -q --no-install-recommends npm </dev/null
+fi
+
 # The squid package starts a system squid on 3128 in the root namespace: the lab runs its own
 # squids inside namespaces and needs none of that.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet squid 2>/dev/null; then

@@ -18,10 +18,10 @@ Exit codes:
   8  not privileged enough for the requested scope (the message says what to run)
   9  installed, but verification through the proxy failed (see the report);
      verify: at least one client failed, timed out or could not be told apart
-  10 verify: no client could be checked (none of them found on PATH);
-     doctor: warnings only (something will fail or is weaker than it should be)
+ 10  doctor: warnings only (something will fail or is weaker than it should be)
  11  doctor: errors (verification turned off somewhere, a CA file that breaks requests,
-     the installed CA expired or no longer used by the proxy)";
+     the installed CA expired or no longer used by the proxy)
+ 12  verify: no client could be checked (none of them found on PATH)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,8 +110,9 @@ pub struct ConfigureToolsArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Host every client fetches from, repeatable. Default: each client's own public host
-    /// (pypi.org for the Python clients, registry.npmjs.org for node and npm, index.crates.io
-    /// for cargo, github.com for git, crates.io for curl, static.crates.io for openssl).
+    /// (pypi.org for python3, httpx, pip, uv and java, files.pythonhosted.org for requests,
+    /// registry.npmjs.org for node and npm, index.crates.io for cargo, github.com for git,
+    /// crates.io for curl, static.crates.io for openssl).
     #[arg(long = "target", value_name = "HOST[:PORT]")]
     pub targets: Vec<String>,
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use trust_proxy_platform::Scope;
 
 /// Exit status when no client could be checked at all.
-pub const EXIT_NOTHING_CHECKED: i32 = 10;
+pub const EXIT_NOTHING_CHECKED: i32 = 12;
 /// Exit status when a client failed (the one install uses for a failed verification).
 pub const EXIT_FAILED: i32 = 9;
 
@@ -119,6 +119,7 @@ pub struct Installed {
     pub scope: Option<Scope>,
     pub variables: Vec<(String, String)>,
     pub proxy_ca: Option<std::path::PathBuf>,
+    pub fingerprints: Vec<String>,
     pub unreadable: Vec<String>,
 }
 
@@ -148,6 +149,7 @@ fn installed_variables() -> Installed {
                             scope: Some(scope),
                             variables,
                             proxy_ca: Some(effective.proxy_ca()),
+                            fingerprints: state.cas.iter().map(|c| c.sha256.clone()).collect(),
                             unreadable,
                         }
                     }
@@ -162,6 +164,7 @@ fn installed_variables() -> Installed {
         scope: None,
         variables: Vec::new(),
         proxy_ca: None,
+        fingerprints: Vec::new(),
         unreadable,
     }
 }
@@ -202,6 +205,7 @@ pub fn child_environment(
     let fix = FixContext {
         installed: installed.scope.is_some(),
         proxy_ca: installed.proxy_ca,
+        fingerprints: installed.fingerprints,
     };
     (env, source, fix)
 }

@@ -228,6 +228,8 @@ pub struct FixContext {
     pub installed: bool,
     /// The installed CA file (root + intermediates), for the Java import command.
     pub proxy_ca: Option<PathBuf>,
+    /// The installed CAs' SHA-256 fingerprints, for commands that re-run install.
+    pub fingerprints: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -364,7 +366,11 @@ fn check_one(client: ClientId, site: &Site, config: &VerifyConfig) -> ClientResu
             result.reason = Some(why);
             result.fix = Some(format!("run it yourself to see: {}", result.command));
         }
-        Ok(Some((program, _, finished))) => {
+        Ok(Some((program, recipe, finished))) => {
+            // The name actually found (pip3 where there is no pip).
+            if let Some(name) = program.file_stem().and_then(|n| n.to_str()) {
+                result.command = command_line(name, &recipe);
+            }
             result.program = Some(program);
             result.seconds = finished.elapsed.as_secs_f64();
             result.version = finished
@@ -550,10 +556,16 @@ impl WorkDir {
     fn new() -> Result<WorkDir, String> {
         #[cfg(unix)]
         let guard: Box<dyn AsRef<Path> + Send> = {
-            // Elevated, $TMPDIR may be a user's: a root-owned sticky parent instead.
+            // Elevated, $TMPDIR may be a user's: a root-owned sticky parent instead (its real
+            // path: macOS's /tmp is a symlink, which the ownership check refuses).
             let privileged = trust_proxy_platform::is_elevated();
+            let parent = if cfg!(target_os = "macos") {
+                "/private/tmp"
+            } else {
+                "/tmp"
+            };
             Box::new(
-                trust_proxy_platform::private_dir::private_dir(Path::new("/tmp"), privileged)
+                trust_proxy_platform::private_dir::private_dir(Path::new(parent), privileged)
                     .map_err(|e| e.to_string())?,
             )
         };
@@ -639,12 +651,20 @@ fn fix(result: &ClientResult, ctx: &FixContext, timeout: Duration) -> Option<Str
         } else if let Some(tool) = configurable(result.client) {
             format!("trust-proxy configure-tools --tools {tool}")
         } else if result.client == ClientId::Java {
+            let pins: String = if ctx.fingerprints.is_empty() {
+                " --fingerprint SHA256".to_string()
+            } else {
+                ctx.fingerprints
+                    .iter()
+                    .map(|f| format!(" --fingerprint {f}"))
+                    .collect()
+            };
             let ca = ctx
                 .proxy_ca
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "proxy-ca.pem".to_string());
-            format!("keytool -importcert -cacerts -noprompt -alias trust-proxy -file {ca} (as root, for each JDK)")
+            format!("sudo trust-proxy install --scope system --java{pins} (each JDK's keystore), or by hand: keytool -importcert -cacerts -noprompt -alias trust-proxy -file {ca}")
         } else {
             // Its variables were in the environment and it still failed: the installed CA is
             // not the one the proxy signs with now (a rotation), or the bundle lost it.

@@ -55,7 +55,7 @@ pub fn trust(client: super::ClientId, env: &Env) -> String {
         match env.first_set(&["NPM_CONFIG_CAFILE", "npm_config_cafile"]) {
             Some((k, v)) => return format!("{k}={v} (replaces Node's roots and NODE_EXTRA_CA_CERTS)"),
             None => parts.push(
-                "`cafile` in an npmrc if set (replaces everything below; Debian's /etc/npmrc sets the system bundle), else".to_string(),
+                "`cafile` in an npmrc if set (replaces everything below, NODE_EXTRA_CA_CERTS included), else".to_string(),
             ),
         }
     }

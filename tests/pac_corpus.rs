@@ -541,10 +541,12 @@ fn the_engine_answers_again_after_a_timeout() {
     // A script that loops only for one host: the next call gets a fresh time budget.
     let script = r#"function FindProxyForURL(url, host) {
         if (host == "slow.example") { for (;;) {} }
+        // Long enough that the engine polls its interrupt handler at least once.
+        for (var i = 0; i < 300000; i++) {}
         return "PROXY fine.example:1";
     }"#;
     let limits = PacLimits {
-        call_time: Duration::from_millis(200),
+        call_time: Duration::from_millis(500),
         ..PacLimits::default()
     };
     let engine = PacEngine::load(script, TableResolver::new(&[], &[]), limits).unwrap();

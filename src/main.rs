@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Status(args) => command::run_status(args),
         Command::Env(args) => command::run_env(args),
         Command::Refresh(args) => command::run_refresh(args),
+        Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args),
     };
     match outcome {
         Ok(rendered) => {

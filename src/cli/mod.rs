@@ -5,4 +5,5 @@
 pub mod args;
 pub mod command;
 pub mod install_report;
+pub mod proxy;
 pub mod report;

@@ -149,7 +149,10 @@ fn an_unverified_https_pac_server_is_refused() {
     ]))
     .unwrap();
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert!(stderr.contains("TLS failed"), "{stderr}");
+    assert!(
+        stderr.contains("TLS failed") && stderr.contains("UnknownIssuer"),
+        "{stderr}"
+    );
 }
 
 #[test]

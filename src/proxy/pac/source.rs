@@ -29,7 +29,8 @@ pub enum SourceError {
     FileTooLarge { path: String, max: usize },
     #[error("PAC location {location:?}: {message}")]
     Location { location: String, message: String },
-    #[error("PAC URL {url}: {source}")]
+    /// The fetch error names the URL itself.
+    #[error("PAC {source}")]
     Fetch { url: String, source: FetchError },
     #[error("PAC URL {url}: {source}")]
     Transport { url: String, source: TunnelError },

@@ -563,3 +563,50 @@ fn the_engine_answers_again_after_a_timeout() {
         }]
     );
 }
+
+/// A resolver that never answers: each lookup waits out the time it is given.
+struct BlackHoleResolver {
+    waits: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl Resolver for BlackHoleResolver {
+    fn lookup(&self, _host: &str, timeout: Duration) -> Vec<IpAddr> {
+        self.waits.lock().unwrap().push(timeout);
+        std::thread::sleep(timeout.min(Duration::from_secs(5)));
+        Vec::new()
+    }
+    fn local_addresses(&self) -> Vec<IpAddr> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn slow_name_lookups_stay_within_the_call_bound() {
+    let script = r#"function FindProxyForURL(url, host) {
+        for (var i = 0; i < 50; i++) {
+            if (isResolvable("h" + i + ".example")) return "DIRECT";
+        }
+        return "PROXY fallback.example:8080";
+    }"#;
+    let limits = PacLimits::default();
+    let resolver = Arc::new(BlackHoleResolver {
+        waits: Default::default(),
+    });
+    let engine = PacEngine::load(script, resolver.clone(), limits).unwrap();
+    let started = Instant::now();
+    let outcome = engine.decide("https://pypi.org/");
+    let took = started.elapsed();
+    assert!(took < limits.call_time + MARGIN, "{took:?} {outcome:?}");
+    // The call either finished with what it had or was stopped at its bound; never 50 waits.
+    assert!(
+        matches!(&outcome, Ok(d) if d.raw == "PROXY fallback.example:8080")
+            || matches!(outcome, Err(PacError::Timeout { .. })),
+        "{outcome:?}"
+    );
+    let waits = resolver.waits.lock().unwrap().clone();
+    assert!(waits.len() <= 3, "{waits:?}");
+    assert!(
+        waits.iter().all(|w| *w <= limits.dns_lookup_time),
+        "{waits:?}"
+    );
+}

@@ -317,6 +317,18 @@ mod tests {
     }
 
     #[test]
+    fn the_system_resolver_answers_from_this_machine() {
+        // localhost comes from the hosts file: no DNS traffic.
+        let found = SystemResolver.lookup("localhost", Duration::from_secs(2));
+        assert!(found.iter().any(IpAddr::is_loopback), "{found:?}");
+        assert!(SystemResolver
+            .lookup("not a name", Duration::from_secs(2))
+            .is_empty());
+        // At least the loopback fallback; routing-table answers need no packet.
+        assert!(!SystemResolver.local_addresses().is_empty());
+    }
+
+    #[test]
     fn names_that_are_not_names_are_not_looked_up() {
         assert!(plausible_name("proxy.corp.example"));
         for bad in ["", "a b", "x\0y", "a/b", &"a".repeat(254)] {

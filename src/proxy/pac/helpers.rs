@@ -233,25 +233,34 @@ pub const MAX_SHEXP_INPUT: usize = 8 * 1024;
 /// browsers. The classic two-pointer glob walk: linear in practice, at most
 /// `text.len() * pattern.len()` steps, which [`MAX_SHEXP_INPUT`] bounds.
 pub fn sh_exp_match(text: &str, pattern: &str) -> bool {
-    let text: Vec<char> = text.chars().collect();
-    let pattern: Vec<char> = pattern.chars().collect();
+    // Host names and URLs are ASCII: match bytes without collecting characters.
+    if text.is_ascii() && pattern.is_ascii() {
+        glob(text.as_bytes(), pattern.as_bytes(), b'*', b'?')
+    } else {
+        let text: Vec<char> = text.chars().collect();
+        let pattern: Vec<char> = pattern.chars().collect();
+        glob(&text, &pattern, '*', '?')
+    }
+}
+
+fn glob<T: PartialEq + Copy>(text: &[T], pattern: &[T], star: T, any: T) -> bool {
     let (mut t, mut p) = (0usize, 0usize);
     // Where the last `*` was and which text position it currently swallows up to.
-    let mut star: Option<(usize, usize)> = None;
+    let mut last_star: Option<(usize, usize)> = None;
     while t < text.len() {
         match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
+            Some(c) if *c == star => {
+                last_star = Some((p, t));
                 p = p.saturating_add(1);
             }
-            Some(c) if *c == '?' || Some(c) == text.get(t) => {
+            Some(c) if *c == any || Some(c) == text.get(t) => {
                 t = t.saturating_add(1);
                 p = p.saturating_add(1);
             }
-            _ => match star {
+            _ => match last_star {
                 Some((star_p, star_t)) => {
                     let next_t = star_t.saturating_add(1);
-                    star = Some((star_p, next_t));
+                    last_star = Some((star_p, next_t));
                     p = star_p.saturating_add(1);
                     t = next_t;
                 }
@@ -263,7 +272,7 @@ pub fn sh_exp_match(text: &str, pattern: &str) -> bool {
         .get(p..)
         .unwrap_or_default()
         .iter()
-        .all(|c| *c == '*')
+        .all(|c| *c == star)
 }
 
 #[cfg(test)]

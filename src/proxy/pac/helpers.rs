@@ -302,6 +302,13 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_is_matched_by_characters() {
+        // `?` is one character, not one byte.
+        assert!(sh_exp_match("bücher.example", "b?cher.*"));
+        assert!(!sh_exp_match("bücher.example", "b??cher.*"));
+    }
+
+    #[test]
     fn nets_and_lists() {
         let ip = |s: &str| s.parse::<Ipv4Addr>().ok();
         assert!(is_in_net(ip("10.1.2.3"), "10.0.0.0", "255.0.0.0"));

@@ -610,3 +610,34 @@ fn slow_name_lookups_stay_within_the_call_bound() {
         "{waits:?}"
     );
 }
+
+#[test]
+fn huge_inputs_to_native_helpers_are_refused() {
+    let limits = PacLimits {
+        call_time: Duration::from_secs(5),
+        ..PacLimits::default()
+    };
+    let engine = PacEngine::load(
+        &pac("hostile/huge_lists.pac"),
+        TableResolver::new(&[], &[]),
+        limits,
+    )
+    .unwrap();
+    for (host, helper) in [
+        ("sort.example", "sortIpAddressList"),
+        ("net.example", "isInNetEx"),
+        ("match.example", "shExpMatch"),
+    ] {
+        let started = Instant::now();
+        let err = engine.decide(&format!("https://{host}/")).unwrap_err();
+        assert!(
+            matches!(&err, PacError::Threw { message, .. } if message.starts_with(&format!("RangeError: {helper}"))),
+            "{host}: {err:?}"
+        );
+        assert!(
+            started.elapsed() < limits.call_time,
+            "{host}: {:?}",
+            started.elapsed()
+        );
+    }
+}

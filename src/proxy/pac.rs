@@ -34,7 +34,9 @@
 //! - `isPlainHostName` is false for an IPv6 literal (no dot, but not a name either).
 //! - `dnsDomainIs` and `localHostOrDomainIs` ignore ASCII case (host names do);
 //!   `shExpMatch` does not (as in browsers), knows `*` and `?` only, and refuses arguments over
-//!   [`helpers::MAX_SHEXP_INPUT`] bytes with a RangeError (native code cannot be interrupted).
+//!   [`helpers::MAX_SHEXP_INPUT`] bytes with a RangeError (native code cannot be interrupted);
+//!   `isInNetEx` and `sortIpAddressList` likewise refuse lists over
+//!   [`helpers::MAX_ADDRESS_LIST`] bytes.
 //! - `dnsResolve`/`isResolvable`/`isInNet`/`myIpAddress` are IPv4 (null/false otherwise); the
 //!   Ex variants take both families and return `;`-separated lists, IPv6 sorted first.
 //! - Ranges are inclusive and wrap when the start is after the end (`weekdayRange("FRI",
@@ -595,20 +597,29 @@ fn install_helpers<'js>(
     let lookup = addresses.clone();
     globals.set(
         "isInNetEx",
-        Function::new(ctx.clone(), move |addresses: Text, prefix: Text| {
-            // An address, a `;` list of them (what dnsResolveEx returns), or a name.
-            let listed: Option<Vec<IpAddr>> = addresses
-                .split(';')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(helpers::parse_ip)
-                .collect();
-            let addrs = match listed {
-                Some(list) if !list.is_empty() => list,
-                _ => lookup(addresses.trim()),
-            };
-            helpers::is_in_net_ex(&addrs, &prefix)
-        })?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, addresses: Text, prefix: Text| -> rquickjs::Result<bool> {
+                if addresses.len() > helpers::MAX_ADDRESS_LIST {
+                    return Err(Exception::throw_range(
+                        &ctx,
+                        "isInNetEx: address list longer than 16 KiB",
+                    ));
+                }
+                // An address, a `;` list of them (what dnsResolveEx returns), or a name.
+                let listed: Option<Vec<IpAddr>> = addresses
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(helpers::parse_ip)
+                    .collect();
+                let addrs = match listed {
+                    Some(list) if !list.is_empty() => list,
+                    _ => lookup(addresses.trim()),
+                };
+                Ok(helpers::is_in_net_ex(&addrs, &prefix))
+            },
+        )?,
     )?;
     let local = resolver.clone();
     globals.set(
@@ -631,6 +642,12 @@ fn install_helpers<'js>(
         Function::new(
             ctx.clone(),
             |ctx: Ctx<'js>, list: Text| -> rquickjs::Result<Value<'js>> {
+                if list.len() > helpers::MAX_ADDRESS_LIST {
+                    return Err(Exception::throw_range(
+                        &ctx,
+                        "sortIpAddressList: list longer than 16 KiB",
+                    ));
+                }
                 match helpers::sort_ip_list(&list) {
                     Some(sorted) => rquickjs::IntoJs::into_js(sorted, &ctx),
                     None => Ok(Value::new_bool(ctx, false)),

@@ -228,6 +228,10 @@ pub fn sort_ip_list(list: &str) -> Option<String> {
 /// names are at most 253 bytes and the URLs trust-proxy asks about far shorter than this.
 pub const MAX_SHEXP_INPUT: usize = 8 * 1024;
 
+/// Address lists (`isInNetEx`, `sortIpAddressList`) longer than this are refused the same way:
+/// parsing and sorting them is native work, and a real list is a handful of addresses.
+pub const MAX_ADDRESS_LIST: usize = 16 * 1024;
+
 /// `shExpMatch(text, pattern)`: the whole text against a shell pattern where `*` is any run of
 /// characters and `?` exactly one; everything else is literal and case matters, as in
 /// browsers. The classic two-pointer glob walk: linear in practice, at most

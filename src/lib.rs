@@ -10,5 +10,6 @@ pub mod analyze;
 pub mod cli;
 pub mod discover;
 pub mod install;
+pub mod proxy;
 pub mod terminal_text;
 pub mod tools;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::ConfigureTools(args) => configure_tools::run_configure_tools(args),
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
         Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
+        Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -82,6 +82,11 @@ pub enum Command {
     /// not configured. The exit code says the worst severity found.
     #[command(after_help = EXIT_CODES)]
     Doctor(DoctorArgs),
+    /// Which proxy each URL would use according to a PAC file, and whether it answers.
+    ///
+    /// The PAC file runs in a sandboxed JavaScript engine (memory, stack and time bounds); each
+    /// choice it returns is tried in order with a TCP connect until one answers.
+    Proxy(ProxyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -298,4 +303,28 @@ pub struct EnvArgs {
     /// system or user. Default: the scope that has an installation (user first).
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
+}
+
+/// `trust-proxy proxy --pac FILE|URL --url URL...`
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The PAC file: a path, or a file:, http: or https: URL (fetched directly, at most 1 MiB).
+    #[arg(long, value_name = "FILE|URL")]
+    pub pac: String,
+
+    /// URL to ask the PAC file about, repeatable.
+    #[arg(long = "url", value_name = "URL", required = true)]
+    pub urls: Vec<String>,
+
+    /// Only evaluate the PAC file; do not check which choice answers.
+    #[arg(long)]
+    pub no_connect: bool,
+
+    /// Seconds each "does it answer" TCP connect may take.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub connect_timeout: f64,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

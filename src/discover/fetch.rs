@@ -84,7 +84,9 @@ impl Fetcher for HttpFetcher {
     }
 }
 
-enum Reply {
+/// A response: its body, or where a redirect points (not yet checked: the caller applies its
+/// own scheme and address rules to it).
+pub(crate) enum Reply {
     Body(Vec<u8>),
     Redirect(String),
 }
@@ -263,7 +265,7 @@ fn connect_checked(
     Err(transport(last))
 }
 
-fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
+pub(crate) fn read_response(url: &str, stream: &mut Stream) -> Result<Reply, FetchError> {
     let protocol = |message: String| FetchError::Protocol {
         url: printable(url),
         message,

@@ -1,0 +1,256 @@
+//! `trust-proxy proxy --pac FILE|URL --url URL...`: what a PAC file answers for each URL, which
+//! of its choices answers a TCP connect first, and why. The PAC is loaded once and asked about
+//! every URL; each choice is checked in order with a connect under `--connect-timeout` (the
+//! proxy for PROXY/HTTPS, the URL's own host for DIRECT). SOCKS choices are listed but passed
+//! over: discover speaks HTTP CONNECT only.
+//!
+//! Exit status: 0 when every URL got a choice that answered (or, with `--no-connect`, a
+//! decision), 1 when the PAC file failed for a URL, 5 when no choice answered for some URL;
+//! a PAC file that cannot be read or loaded is a usage error (2), a failed download a local one
+//! (1).
+
+use crate::cli::args::ProxyArgs;
+use crate::cli::command::{CommandError, Rendered};
+use crate::discover::deadline::Deadline;
+use crate::discover::tunnel;
+use crate::proxy::pac::source::{self, SourceError};
+use crate::proxy::pac::{
+    failover, script_view, Failover, PacChoice, PacEngine, PacLimits, SystemResolver,
+};
+use crate::terminal_text::{escaped, printable, to_json_pretty};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+struct ProxyReport {
+    schema_version: u32,
+    command: &'static str,
+    exit_code: i32,
+    pac: PacInfo,
+    urls: Vec<UrlReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct PacInfo {
+    location: String,
+    bytes: usize,
+    entry_point: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct UrlReport {
+    url: String,
+    /// The host the PAC file was given.
+    host: Option<String>,
+    /// The string FindProxyForURL returned, exactly.
+    result: Option<String>,
+    choices: Vec<PacChoice>,
+    /// Present unless `--no-connect`.
+    failover: Option<Failover>,
+    chosen: Option<PacChoice>,
+    reason: String,
+    error: Option<String>,
+}
+
+pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
+    let mut warnings = Vec::new();
+    if !(args.connect_timeout.is_finite()
+        && args.connect_timeout > 0.0
+        && args.connect_timeout <= 60.0)
+    {
+        return Err(CommandError::Usage(
+            "--connect-timeout must be between 0 and 60 seconds".to_string(),
+        ));
+    }
+    let connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    let roots = if args.pac.starts_with("https:") {
+        // The user's view of trust: a PAC server certificate IT issued is in the OS store.
+        match trust_proxy_platform::os_roots(trust_proxy_platform::Scope::User) {
+            Ok(roots) => roots,
+            Err(e) => {
+                warnings.push(format!(
+                    "the OS trust store could not be read ({e}); the PAC server is verified against Mozilla's roots only"
+                ));
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let pac = source::load(&args.pac, &roots).map_err(|e| match e {
+        SourceError::File { .. }
+        | SourceError::FileTooLarge { .. }
+        | SourceError::Location { .. } => CommandError::Usage(e.to_string()),
+        other => CommandError::Local(other.to_string()),
+    })?;
+    let engine = PacEngine::load(&pac.text, Arc::new(SystemResolver), PacLimits::default())
+        .map_err(|e| CommandError::Usage(format!("PAC file {}: {e}", printable(&pac.origin))))?;
+
+    let mut urls = Vec::new();
+    for url in &args.urls {
+        urls.push(ask(
+            &engine,
+            url,
+            (!args.no_connect).then_some(connect_timeout),
+        ));
+    }
+    let exit_code = if urls.iter().any(|u| u.error.is_some()) {
+        1
+    } else if !args.no_connect && urls.iter().any(|u| u.chosen.is_none()) {
+        5
+    } else {
+        0
+    };
+    let report = ProxyReport {
+        schema_version: SCHEMA_VERSION,
+        command: "proxy",
+        exit_code,
+        pac: PacInfo {
+            location: pac.origin,
+            bytes: pac.text.len(),
+            entry_point: engine.entry_point(),
+        },
+        urls,
+    };
+    let stdout = if args.json {
+        to_json_pretty(&report).map_err(|e| CommandError::Local(e.to_string()))?
+    } else {
+        to_text(&report)
+    };
+    Ok(Rendered {
+        stdout,
+        exit_code,
+        warnings,
+    })
+}
+
+fn ask(engine: &PacEngine, url: &str, connect_timeout: Option<Duration>) -> UrlReport {
+    let mut report = UrlReport {
+        url: url.to_string(),
+        host: None,
+        result: None,
+        choices: Vec::new(),
+        failover: None,
+        chosen: None,
+        reason: String::new(),
+        error: None,
+    };
+    let target = match script_view(url) {
+        Ok((_, host)) => {
+            report.host = Some(host.clone());
+            let port = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.port_or_known_default());
+            (host, port)
+        }
+        Err(e) => {
+            report.reason = "the URL cannot be asked about".to_string();
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let decision = match engine.decide(url) {
+        Ok(d) => d,
+        Err(e) => {
+            report.reason = "the PAC file gave no usable answer".to_string();
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    report.result = Some(decision.raw);
+    report.choices = decision.choices;
+    let Some(timeout) = connect_timeout else {
+        report.chosen = report.choices.first().cloned();
+        report.reason = match &report.chosen {
+            Some(c) => format!("{c} is the PAC file's first choice (not checked: --no-connect)"),
+            None => String::new(),
+        };
+        return report;
+    };
+    let outcome = failover(&report.choices, |choice| answers(choice, &target, timeout));
+    report.chosen = outcome.chosen_choice().cloned();
+    report.reason = outcome.reason();
+    report.failover = Some(outcome);
+    report
+}
+
+/// A TCP connect to the proxy (or, for DIRECT, to the URL's host) within `timeout`.
+fn answers(
+    choice: &PacChoice,
+    target: &(String, Option<u16>),
+    timeout: Duration,
+) -> Result<String, String> {
+    if let PacChoice::Socks { .. } = choice {
+        return Err("SOCKS is not usable by trust-proxy, which speaks HTTP CONNECT".to_string());
+    }
+    let (what, host, port) = match choice.address() {
+        Some((host, port)) => ("proxy", host.to_string(), port),
+        None => match target {
+            (host, Some(port)) => ("target", host.clone(), *port),
+            (_, None) => return Err("the URL has no port to connect to".to_string()),
+        },
+    };
+    let started = Instant::now();
+    match tunnel::connect_tcp(what, &host, port, Deadline::after(timeout)) {
+        Ok(_) => Ok(format!(
+            "TCP connect to {} in {} ms",
+            authority(&host, port),
+            started.elapsed().as_millis()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+fn to_text(report: &ProxyReport) -> String {
+    let mut out = format!(
+        "PAC file {} ({} bytes, {})\n",
+        printable(&report.pac.location),
+        report.pac.bytes,
+        report.pac.entry_point
+    );
+    for u in &report.urls {
+        out.push_str(&format!("\n{}\n", printable(&u.url)));
+        if let Some(result) = &u.result {
+            out.push_str(&format!("  PAC returned: {:?}\n", printable(result)));
+        }
+        if let Some(error) = &u.error {
+            out.push_str(&format!("  error: {}\n", printable(error)));
+            continue;
+        }
+        let listed: Vec<String> = u
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{}. {c}", i.saturating_add(1)))
+            .collect();
+        out.push_str(&format!("  choices: {}\n", listed.join("  ")));
+        if let Some(f) = &u.failover {
+            for a in &f.attempts {
+                let verdict = if a.answered { "answered" } else { "no" };
+                out.push_str(&format!(
+                    "  tried {}: {verdict} ({})\n",
+                    a.choice,
+                    printable(&a.detail)
+                ));
+            }
+        }
+        match &u.chosen {
+            Some(c) => out.push_str(&format!("  use: {c}\n")),
+            None => out.push_str("  use: nothing answered\n"),
+        }
+        out.push_str(&format!("  why: {}\n", escaped(&u.reason)));
+    }
+    out.truncate(out.trim_end().len());
+    out
+}

@@ -1,0 +1,6 @@
+// Never returns; the loop even swallows exceptions.
+function FindProxyForURL(url, host) {
+    for (;;) {
+        try { while (true) {} } catch (e) {}
+    }
+}

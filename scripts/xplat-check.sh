@@ -4,7 +4,7 @@
 # Needs ../shared/xplat beside the clone (see its README). Any failure fails the script.
 #
 # Usage: scripts/xplat-check.sh [extra cargo args for clippy, e.g. --exclude trust-proxy]
-#   check-targets.sh always passes --workspace (which overrides -p), so narrow with --exclude.
+#   clippy always gets --workspace (which overrides -p), so narrow with --exclude.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -29,7 +29,28 @@ if ! command -v wine >/dev/null 2>&1 && [[ -x /usr/lib/wine/wine64 ]]; then
 fi
 
 echo "== clippy, four targets"
-"$xplat/check-targets.sh" "$@" --all-targets -- -D warnings
+# ../shared/xplat/check-targets.sh's recipe (its header shims, flags and tools), with one change:
+# the C compiler of the macOS and msvc *check* builds is scripts/xplat-cc/*, which compiles
+# QuickJS (rquickjs-sys, the PAC engine) from an empty file for the target. QuickJS needs a C
+# library the check shims do not have, and a check build links nothing; ring and everything else
+# go to clang unchanged.
+out=${XPLAT_DIR:-/tmp/xplat}
+clippy_args=("$@" --all-targets -- -D warnings)
+echo "== x86_64-pc-windows-gnu"
+cargo clippy --workspace --target x86_64-pc-windows-gnu "${clippy_args[@]}"
+for t in x86_64-apple-darwin aarch64-apple-darwin; do
+  tt=${t//-/_}
+  echo "== $t"
+  env "CC_$tt=$repo/scripts/xplat-cc/cc-check-darwin" "AR_$tt=llvm-ar" \
+    "CFLAGS_$tt=-ffreestanding -nostdlibinc -DNDEBUG -DRING_CORE_NOSTDLIBINC=1 -isystem $xplat/shims/darwin" \
+    cargo clippy --workspace --target "$t" "${clippy_args[@]}"
+done
+t=x86_64-pc-windows-msvc; tt=${t//-/_}
+echo "== $t"
+[[ -x $out/bin/clang-cl ]] || { echo "xplat-check: $out/bin/clang-cl missing (setup.sh)" >&2; exit 1; }
+env "CC_$tt=$repo/scripts/xplat-cc/msvc/clang-cl" "AR_$tt=llvm-lib" \
+  "CFLAGS_$tt=/clang:-ffreestanding /X /imsvc$xplat/shims/msvc -DRING_CORE_NOSTDLIBINC=1 -DNDEBUG -Wno-declaration-after-statement" \
+  cargo clippy --workspace --target "$t" "${clippy_args[@]}"
 
 echo "== wine: Windows store backend"
 target=x86_64-pc-windows-gnu

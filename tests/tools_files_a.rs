@@ -1008,3 +1008,35 @@ fn paths_a_format_cannot_carry() {
         }
     }
 }
+
+/// The AWS CLI and gcloud run on their own bundled Python: with a CA that fails Python 3.13's
+/// VERIFY_X509_STRICT, the plan says configuring cannot fix a 3.13 one, and still configures.
+#[test]
+fn python_based_clis_say_when_strict_x509_will_still_fail() {
+    let files = Files::new();
+    let mut strict = ctx(Os::Linux, true);
+    strict.strict_x509_findings = vec!["basicConstraints not marked critical".to_owned()];
+    for (tool, found) in [
+        (
+            &Aws as &dyn Tool,
+            found(ToolId::Aws, "aws-cli/2.9.19 Python/3.13.1", &[]),
+        ),
+        (
+            &Gcloud as &dyn Tool,
+            found(ToolId::Gcloud, "Google Cloud SDK 528.0.0", &[]),
+        ),
+    ] {
+        let plain = plan(tool, &found, &ctx(Os::Linux, true), &files).unwrap();
+        assert!(
+            !plain.notes.join("\n").contains("VERIFY_X509_STRICT"),
+            "{plain:?}"
+        );
+        let noted = plan(tool, &found, &strict, &files).unwrap();
+        let notes = noted.notes.join("\n");
+        assert!(
+            notes.contains("VERIFY_X509_STRICT") && notes.contains("re-issued"),
+            "{noted:?}"
+        );
+        assert_eq!(noted.edits.len(), 1, "{noted:?}");
+    }
+}

@@ -73,6 +73,8 @@ impl Tool for Aws {
             _ => None,
         });
         let mut notes = Vec::new();
+        // The AWS CLI runs on its own bundled Python: a 3.13 one enforces VERIFY_X509_STRICT.
+        notes.extend(super::poetry::strict_x509_note(ctx, "the AWS CLI"));
         if let Some(var) = ctx.var("AWS_CA_BUNDLE") {
             notes.push(format!(
                 "aws: AWS_CA_BUNDLE={var} in the environment wins over ca_bundle"

@@ -106,7 +106,10 @@ impl Tool for Gcloud {
             IniKind::Option { value, .. } => Some(value.replace("%%", "%")),
             _ => None,
         });
-        let mut notes = Vec::new();
+        // gcloud runs on its own bundled Python: a 3.13 one enforces VERIFY_X509_STRICT.
+        let mut notes: Vec<String> = super::poetry::strict_x509_note(ctx, "gcloud")
+            .into_iter()
+            .collect();
         if let Some(var) = ctx.var("CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE") {
             notes.push(format!(
                 "gcloud: CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE={var} in the environment wins over the file"

@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn reads_a_recorded_listing() {
-        let listing = "org.gnome.system.proxy autoconfig-url ''\norg.gnome.system.proxy ignore-hosts ['localhost', '127.0.0.0/8', \"it's.corp\", '*.internal']\norg.gnome.system.proxy mode 'manual'\norg.gnome.system.proxy.http host 'plain'\norg.gnome.system.proxy.http port 80\norg.gnome.system.proxy.https host 'proxy.corp'\norg.gnome.system.proxy.https port 3128\n";
+        let listing = "org.gnome.system.proxy autoconfig-url ''\norg.gnome.system.proxy ignore-hosts ['localhost', '127.0.0.0/8', \"it's.corp\", 'esc\\\\aped', '*.internal']\norg.gnome.system.proxy mode 'manual'\norg.gnome.system.proxy.http host 'plain'\norg.gnome.system.proxy.http port 80\norg.gnome.system.proxy.https host 'proxy.corp'\norg.gnome.system.proxy.https port 3128\n";
         assert_eq!(
             parse_listing(listing).unwrap(),
             GnomeProxy::Manual {
@@ -202,6 +202,7 @@ mod tests {
                     "localhost".into(),
                     "127.0.0.0/8".into(),
                     "it's.corp".into(),
+                    "esc\\aped".into(),
                     "*.internal".into()
                 ],
             }

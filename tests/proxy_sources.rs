@@ -264,3 +264,30 @@ fn a_pac_learned_proxy_stays_out_of_the_snippets_unless_allowed() {
         }
     }
 }
+
+#[test]
+fn a_pac_flag_fails_over_to_the_choice_that_answers_and_beats_the_environment() {
+    let (_root, proxy) = corp_proxy();
+    let dead = dead_proxy();
+    let pac = format!(
+        "function FindProxyForURL(url, host) {{ return \"PROXY {}; PROXY {}\"; }}\n",
+        dead.trim_start_matches("http://"),
+        proxy.addr()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pac_path = dir.path().join("corp.pac");
+    std::fs::write(&pac_path, pac).unwrap();
+    let gnome = Gnome::new();
+    let v = discover_json(
+        bin(&gnome, dir.path()).env("HTTPS_PROXY", &dead),
+        &["--pac", pac_path.to_str().unwrap()],
+    );
+    let p = &v["targets"][0]["proxy"];
+    assert_eq!(p["source"], "pac:flag", "{v}");
+    assert_eq!(p["url"], format!("http://{}", proxy.addr()));
+    let why = p["why"].as_str().unwrap();
+    assert!(
+        why.contains("answered after the earlier choices did not"),
+        "{why}"
+    );
+}

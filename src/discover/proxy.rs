@@ -255,7 +255,8 @@ impl fmt::Display for ProxySource {
             ProxySource::NoProxyEtcEnvironment { var, .. } => {
                 write!(f, "no_proxy_etc_environment:{var}")
             }
-            ProxySource::Pac { from, .. } => write!(f, "pac:{}", from.trim_start_matches('-')),
+            ProxySource::Pac { from, .. } if from == "--pac" => f.write_str("pac:flag"),
+            ProxySource::Pac { from, .. } => write!(f, "pac:{from}"),
             ProxySource::None => f.write_str("none"),
         }
     }

@@ -20,7 +20,7 @@ use crate::install::envsnippet::{self, Shell};
 use crate::install::layout::Layout;
 use crate::install::plan::Host;
 use crate::install::{self, InstallError, InstallRequest};
-use crate::proxy::resolve::{Resolver, Sources};
+use crate::proxy::resolve::{ResolveError, Resolver, Sources};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -582,10 +582,13 @@ fn proxy_settings(
         os_sources(given, warnings)
     });
     for target in targets {
-        let decision = resolver
-            .resolve(&format!("https://{target}/"))
-            .map_err(|e| usage(e.to_string()))?;
-        proxy.resolved.push((target.clone(), decision.choice));
+        match resolver.resolve(&format!("https://{target}/")) {
+            Ok(decision) => proxy.resolved.push((target.clone(), decision.choice)),
+            // An unparsable HTTPS_PROXY stays a per-target error in the report, as before:
+            // left unresolved, discover's own choice reports it.
+            Err(ResolveError::ProxyUrl(_)) => {}
+            Err(e) => return Err(usage(e.to_string())),
+        }
     }
     if let Some(user) = &args.proxy_user {
         let named_locally = proxy

@@ -586,7 +586,14 @@ fn proxy_settings(
             Ok(decision) => proxy.resolved.push((target.clone(), decision.choice)),
             // An unparsable HTTPS_PROXY stays a per-target error in the report, as before:
             // left unresolved, discover's own choice reports it.
-            Err(ResolveError::ProxyUrl(_)) => {}
+            Err(ResolveError::ProxyUrl(_)) if proxy.env_proxy.is_some() => {}
+            // Only /etc/environment's line is unparsable: said once, and the target goes direct.
+            Err(ResolveError::ProxyUrl(e)) => {
+                let warning = format!("{}: {e}; ignored", crate::proxy::etc_environment::PATH);
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
             Err(e) => return Err(usage(e.to_string())),
         }
     }

@@ -26,6 +26,8 @@ APT_PKGS=(
   nodejs default-jdk-headless   # tests/lab/selfsigned.sh: Node and Java (source launcher) as real clients
   git wget awscli # tests/tools_files_a.rs: each reads back the CA setting trust-proxy writes;
                   # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
+  libglib2.0-bin gsettings-desktop-schemas   # tests/proxy_sources.rs: the real gsettings and
+                  # org.gnome.system.proxy, read by src/proxy/gnome.rs
   libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
 )
 

@@ -142,10 +142,22 @@ pub struct VerifyArgs {
 /// How to reach the targets: shared by discover and install.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Proxy URL (http://HOST:PORT or https://...; credentials better with --proxy-user). Default: $HTTPS_PROXY,
-    /// $https_proxy, $ALL_PROXY, $all_proxy (honouring $NO_PROXY), else direct.
+    /// Proxy URL (http://HOST:PORT or https://...; credentials better with --proxy-user).
+    /// Default, in this order: $HTTPS_PROXY, $https_proxy, $ALL_PROXY, $all_proxy (honouring
+    /// $NO_PROXY); the OS settings (GNOME, then /etc/environment); their PAC file; else direct.
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
+
+    /// Ask this PAC file (a path, or a file:, http: or https: URL) which proxy each target
+    /// uses, before the environment and the OS settings.
+    #[arg(long, value_name = "FILE|URL", conflicts_with_all = ["proxy", "no_proxy"])]
+    pub pac: Option<String>,
+
+    /// A proxy a PAC file may name and still be written into the environment snippets
+    /// (repeatable). A PAC file is network-provided configuration: any other proxy it names is
+    /// used for the probe, without credentials, and not written anywhere.
+    #[arg(long = "allow-proxy", value_name = "HOST:PORT")]
+    pub allow_proxy: Vec<String>,
 
     /// User name for the proxy's Basic authentication. The password is read from
     /// $TRUST_PROXY_PROXY_PASSWORD, else asked at the terminal without echo, so it never appears
@@ -309,8 +321,10 @@ pub struct EnvArgs {
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
     /// The PAC file: a path, or a file:, http: or https: URL (fetched directly, at most 1 MiB).
+    /// Without it, each URL is resolved as discover and install resolve it (environment, OS
+    /// settings, their PAC file, direct).
     #[arg(long, value_name = "FILE|URL")]
-    pub pac: String,
+    pub pac: Option<String>,
 
     /// URL to ask the PAC file about, repeatable.
     #[arg(long = "url", value_name = "URL", required = true)]

@@ -20,6 +20,7 @@ use crate::install::envsnippet::{self, Shell};
 use crate::install::layout::Layout;
 use crate::install::plan::Host;
 use crate::install::{self, InstallError, InstallRequest};
+use crate::proxy::resolve::{ResolveError, Resolver, Sources};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -516,7 +517,7 @@ pub(crate) fn build_config(
         }
         v
     };
-    let proxy = proxy_settings(args, warnings)?;
+    let proxy = proxy_settings(args, &targets, warnings)?;
     let public = match &args.public_roots {
         Some(path) => {
             let certs = read_certs(path, "--public-roots")?;
@@ -546,21 +547,64 @@ pub(crate) fn build_config(
     })
 }
 
-/// The proxy settings from the environment and the flags, with `--proxy-user`'s password.
+/// The proxy for every target, resolved from the flags, the environment, the OS settings and
+/// a PAC file in that order (`proxy::resolve`), with `--proxy-user`'s password. Discover gets
+/// the result and reads none of the sources itself.
 fn proxy_settings(
     args: &ProbeArgs,
+    targets: &[Target],
     warnings: &mut Vec<String>,
 ) -> Result<ProxySettings, CommandError> {
     let usage = CommandError::Usage;
-    let mut proxy = ProxySettings::from_env(|k| std::env::var(k).ok());
+    let mut proxy = crate::proxy::env::from_process();
     proxy.no_proxy_flag = args.no_proxy;
     if let Some(url) = &args.proxy {
         proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(e.to_string()))?);
     }
+    let mut allow = Vec::new();
+    for value in &args.allow_proxy {
+        allow.push(Target::parse(value).map_err(|e| usage(format!("--allow-proxy: {e}")))?);
+    }
+    let connect_timeout = Duration::from_secs_f64(args.timeout).min(PAC_CONNECT_TIMEOUT);
+    let given = Sources {
+        flag: proxy.flag.clone(),
+        no_proxy_flag: proxy.no_proxy_flag,
+        pac_flag: args.pac.clone(),
+        env: proxy.clone(),
+        allow,
+        connect_timeout: Some(connect_timeout),
+        ..Sources::default()
+    };
+    // A proxy flag decides alone, so the OS is not asked (gsettings costs a process).
+    let resolver = Resolver::new(if args.proxy.is_some() || args.no_proxy {
+        given
+    } else {
+        os_sources(given, warnings)
+    });
+    for target in targets {
+        match resolver.resolve(&format!("https://{target}/")) {
+            Ok(decision) => proxy.resolved.push((target.clone(), decision.choice)),
+            // An unparsable HTTPS_PROXY stays a per-target error in the report, as before:
+            // left unresolved, discover's own choice reports it.
+            Err(ResolveError::ProxyUrl(_)) if proxy.env_proxy.is_some() => {}
+            // Only /etc/environment's line is unparsable: said once, and the target goes direct.
+            Err(ResolveError::ProxyUrl(e)) => {
+                let warning = format!("{}: {e}; ignored", crate::proxy::etc_environment::PATH);
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+            Err(e) => return Err(usage(e.to_string())),
+        }
+    }
     if let Some(user) = &args.proxy_user {
-        if !proxy.has_proxy() {
+        let named_locally = proxy
+            .resolved
+            .iter()
+            .any(|(_, c)| c.endpoint.is_some() && !c.network_provided());
+        if !(proxy.has_proxy() || named_locally) {
             return Err(usage(
-                "--proxy-user needs a proxy: give --proxy URL or set HTTPS_PROXY".to_string(),
+                "--proxy-user needs a proxy that is not from a PAC file: give --proxy URL, set HTTPS_PROXY, or set one in the OS proxy settings".to_string(),
             ));
         }
         let url_credentials = match (&proxy.flag, &proxy.env_proxy) {
@@ -580,6 +624,24 @@ fn proxy_settings(
         });
     }
     Ok(proxy)
+}
+
+/// A PAC file's choices are each given this long to answer a TCP connect.
+const PAC_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `sources` with this machine's OS settings added: GNOME through the real gsettings, and
+/// /etc/environment. A source that fails to read is a warning, not a stop: the next one decides.
+pub(crate) fn os_sources(mut sources: Sources, warnings: &mut Vec<String>) -> Sources {
+    sources.gnome = match crate::proxy::gnome::read(crate::proxy::gnome::GSETTINGS_DEADLINE) {
+        Ok(g) => g,
+        Err(e) => {
+            warnings.push(format!("the GNOME proxy settings are ignored: {e}"));
+            None
+        }
+    };
+    sources.etc_environment =
+        crate::proxy::etc_environment::read(Path::new(crate::proxy::etc_environment::PATH));
+    sources
 }
 
 /// Vendor hint files are small PEM files; anything large is not what we look for.

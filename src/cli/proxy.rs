@@ -1,5 +1,8 @@
-//! `trust-proxy proxy --pac FILE|URL --url URL...`: what a PAC file answers for each URL, which
-//! of its choices answers a TCP connect first, and why. The PAC is loaded once and asked about
+//! `trust-proxy proxy [--pac FILE|URL] --url URL...`: which proxy each URL goes through, from
+//! which source, and why. Without `--pac`, the URLs are resolved as discover and install
+//! resolve targets (`proxy::resolve`: environment, OS settings, their PAC file, direct), and the
+//! chosen proxy (or the host, for direct) is checked with a TCP connect. With `--pac`: what that
+//! PAC file answers for each URL, which of its choices answers a TCP connect first, and why. The PAC is loaded once and asked about
 //! every URL; each choice is checked in order with a connect under `--connect-timeout` (the
 //! proxy for PROXY/HTTPS, the URL's own host for DIRECT). SOCKS choices are listed but passed
 //! over: discover speaks HTTP CONNECT only.
@@ -11,16 +14,16 @@
 
 use crate::cli::args::ProxyArgs;
 use crate::cli::command::{CommandError, Rendered};
-use crate::discover::deadline::Deadline;
-use crate::discover::tunnel;
+use crate::discover::proxy::ProxyScheme;
 use crate::proxy::pac::source::{self, SourceError};
 use crate::proxy::pac::{
     failover, script_view, Failover, PacChoice, PacEngine, PacLimits, SystemResolver,
 };
+use crate::proxy::resolve::{self, Resolver, Sources};
 use crate::terminal_text::{escaped, printable, to_json_pretty};
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -29,7 +32,8 @@ struct ProxyReport {
     schema_version: u32,
     command: &'static str,
     exit_code: i32,
-    pac: PacInfo,
+    /// Absent when the URLs were resolved from the sources rather than one `--pac` file.
+    pac: Option<PacInfo>,
     urls: Vec<UrlReport>,
 }
 
@@ -51,6 +55,9 @@ struct UrlReport {
     /// Present unless `--no-connect`.
     failover: Option<Failover>,
     chosen: Option<PacChoice>,
+    /// Which source decided (`env:HTTPS_PROXY`, `os:gnome`, `pac:gnome`, ... as discover's
+    /// report names them); `pac:flag` with `--pac`.
+    source: String,
     reason: String,
     error: Option<String>,
 }
@@ -66,7 +73,10 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
         ));
     }
     let connect_timeout = Duration::from_secs_f64(args.connect_timeout);
-    let roots = if args.pac.starts_with("https:") {
+    let Some(pac_location) = &args.pac else {
+        return resolve_urls(args, connect_timeout, warnings);
+    };
+    let roots = if pac_location.starts_with("https:") {
         // The user's view of trust: a PAC server certificate IT issued is in the OS store.
         match trust_proxy_platform::os_roots(trust_proxy_platform::Scope::User) {
             Ok(roots) => roots,
@@ -80,7 +90,7 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
     } else {
         Vec::new()
     };
-    let pac = source::load(&args.pac, &roots).map_err(|e| match e {
+    let pac = source::load(pac_location, &roots).map_err(|e| match e {
         SourceError::File { .. }
         | SourceError::FileTooLarge { .. }
         | SourceError::Location { .. } => CommandError::Usage(e.to_string()),
@@ -108,17 +118,26 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
         schema_version: SCHEMA_VERSION,
         command: "proxy",
         exit_code,
-        pac: PacInfo {
+        pac: Some(PacInfo {
             location: pac.origin,
             bytes: pac.text.len(),
             entry_point: engine.entry_point(),
-        },
+        }),
         urls,
     };
-    let stdout = if args.json {
-        to_json_pretty(&report).map_err(|e| CommandError::Local(e.to_string()))?
+    render(&report, args.json, warnings)
+}
+
+fn render(
+    report: &ProxyReport,
+    json: bool,
+    warnings: Vec<String>,
+) -> Result<Rendered, CommandError> {
+    let exit_code = report.exit_code;
+    let stdout = if json {
+        to_json_pretty(report).map_err(|e| CommandError::Local(e.to_string()))?
     } else {
-        to_text(&report)
+        to_text(report)
     };
     Ok(Rendered {
         stdout,
@@ -135,6 +154,7 @@ fn ask(engine: &PacEngine, url: &str, connect_timeout: Option<Duration>) -> UrlR
         choices: Vec::new(),
         failover: None,
         chosen: None,
+        source: "pac:flag".to_string(),
         reason: String::new(),
         error: None,
     };
@@ -170,55 +190,114 @@ fn ask(engine: &PacEngine, url: &str, connect_timeout: Option<Duration>) -> UrlR
         };
         return report;
     };
-    let outcome = failover(&report.choices, |choice| answers(choice, &target, timeout));
+    let outcome = failover(&report.choices, |choice| {
+        resolve::answers(choice, &target, timeout)
+    });
     report.chosen = outcome.chosen_choice().cloned();
     report.reason = outcome.reason();
     report.failover = Some(outcome);
     report
 }
 
-/// A TCP connect to the proxy (or, for DIRECT, to the URL's host) within `timeout`.
-fn answers(
-    choice: &PacChoice,
-    target: &(String, Option<u16>),
-    timeout: Duration,
-) -> Result<String, String> {
-    if let PacChoice::Socks { .. } = choice {
-        return Err("SOCKS is not usable by trust-proxy, which speaks HTTP CONNECT".to_string());
-    }
-    let (what, host, port) = match choice.address() {
-        Some((host, port)) => ("proxy", host.to_string(), port),
-        None => match target {
-            (host, Some(port)) => ("target", host.clone(), *port),
-            (_, None) => return Err("the URL has no port to connect to".to_string()),
-        },
+/// Each URL resolved from the sources, as discover resolves its targets.
+fn resolve_urls(
+    args: &ProxyArgs,
+    connect_timeout: Duration,
+    mut warnings: Vec<String>,
+) -> Result<Rendered, CommandError> {
+    let sources = Sources {
+        env: crate::proxy::env::from_process(),
+        connect_timeout: (!args.no_connect).then_some(connect_timeout),
+        ..Sources::default()
     };
-    let started = Instant::now();
-    match tunnel::connect_tcp(what, &host, port, Deadline::after(timeout)) {
-        Ok(_) => Ok(format!(
-            "TCP connect to {} in {} ms",
-            authority(&host, port),
-            started.elapsed().as_millis()
-        )),
-        Err(e) => Err(e.to_string()),
+    let resolver = Resolver::new(crate::cli::command::os_sources(sources, &mut warnings));
+    let mut urls = Vec::new();
+    for url in &args.urls {
+        let mut report = UrlReport {
+            url: url.clone(),
+            host: None,
+            result: None,
+            choices: Vec::new(),
+            failover: None,
+            chosen: None,
+            source: String::new(),
+            reason: String::new(),
+            error: None,
+        };
+        match resolver.resolve(url) {
+            Ok(decision) => {
+                let target = resolve::target_of(url).ok();
+                report.host = target.as_ref().map(|t| t.host.clone());
+                report.source = decision.choice.source.to_string();
+                report.reason = decision.why;
+                report.result = decision.pac_result;
+                report.choices = decision.pac_choices;
+                let chosen = match &decision.choice.endpoint {
+                    Some(e) if e.scheme == ProxyScheme::Https => PacChoice::Https {
+                        host: e.host.clone(),
+                        port: e.port,
+                    },
+                    Some(e) => PacChoice::Http {
+                        host: e.host.clone(),
+                        port: e.port,
+                    },
+                    None => PacChoice::Direct,
+                };
+                report.failover = match (decision.failover, args.no_connect) {
+                    (Some(f), _) => Some(f),
+                    (None, true) => None,
+                    (None, false) => {
+                        let host_port = target.map(|t| (t.host, Some(t.port)));
+                        let host_port = host_port.unwrap_or((String::new(), None));
+                        let checked = [chosen.clone()];
+                        Some(failover(&checked, |c| {
+                            resolve::answers(c, &host_port, connect_timeout)
+                        }))
+                    }
+                };
+                report.chosen = match &report.failover {
+                    Some(f) => f.chosen_choice().cloned(),
+                    None => Some(chosen.clone()),
+                };
+                if report.choices.is_empty() {
+                    report.choices = vec![chosen];
+                }
+            }
+            Err(e) => {
+                report.reason = "the URL could not be resolved".to_string();
+                report.error = Some(e.to_string());
+            }
+        }
+        urls.push(report);
     }
-}
-
-fn authority(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
+    let exit_code = if urls.iter().any(|u| u.error.is_some()) {
+        1
+    } else if !args.no_connect && urls.iter().any(|u| u.chosen.is_none()) {
+        5
     } else {
-        format!("{host}:{port}")
-    }
+        0
+    };
+    let report = ProxyReport {
+        schema_version: SCHEMA_VERSION,
+        command: "proxy",
+        exit_code,
+        pac: None,
+        urls,
+    };
+    render(&report, args.json, warnings)
 }
 
 fn to_text(report: &ProxyReport) -> String {
-    let mut out = format!(
-        "PAC file {} ({} bytes, {})\n",
-        printable(&report.pac.location),
-        report.pac.bytes,
-        report.pac.entry_point
-    );
+    let mut out = match &report.pac {
+        Some(pac) => format!(
+            "PAC file {} ({} bytes, {})\n",
+            printable(&pac.location),
+            pac.bytes,
+            pac.entry_point
+        ),
+        None => "Resolved from the proxy sources (flags, environment, OS settings, PAC, direct)\n"
+            .to_string(),
+    };
     for u in &report.urls {
         out.push_str(&format!("\n{}\n", printable(&u.url)));
         if let Some(result) = &u.result {
@@ -249,6 +328,7 @@ fn to_text(report: &ProxyReport) -> String {
             Some(c) => out.push_str(&format!("  use: {c}\n")),
             None => out.push_str("  use: nothing answered\n"),
         }
+        out.push_str(&format!("  source: {}\n", printable(&u.source)));
         out.push_str(&format!("  why: {}\n", escaped(&u.reason)));
     }
     out.truncate(out.trim_end().len());

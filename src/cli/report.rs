@@ -41,6 +41,8 @@ struct JsonReport<'a> {
 struct JsonProxy {
     url: Option<String>,
     source: String,
+    /// Where the choice came from and why, as the text report says it.
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -154,6 +156,7 @@ fn json_target(t: &TargetResult) -> JsonTarget<'_> {
         proxy: t.proxy.as_ref().map(|p| JsonProxy {
             url: p.endpoint.as_ref().map(|e| e.display_url()),
             source: p.source.to_string(),
+            why: p.explain(),
         }),
         status: status_name(&t.status),
         error,

@@ -215,6 +215,29 @@ pub enum ProxySource {
         var: String,
         entry: String,
     },
+    /// GNOME's `org.gnome.system.proxy` in manual mode (`endpoint` None: no HTTPS proxy set).
+    Gnome,
+    /// GNOME's `ignore-hosts` entry `entry` exempts this target.
+    NoProxyGnome {
+        entry: String,
+    },
+    /// A `*_proxy` line of `/etc/environment`.
+    EtcEnvironment(String),
+    /// A proxy is set in `/etc/environment` but its `var` entry `entry` exempts this target.
+    NoProxyEtcEnvironment {
+        var: String,
+        entry: String,
+    },
+    /// A PAC file's answer. `from` is `--pac` or `gnome` (auto mode's autoconfig-url); `why`
+    /// says which choice and why (failover, or the PAC failing and the run going direct).
+    /// A PAC is network-provided configuration: its proxy gets no credentials and goes into
+    /// snippets only when `allowed` (it equals an `--allow-proxy` value).
+    Pac {
+        from: String,
+        location: String,
+        why: String,
+        allowed: bool,
+    },
     /// No proxy configured anywhere: direct (transparent interception, or none).
     None,
 }
@@ -226,6 +249,14 @@ impl fmt::Display for ProxySource {
             ProxySource::Env(var) => write!(f, "env:{var}"),
             ProxySource::NoProxyFlag => f.write_str("no_proxy_flag"),
             ProxySource::NoProxyEnv { var, .. } => write!(f, "no_proxy_env:{var}"),
+            ProxySource::Gnome => f.write_str("os:gnome"),
+            ProxySource::NoProxyGnome { .. } => f.write_str("no_proxy_os:gnome"),
+            ProxySource::EtcEnvironment(var) => write!(f, "etc_environment:{var}"),
+            ProxySource::NoProxyEtcEnvironment { var, .. } => {
+                write!(f, "no_proxy_etc_environment:{var}")
+            }
+            ProxySource::Pac { from, .. } if from == "--pac" => f.write_str("pac:flag"),
+            ProxySource::Pac { from, .. } => write!(f, "pac:{from}"),
             ProxySource::None => f.write_str("none"),
         }
     }
@@ -247,8 +278,65 @@ impl ProxyChoice {
             (_, ProxySource::NoProxyEnv { var, entry }) => {
                 format!("direct (${var} entry {entry:?} exempts this host)")
             }
+            (Some(p), ProxySource::Gnome) => format!(
+                "proxy {} (from the GNOME proxy settings, manual mode)",
+                p.display_url()
+            ),
+            (None, ProxySource::Gnome) => {
+                "direct (the GNOME proxy settings are in manual mode with no HTTPS proxy)"
+                    .to_string()
+            }
+            (_, ProxySource::NoProxyGnome { entry }) => format!(
+                "direct (the GNOME proxy settings' ignore-hosts entry {entry:?} exempts this host)"
+            ),
+            (Some(p), ProxySource::EtcEnvironment(v)) => {
+                format!("proxy {} (from {v} in /etc/environment)", p.display_url())
+            }
+            (_, ProxySource::NoProxyEtcEnvironment { var, entry }) => {
+                format!("direct ({var} entry {entry:?} in /etc/environment exempts this host)")
+            }
+            (
+                endpoint,
+                ProxySource::Pac {
+                    from,
+                    location,
+                    why,
+                    allowed,
+                },
+            ) => {
+                let via = if from == "gnome" {
+                    format!("the PAC file {location} from the GNOME proxy settings (auto mode)")
+                } else {
+                    format!("the PAC file {location} (from {from})")
+                };
+                let route = match endpoint {
+                    Some(p) => format!("proxy {}", p.display_url()),
+                    None => "direct".to_string(),
+                };
+                let snippet = match (endpoint, allowed) {
+                    (Some(_), false) => "; network-provided, so not written into snippets (not an --allow-proxy value)",
+                    _ => "",
+                };
+                format!("{route} (from {via}: {why}{snippet})")
+            }
             _ => "direct (no proxy configured)".to_string(),
         }
+    }
+}
+
+impl ProxyChoice {
+    /// The proxy to write into environment snippets: not one a PAC file (network-provided
+    /// configuration) named, unless the person allowed it with `--allow-proxy`.
+    pub fn snippet_endpoint(&self) -> Option<&ProxyEndpoint> {
+        match &self.source {
+            ProxySource::Pac { allowed: false, .. } => None,
+            _ => self.endpoint.as_ref(),
+        }
+    }
+
+    /// Whether the proxy came from network-provided configuration (a PAC file).
+    pub fn network_provided(&self) -> bool {
+        matches!(self.source, ProxySource::Pac { .. })
     }
 }
 
@@ -263,6 +351,10 @@ pub struct ProxySettings {
     /// `--proxy-user` with its password: replaces whatever credentials the chosen proxy URL
     /// carries, so the password never has to be on a command line.
     pub credentials: Option<Credentials>,
+    /// Choices made up front by `proxy::resolve` (flags, environment, OS settings, PAC), one per
+    /// target: when a target is listed here, [`ProxySettings::choose`] answers with it, so
+    /// discover never reads OS settings or runs a PAC file itself.
+    pub resolved: Vec<(Target, ProxyChoice)>,
 }
 
 /// Where `--proxy-user` takes the password from when no terminal can be asked.
@@ -288,6 +380,7 @@ impl ProxySettings {
             env_proxy,
             no_proxy,
             credentials: None,
+            resolved: Vec::new(),
         }
     }
 
@@ -306,6 +399,13 @@ impl ProxySettings {
     /// The proxy for `target`. An unparsable environment proxy is an error (the user's tools fail
     /// on it too), not a silent fallback to direct.
     pub fn choose(&self, target: &Target) -> Result<ProxyChoice, ProxyUrlError> {
+        if let Some((_, choice)) = self.resolved.iter().find(|(t, _)| t == target) {
+            let mut choice = choice.clone();
+            if !choice.network_provided() {
+                choice.endpoint = choice.endpoint.map(|e| self.with_credentials(e));
+            }
+            return Ok(choice);
+        }
         if self.no_proxy_flag {
             return Ok(ProxyChoice {
                 endpoint: None,

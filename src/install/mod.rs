@@ -440,13 +440,14 @@ fn record_cas(
     Ok(store_adds)
 }
 
-/// The proxy the probe went through and the NO_PROXY it honoured, for the env snippets.
+/// The proxy the probe went through and the NO_PROXY it honoured, for the env snippets; not one
+/// only a PAC file named (network-provided), unless `--allow-proxy` allowed it.
 fn remember_proxy(after: &mut State, result: &DiscoverResult, config: &DiscoverConfig) {
     after.proxy = result
         .targets
         .iter()
         .filter_map(|t| t.proxy.as_ref())
-        .find_map(|p| p.endpoint.as_ref())
+        .find_map(|p| p.snippet_endpoint())
         .map(|e| e.env_url());
     after.no_proxy = config.proxy.no_proxy.as_ref().map(|(_, v)| v.clone());
 }

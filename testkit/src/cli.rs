@@ -21,6 +21,9 @@ pub fn clean_command(exe: &str) -> Command {
     for var in INHERITED_SETTINGS {
         c.env_remove(var);
     }
+    // The desktop's GNOME proxy settings are a proxy source too: an empty in-memory store keeps
+    // them out (tests that want GNOME settings point gsettings at their own keyfile).
+    c.env("GSETTINGS_BACKEND", "memory");
     c.stdin(Stdio::null());
     c
 }

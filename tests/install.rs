@@ -1791,3 +1791,30 @@ fn status_judges_only_what_install_wrote_and_its_fixes_fix() {
     }
     assert!(damaged >= 10, "only {damaged} damages applied");
 }
+
+/// Uninstall removes the directories the state says install created, when empty: a state
+/// naming one that is not trust-proxy's own directory or above it is not trust-proxy's.
+#[test]
+fn a_state_naming_directories_outside_trust_proxys_own_is_refused() {
+    let lab = Lab::new();
+    let layout = lab.layout();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let pristine = std::fs::read(layout.state_file()).unwrap();
+    let recorded: serde_json::Value = serde_json::from_slice(&pristine).unwrap();
+    assert_eq!(recorded["created_dirs"], serde_json::json!([layout.dir]));
+    let theirs = lab.dir.path().join("theirs/empty");
+    std::fs::create_dir_all(&theirs).unwrap();
+    let mut state = recorded.clone();
+    state["created_dirs"] = serde_json::json!([theirs, layout.dir]);
+    std::fs::write(layout.state_file(), serde_json::to_vec(&state).unwrap()).unwrap();
+    let err = lab.uninstall(&[]).unwrap_err();
+    assert!(
+        err.to_string().contains(&theirs.display().to_string()),
+        "{err}"
+    );
+    assert!(theirs.is_dir());
+    std::fs::write(layout.state_file(), &pristine).unwrap();
+    lab.uninstall(&[]).unwrap();
+    assert!(theirs.is_dir());
+    assert!(!layout.dir.exists());
+}

@@ -1818,3 +1818,97 @@ fn a_state_naming_directories_outside_trust_proxys_own_is_refused() {
     assert!(theirs.is_dir());
     assert!(!layout.dir.exists());
 }
+
+/// An optional store install added the CA to (`--nss`, a real NSS database): judged by its
+/// record; its fix is the pinned install with the same flag, which adds the recorded CA back; a
+/// profile deleted since is shown as gone, which is nothing to repair.
+#[test]
+fn status_judges_an_optional_store_by_its_record() {
+    use trust_proxy::install::stores::{ExtraStore, ExtraStores, ExtraTarget};
+    let certutil =
+        trust_proxy_platform::nss::find_certutil().expect("certutil: run scripts/install-deps.sh");
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("profile");
+    std::fs::create_dir_all(&db).unwrap();
+    let mut db_arg = std::ffi::OsString::from("sql:");
+    db_arg.push(&db);
+    let made = std::process::Command::new(&certutil)
+        .arg("-N")
+        .arg("--empty-password")
+        .arg("-d")
+        .arg(&db_arg)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let store = ExtraStore::Nss {
+        db: db.clone(),
+        certutil,
+        label: "test profile".into(),
+    };
+    let extra = ExtraStores {
+        targets: vec![ExtraTarget {
+            store: store.clone(),
+            what: "test profile".into(),
+            generated_by: None,
+        }],
+        notes: vec![],
+    };
+    let root = Ca::new_root("Optional Store Root");
+    let host = StatusHost::new(&STATUS_ROWS[0], &root);
+    let root_cert = cert(&root.cert_der());
+    let pin = root_cert.sha256().to_string();
+    let install_with_nss = |ca_file: &[u8]| {
+        let mut req = Lab::new().request_via("http://127.0.0.1:9", vec![Pin::parse(&pin).unwrap()]);
+        req.discover.targets = vec![];
+        req.ca_files = trust_proxy::analyze::certload::load_certs(ca_file).unwrap();
+        req.use_os_store = false;
+        install::install(
+            req,
+            &host.layout,
+            host.host().with_extra_stores(&extra),
+            None,
+        )
+        .unwrap();
+    };
+    install_with_nss(root_cert.to_pem().as_bytes());
+    let s = host.status();
+    assert!(s.healthy, "{:?}", s.pieces);
+    assert!(s
+        .pieces
+        .iter()
+        .any(|p| p.what == "nss store" && p.status == "ok"));
+
+    let recorded = read_state(&host.layout).extra_stores[0].name.clone();
+    assert_eq!(
+        store.remove(&root_cert, &recorded).unwrap(),
+        Change::Removed
+    );
+    let s = host.status();
+    let broken: Vec<_> = s.pieces.iter().filter(|p| p.status != "ok").collect();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(broken[0].what, "nss store");
+    let fix = broken[0].fix.clone().unwrap();
+    let words: Vec<&str> = fix.split_whitespace().collect();
+    assert_eq!(
+        words.get(..2),
+        Some(&["trust-proxy", "install"][..]),
+        "{fix}"
+    );
+    assert_eq!(words.last(), Some(&"--nss"), "{fix}");
+    assert!(words.contains(&pin.as_str()), "{fix}");
+    let ca_file = words
+        .iter()
+        .position(|w| *w == "--ca-file")
+        .and_then(|i| words.get(i + 1))
+        .unwrap();
+    install_with_nss(&std::fs::read(ca_file).unwrap());
+    assert!(host.status().healthy, "{fix} did not repair it");
+
+    std::fs::remove_dir_all(&db).unwrap();
+    let s = host.status();
+    assert!(s.healthy, "{:?}", s.pieces);
+    assert!(s
+        .pieces
+        .iter()
+        .any(|p| p.what == "nss store" && p.status == "gone" && p.fix.is_none()));
+}

@@ -46,7 +46,9 @@ pub fn status(layout: &Layout, host: Host<'_>) -> Result<StatusReport, InstallEr
     if let (Some(env), false) = (host.session_env, state.session_env.is_empty()) {
         pieces.push(session_env_piece(layout, &state, env)?);
     }
-    let healthy = pieces.iter().all(|p| p.status == "ok");
+    // A browser profile or JDK deleted since took its trust with it: nothing is left to drift
+    // and nothing to repair, so it is shown but is no failure.
+    let healthy = pieces.iter().all(|p| matches!(p.status, "ok" | "gone"));
     Ok(StatusReport {
         scope: scope_name(layout).to_string(),
         installed: state.cas.iter().map(summary).collect(),
@@ -96,7 +98,7 @@ fn extra_store_pieces(layout: &Layout, state: &State) -> Result<Vec<PieceStatus>
             Some(store) if store.contains(&cert.der)? => "ok",
             Some(_) => "missing",
             // A browser profile or JDK removed since: nothing there trusts anything any more.
-            None => "store gone",
+            None => "gone",
         };
         let flag = match record.store {
             crate::install::stores::ExtraStore::Nss { .. } => "--nss",

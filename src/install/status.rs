@@ -136,13 +136,19 @@ fn refresh_command(layout: &Layout) -> String {
     format!("trust-proxy refresh --scope {}", scope_name(layout))
 }
 
-/// A path as one shell word (macOS's "Application Support", a HOME with spaces).
+/// A path as one word for the shell a person pastes the fix into: POSIX single quotes, or on
+/// Windows double quotes (cmd and PowerShell both take them, and a Windows path holds no `"`).
+/// macOS's "Application Support" and a home directory with a space need it.
 fn shell_quote(word: &str) -> String {
-    let plain = word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,".contains(c));
-    if plain && !word.is_empty() {
+    let windows = cfg!(windows);
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,".contains(c) || (windows && c == '\\'));
+    if plain {
         word.to_string()
+    } else if windows {
+        format!("\"{word}\"")
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
@@ -210,4 +216,28 @@ fn session_env_piece(
         status,
         fix: (status != "ok").then(|| refresh_command(layout)),
     })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::shell_quote;
+
+    /// What a person pastes is what the shell hands trust-proxy: one word, byte for byte.
+    #[test]
+    fn a_quoted_path_reaches_the_command_as_one_word() {
+        for path in [
+            "/home/a/.local/share/trust-proxy/proxy-ca.pem",
+            "/Library/Application Support/trust-proxy/proxy-ca.pem",
+            "/home/o'brien/$HOME/`id`/*;x\\y/proxy-ca.pem",
+            "",
+        ] {
+            let quoted = shell_quote(path);
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s|%s' {quoted} \"$#\""))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{path}|0"));
+        }
+    }
 }

@@ -208,10 +208,13 @@ impl Drop for Lock {
 }
 
 /// `dir` and each missing directory above it, outermost first: what creating `dir` creates.
+/// One that cannot be looked at (no permission) is not known to be missing, so it and those
+/// above it are never counted as created.
 fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    let missing_here = |d: &Path| matches!(std::fs::symlink_metadata(d), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
     let mut missing: Vec<PathBuf> = dir
         .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+        .take_while(|d| !d.as_os_str().is_empty() && missing_here(d))
         .map(Path::to_path_buf)
         .collect();
     missing.reverse();

@@ -1912,3 +1912,30 @@ fn status_judges_an_optional_store_by_its_record() {
         .iter()
         .any(|p| p.what == "nss store" && p.status == "gone" && p.fix.is_none()));
 }
+
+/// The system scope leaves the tree as install found it too: `/etc/trust-proxy`, which install
+/// created, goes; `/etc` and `/etc/profile.d`, which were there, stay.
+#[cfg(target_os = "linux")]
+#[test]
+fn system_uninstall_leaves_the_tree_as_install_found_it() {
+    if !running_as_root("system_uninstall_leaves_the_tree_as_install_found_it") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = system_layout(&lab);
+    // Every distribution with pam_env ships one; an install that had to create it leaves it
+    // empty at uninstall (a file, not a directory: not recorded).
+    std::fs::write(
+        lab.dir.path().join("root/etc/environment"),
+        b"LANG=C.UTF-8\n",
+    )
+    .unwrap();
+    let before = tree(lab.dir.path());
+    system_install(&lab, &layout).unwrap();
+    assert_eq!(
+        read_state(&layout).created_dirs,
+        vec![lab.dir.path().join("root/etc/trust-proxy")]
+    );
+    uninstall_in(&lab, &layout).unwrap();
+    assert_eq!(before, tree(lab.dir.path()));
+}

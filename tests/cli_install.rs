@@ -192,3 +192,102 @@ fn root_refuses_user_directories_owned_by_someone_else() {
         );
     }
 }
+
+/// Every entry under `root`: its path, type, mode and (files) content hash, symlinks with
+/// their target; what "left as it was found" is compared by.
+#[cfg(target_os = "linux")]
+fn listing(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mode = meta.permissions().mode();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.push(format!("{name} symlink {mode:o} -> {}", target.display()));
+            } else if meta.is_dir() {
+                out.push(format!("{name} dir {mode:o}"));
+                walk(root, &path, out);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push(format!("{name} file {mode:o} {}", fingerprint(&bytes)));
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out.push(format!(
+        ". dir {:o}",
+        std::fs::metadata(root).unwrap().permissions().mode()
+    ));
+    out.sort();
+    out
+}
+
+/// `install` then `uninstall` in the user scope, HOME in a temporary directory and no XDG
+/// variables (so the data directory is `~/.local/share/trust-proxy`), through a proxy on
+/// loopback; returns the listing of HOME after.
+#[cfg(target_os = "linux")]
+fn install_then_uninstall(home: &Path) -> Vec<String> {
+    use std::sync::Arc;
+    use trust_proxy_testkit::*;
+
+    let root = Arc::new(Ca::new_root("Fresh Home Root"));
+    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
+        root.clone(),
+        vec![root.cert_der()],
+    )))
+    .unwrap();
+    let pin = fingerprint(&root.cert_der());
+    let mut install = bin(home);
+    install.env_remove("XDG_DATA_HOME").args([
+        "install",
+        "--scope",
+        "user",
+        "--target",
+        "pypi.org",
+        "--fingerprint",
+        &pin,
+        "--proxy",
+        &proxy.url(),
+    ]);
+    let (code, out, err) = run(&mut install);
+    assert_eq!(code, 0, "{out}{err}");
+    let state = home.join(".local/share/trust-proxy/state.json");
+    assert!(state.is_file(), "{out}{err}");
+    let mut uninstall = bin(home);
+    uninstall
+        .env_remove("XDG_DATA_HOME")
+        .args(["uninstall", "--scope", "user"]);
+    let (code, out, err) = run(&mut uninstall);
+    assert_eq!(code, 0, "{out}{err}");
+    listing(home)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn uninstall_leaves_a_fresh_home_as_install_found_it() {
+    let home = tempfile::tempdir().unwrap();
+    let before = listing(home.path());
+    let after = install_then_uninstall(home.path());
+    assert_eq!(before, after);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn uninstall_keeps_the_directories_that_were_there_before_install() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let share = home.path().join(".local/share");
+    // Empty, so only knowing it was there before keeps uninstall from removing it.
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::set_permissions(&share, std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::write(home.path().join(".local/keep"), b"a person's file\n").unwrap();
+    let empty_sibling = home.path().join(".local/state");
+    std::fs::create_dir(&empty_sibling).unwrap();
+    let before = listing(home.path());
+    let after = install_then_uninstall(home.path());
+    assert_eq!(before, after);
+}

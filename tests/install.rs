@@ -1517,3 +1517,425 @@ fn a_distrusted_root_is_refused_before_anyone_is_asked() {
     assert_eq!(err.exit_code(), 7, "{err}");
     assert!(tree(lab.dir.path()).is_empty());
 }
+
+/// One scope on one OS, as `status` meets it: the layout, whether the scope has an OS store
+/// (Linux's user scope has none: the CLI passes its `NoOsStore`), and whether it has a session
+/// environment (Windows registry, macOS LaunchAgent). `status` itself asks no `cfg!`: it
+/// judges the state against the host it is given, so every row runs here.
+struct StatusRow {
+    name: &'static str,
+    scope: Scope,
+    /// The Linux system layout (`/etc/trust-proxy`, profile.d, `/etc/environment`, the distro
+    /// bundle) under a temporary root, instead of one plain directory.
+    linux_system: bool,
+    os_store: bool,
+    session_env: bool,
+    /// The CA is already trusted by the OS (Linux: the system store, seen from the user scope).
+    trusted_by_os: bool,
+}
+
+const STATUS_ROWS: &[StatusRow] = &[
+    StatusRow {
+        name: "linux user",
+        scope: Scope::User,
+        linux_system: false,
+        os_store: false,
+        session_env: false,
+        trusted_by_os: false,
+    },
+    StatusRow {
+        name: "linux user, CA already in the system store",
+        scope: Scope::User,
+        linux_system: false,
+        os_store: false,
+        session_env: false,
+        trusted_by_os: true,
+    },
+    StatusRow {
+        name: "linux system",
+        scope: Scope::System,
+        linux_system: true,
+        os_store: true,
+        session_env: false,
+        trusted_by_os: false,
+    },
+    StatusRow {
+        name: "macos user (login keychain, LaunchAgent environment)",
+        scope: Scope::User,
+        linux_system: false,
+        os_store: true,
+        session_env: true,
+        trusted_by_os: false,
+    },
+    StatusRow {
+        name: "macos system (System keychain)",
+        scope: Scope::System,
+        linux_system: false,
+        os_store: true,
+        session_env: false,
+        trusted_by_os: false,
+    },
+    StatusRow {
+        name: "windows user (CurrentUser\\Root, HKCU environment)",
+        scope: Scope::User,
+        linux_system: false,
+        os_store: true,
+        session_env: true,
+        trusted_by_os: false,
+    },
+    StatusRow {
+        name: "windows system (LocalMachine\\Root, HKLM environment)",
+        scope: Scope::System,
+        linux_system: false,
+        os_store: true,
+        session_env: true,
+        trusted_by_os: true,
+    },
+];
+
+/// One row's machine: a fresh tree, store and environment, with a CA installed by `--ca-file`
+/// and its pin (no probe, so nothing leaves the process).
+struct StatusHost {
+    _dir: tempfile::TempDir,
+    layout: Layout,
+    store: Box<dyn TrustStore>,
+    env: Option<MemEnv>,
+    os_roots: Vec<Cert>,
+    use_os_store: bool,
+}
+
+impl StatusHost {
+    fn new(row: &StatusRow, root: &Ca) -> StatusHost {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = if row.linux_system {
+            let sysroot = dir.path().join("root");
+            std::fs::create_dir_all(sysroot.join("etc/profile.d")).unwrap();
+            let os_bundle = sysroot.join("etc/ssl/certs/ca-certificates.crt");
+            std::fs::create_dir_all(os_bundle.parent().unwrap()).unwrap();
+            std::fs::write(&os_bundle, cert(&root.cert_der()).to_pem()).unwrap();
+            Layout::new(Scope::System, &sysroot, Some(os_bundle)).unwrap()
+        } else {
+            Layout::plain(row.scope, dir.path().join("trust-proxy"))
+        };
+        let store: Box<dyn TrustStore> = if row.os_store {
+            Box::new(MemStore::default())
+        } else {
+            Box::new(trust_proxy::cli::command::NoOsStore)
+        };
+        let os_roots = if row.trusted_by_os {
+            if row.os_store {
+                let _ = store.add(&root.cert_der(), "it").unwrap();
+            }
+            vec![cert(&root.cert_der())]
+        } else {
+            vec![]
+        };
+        StatusHost {
+            _dir: dir,
+            layout,
+            store,
+            env: row.session_env.then(MemEnv::default),
+            os_roots,
+            // As the CLI decides it: the OS store whenever the scope has one.
+            use_os_store: row.os_store,
+        }
+    }
+
+    fn host(&self) -> Host<'_> {
+        Host::new(self.store.as_ref()).with_session_env(
+            self.env
+                .as_ref()
+                .map(|e| e as &dyn trust_proxy_platform::PersistentEnv),
+        )
+    }
+
+    fn install(&self, ca_file: &[u8], pin: &str) {
+        let req = InstallRequest {
+            discover: DiscoverConfig {
+                targets: vec![],
+                proxy: ProxySettings::default(),
+                ca_files: vec![],
+                public: PublicRoots::mozilla(),
+                os_roots: self.os_roots.clone(),
+                os_store: "memory".into(),
+                timeout: Duration::from_secs(5),
+                read_file: Box::new(|_| None),
+            },
+            ca_files: trust_proxy::analyze::certload::load_certs(ca_file).unwrap(),
+            pins: vec![Pin::parse(pin).unwrap()],
+            policy: Policy {
+                interactive: false,
+                assume_yes: false,
+                trust_on_first_use: false,
+                system_scope: self.layout.scope == Scope::System,
+            },
+            use_os_store: self.use_os_store,
+            dry_run: false,
+            apply: ApplyOptions::default(),
+        };
+        install::install(req, &self.layout, self.host(), None).unwrap();
+    }
+
+    fn status(&self) -> status::StatusReport {
+        status::status(&self.layout, self.host()).unwrap()
+    }
+
+    /// Runs a fix `status` printed, as the CLI would: only `refresh` and a pinned `--ca-file`
+    /// install in this row's scope are expected.
+    fn run_fix(&self, fix: &str) {
+        let words: Vec<&str> = fix.split_whitespace().collect();
+        let scope = install::scope_name(&self.layout);
+        let flag = |name: &str| {
+            words
+                .iter()
+                .position(|w| *w == name)
+                .and_then(|i| words.get(i + 1).copied())
+        };
+        assert_eq!(flag("--scope"), Some(scope), "{fix}");
+        match words.get(..2) {
+            Some(["trust-proxy", "refresh"]) => {
+                assert_eq!(words.len(), 4, "{fix}");
+                install::refresh(
+                    &self.layout,
+                    self.host(),
+                    &self.os_roots,
+                    ApplyOptions::default(),
+                )
+                .unwrap();
+            }
+            Some(["trust-proxy", "install"]) => {
+                assert_eq!(words.len(), 8, "{fix}");
+                let ca_file = std::fs::read(flag("--ca-file").unwrap()).unwrap();
+                self.install(&ca_file, flag("--fingerprint").unwrap());
+            }
+            _ => panic!("not a command this test knows how to run: {fix}"),
+        }
+    }
+}
+
+/// A way to damage one piece of an installation: what `status` must then name (`what` of the
+/// piece), or `None` when the row has no such piece.
+type Damage = (&'static str, fn(&StatusHost, &Ca) -> Option<&'static str>);
+
+const DAMAGES: &[Damage] = &[
+    ("CA removed from the OS store", |h, root| {
+        let state = read_state(&h.layout);
+        let relied_on = state.cas[0].added_to_os_store || state.cas[0].in_os_store;
+        if !relied_on {
+            return None;
+        }
+        let _ = h.store.remove(&root.cert_der(), "someone").unwrap();
+        Some("OS store")
+    }),
+    ("env snippet edited", |h, _| {
+        let path = h
+            .layout
+            .env_file(trust_proxy::install::envsnippet::Shell::Sh);
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"export SSL_CERT_FILE=/elsewhere\n");
+        std::fs::write(&path, text).unwrap();
+        Some("file")
+    }),
+    ("proxy CA file deleted", |h, _| {
+        std::fs::remove_file(h.layout.proxy_ca()).unwrap();
+        Some("file")
+    }),
+    ("/etc/environment block removed", |h, _| {
+        let path = h.layout.etc_environment.clone()?;
+        std::fs::write(path, b"PATH=/usr/bin\n").unwrap();
+        Some("environment block")
+    }),
+    ("session variable changed", |h, _| {
+        let env = h.env.as_ref()?;
+        let name = env.vars.lock().unwrap().keys().next().cloned().unwrap();
+        env.vars.lock().unwrap().insert(name, "/elsewhere".into());
+        Some("session environment")
+    }),
+];
+
+#[test]
+fn status_judges_only_what_install_wrote_and_its_fixes_fix() {
+    let root = Ca::new_root("Status Matrix Root");
+    let root_cert = cert(&root.cert_der());
+    let pin = root_cert.sha256().to_string();
+    let mut damaged = 0;
+    for row in STATUS_ROWS {
+        if row.scope == Scope::System && !trust_proxy_platform::is_elevated() {
+            eprintln!("SKIPPED status row {}: needs root", row.name);
+            continue;
+        }
+        for (damage, apply_damage) in DAMAGES {
+            let h = StatusHost::new(row, &root);
+            h.install(root_cert.to_pem().as_bytes(), &pin);
+            let s = h.status();
+            assert!(s.healthy, "{}: after install: {:?}", row.name, s.pieces);
+            assert!(s.pieces.iter().all(|p| p.status == "ok" && p.fix.is_none()));
+            let Some(what) = apply_damage(&h, &root) else {
+                continue;
+            };
+            damaged += 1;
+            let s = h.status();
+            assert!(!s.healthy, "{} / {damage}: {:?}", row.name, s.pieces);
+            let broken: Vec<_> = s.pieces.iter().filter(|p| p.status != "ok").collect();
+            assert_eq!(broken.len(), 1, "{} / {damage}: {broken:?}", row.name);
+            assert_eq!(broken[0].what, what, "{} / {damage}", row.name);
+            let fix = broken[0].fix.clone().unwrap();
+            h.run_fix(&fix);
+            let s = h.status();
+            assert!(
+                s.healthy,
+                "{} / {damage}: `{fix}` did not repair it: {:?}",
+                row.name, s.pieces
+            );
+        }
+    }
+    assert!(damaged >= 10, "only {damaged} damages applied");
+}
+
+/// Uninstall removes the directories the state says install created, when empty: a state
+/// naming one that is not trust-proxy's own directory or above it is not trust-proxy's.
+#[test]
+fn a_state_naming_directories_outside_trust_proxys_own_is_refused() {
+    let lab = Lab::new();
+    let layout = lab.layout();
+    lab.install(lab.request(vec![lab.pin()])).unwrap();
+    let pristine = std::fs::read(layout.state_file()).unwrap();
+    let recorded: serde_json::Value = serde_json::from_slice(&pristine).unwrap();
+    assert_eq!(recorded["created_dirs"], serde_json::json!([layout.dir]));
+    let theirs = lab.dir.path().join("theirs/empty");
+    std::fs::create_dir_all(&theirs).unwrap();
+    let mut state = recorded.clone();
+    state["created_dirs"] = serde_json::json!([theirs, layout.dir]);
+    std::fs::write(layout.state_file(), serde_json::to_vec(&state).unwrap()).unwrap();
+    let err = lab.uninstall(&[]).unwrap_err();
+    assert!(
+        err.to_string().contains(&theirs.display().to_string()),
+        "{err}"
+    );
+    assert!(theirs.is_dir());
+    std::fs::write(layout.state_file(), &pristine).unwrap();
+    lab.uninstall(&[]).unwrap();
+    assert!(theirs.is_dir());
+    assert!(!layout.dir.exists());
+}
+
+/// An optional store install added the CA to (`--nss`, a real NSS database): judged by its
+/// record; its fix is the pinned install with the same flag, which adds the recorded CA back; a
+/// profile deleted since is shown as gone, which is nothing to repair.
+#[test]
+fn status_judges_an_optional_store_by_its_record() {
+    use trust_proxy::install::stores::{ExtraStore, ExtraStores, ExtraTarget};
+    let certutil =
+        trust_proxy_platform::nss::find_certutil().expect("certutil: run scripts/install-deps.sh");
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("profile");
+    std::fs::create_dir_all(&db).unwrap();
+    let mut db_arg = std::ffi::OsString::from("sql:");
+    db_arg.push(&db);
+    let made = std::process::Command::new(&certutil)
+        .arg("-N")
+        .arg("--empty-password")
+        .arg("-d")
+        .arg(&db_arg)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let store = ExtraStore::Nss {
+        db: db.clone(),
+        certutil,
+        label: "test profile".into(),
+    };
+    let extra = ExtraStores {
+        targets: vec![ExtraTarget {
+            store: store.clone(),
+            what: "test profile".into(),
+            generated_by: None,
+        }],
+        notes: vec![],
+    };
+    let root = Ca::new_root("Optional Store Root");
+    let host = StatusHost::new(&STATUS_ROWS[0], &root);
+    let root_cert = cert(&root.cert_der());
+    let pin = root_cert.sha256().to_string();
+    let install_with_nss = |ca_file: &[u8]| {
+        let mut req = Lab::new().request_via("http://127.0.0.1:9", vec![Pin::parse(&pin).unwrap()]);
+        req.discover.targets = vec![];
+        req.ca_files = trust_proxy::analyze::certload::load_certs(ca_file).unwrap();
+        req.use_os_store = false;
+        install::install(
+            req,
+            &host.layout,
+            host.host().with_extra_stores(&extra),
+            None,
+        )
+        .unwrap();
+    };
+    install_with_nss(root_cert.to_pem().as_bytes());
+    let s = host.status();
+    assert!(s.healthy, "{:?}", s.pieces);
+    assert!(s
+        .pieces
+        .iter()
+        .any(|p| p.what == "nss store" && p.status == "ok"));
+
+    let recorded = read_state(&host.layout).extra_stores[0].name.clone();
+    assert_eq!(
+        store.remove(&root_cert, &recorded).unwrap(),
+        Change::Removed
+    );
+    let s = host.status();
+    let broken: Vec<_> = s.pieces.iter().filter(|p| p.status != "ok").collect();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(broken[0].what, "nss store");
+    let fix = broken[0].fix.clone().unwrap();
+    let words: Vec<&str> = fix.split_whitespace().collect();
+    assert_eq!(
+        words.get(..2),
+        Some(&["trust-proxy", "install"][..]),
+        "{fix}"
+    );
+    assert_eq!(words.last(), Some(&"--nss"), "{fix}");
+    assert!(words.contains(&pin.as_str()), "{fix}");
+    let ca_file = words
+        .iter()
+        .position(|w| *w == "--ca-file")
+        .and_then(|i| words.get(i + 1))
+        .unwrap();
+    install_with_nss(&std::fs::read(ca_file).unwrap());
+    assert!(host.status().healthy, "{fix} did not repair it");
+
+    std::fs::remove_dir_all(&db).unwrap();
+    let s = host.status();
+    assert!(s.healthy, "{:?}", s.pieces);
+    assert!(s
+        .pieces
+        .iter()
+        .any(|p| p.what == "nss store" && p.status == "gone" && p.fix.is_none()));
+}
+
+/// The system scope leaves the tree as install found it too: `/etc/trust-proxy`, which install
+/// created, goes; `/etc` and `/etc/profile.d`, which were there, stay.
+#[cfg(target_os = "linux")]
+#[test]
+fn system_uninstall_leaves_the_tree_as_install_found_it() {
+    if !running_as_root("system_uninstall_leaves_the_tree_as_install_found_it") {
+        return;
+    }
+    let lab = Lab::new();
+    let layout = system_layout(&lab);
+    // Every distribution with pam_env ships one; an install that had to create it leaves it
+    // empty at uninstall (a file, not a directory: not recorded).
+    std::fs::write(
+        lab.dir.path().join("root/etc/environment"),
+        b"LANG=C.UTF-8\n",
+    )
+    .unwrap();
+    let before = tree(lab.dir.path());
+    system_install(&lab, &layout).unwrap();
+    assert_eq!(
+        read_state(&layout).created_dirs,
+        vec![lab.dir.path().join("root/etc/trust-proxy")]
+    );
+    uninstall_in(&lab, &layout).unwrap();
+    assert_eq!(before, tree(lab.dir.path()));
+}

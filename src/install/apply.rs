@@ -84,7 +84,8 @@ pub struct Lock {
     file: File,
     dir: PathBuf,
     system: bool,
-    created_dir: Option<PathBuf>,
+    /// The directories this run created for `dir`, outermost first (`dir` itself last).
+    created_dirs: Vec<PathBuf>,
     lock_path: PathBuf,
 }
 
@@ -94,7 +95,7 @@ impl Lock {
     /// writable by others all the way up (Unix), or created with a protected ACL and owned by
     /// SYSTEM or Administrators (Windows).
     pub fn acquire(dir: &Path, lock_path: &Path, system: bool) -> Result<Lock, ApplyError> {
-        let existed = std::fs::symlink_metadata(dir).is_ok();
+        let created_dirs = missing_dirs(dir);
         let prepared = if system {
             trust_proxy_platform::secure_system_dir(dir)
         } else {
@@ -125,7 +126,7 @@ impl Lock {
             file,
             dir: dir.to_path_buf(),
             system,
-            created_dir: (!existed).then(|| dir.to_path_buf()),
+            created_dirs,
             lock_path: lock_path.to_path_buf(),
         };
         match locked.file.try_lock() {
@@ -155,10 +156,29 @@ impl Lock {
         fs_safe::names_same_file(&self.file, &self.lock_path)
     }
 
-    /// After a full uninstall: remove the lock file and, if it is empty, the directory.
+    /// The directories this run created (trust-proxy's and the missing ones above it),
+    /// outermost first: an install records them so its uninstall can remove them again.
+    pub fn created_dirs(&self) -> &[PathBuf] {
+        &self.created_dirs
+    }
+
+    /// After a full uninstall: remove the lock file and, if they are empty, `force_dir` and the
+    /// directories this run created.
     pub fn remove_traces(&self, force_dir: Option<&Path>) {
         let _ = std::fs::remove_file(&self.lock_path);
-        if let Some(dir) = self.created_dir.as_deref().or(force_dir) {
+        if let Some(dir) = force_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
+        self.remove_created_dirs(&self.created_dirs);
+    }
+
+    /// Removes each of `created` (directories an install created, outermost first) that is
+    /// empty now, innermost first. Only trust-proxy's directory and those above it are
+    /// touched, and only when empty: a directory someone put something in stays.
+    pub fn remove_created_dirs(&self, created: &[PathBuf]) {
+        let mut dirs: Vec<&PathBuf> = created.iter().filter(|d| self.dir.starts_with(d)).collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in dirs {
             let _ = std::fs::remove_dir(dir);
         }
     }
@@ -175,7 +195,7 @@ impl Drop for Lock {
     /// A run that created the directory and wrote nothing in it (it failed, or found nothing
     /// to do) leaves no empty directory and lock file behind.
     fn drop(&mut self) {
-        let Some(dir) = &self.created_dir else {
+        let Some(dir) = self.created_dirs.last() else {
             return;
         };
         let only_the_lock = std::fs::read_dir(dir)
@@ -185,6 +205,20 @@ impl Drop for Lock {
             self.remove_traces(None);
         }
     }
+}
+
+/// `dir` and each missing directory above it, outermost first: what creating `dir` creates.
+/// One that cannot be looked at (no permission) is not known to be missing, so it and those
+/// above it are never counted as created.
+fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    let missing_here = |d: &Path| matches!(std::fs::symlink_metadata(d), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    let mut missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && missing_here(d))
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
 }
 
 #[cfg(unix)]

@@ -231,6 +231,9 @@ pub fn install(
     let mut after = state_before
         .clone()
         .unwrap_or_else(|| State::empty(scope_name(layout)));
+    if let (Some(lock), true) = (&lock, after.created_dirs.is_empty()) {
+        after.created_dirs = lock.created_dirs().to_vec();
+    }
     let store_adds = record_cas(&req, &offered, &decisions, host, &mut after, &mut warnings)?;
     if after.proxy.is_none() {
         remember_proxy(&mut after, &result, &req.discover);
@@ -402,7 +405,16 @@ fn record_cas(
         let Some(decision) = decision else {
             continue;
         };
-        if after.cas.iter().any(|ca| ca.sha256 == c.root.sha256()) {
+        if let Some(recorded) = after.cas.iter_mut().find(|ca| ca.sha256 == c.root.sha256()) {
+            // Someone took a CA this installation relied on out of the OS store: a person
+            // installing it again (pin or confirmation) puts it back, and it is then
+            // trust-proxy's to remove at uninstall. `status` prints this as the fix.
+            let relied_on = recorded.added_to_os_store || recorded.in_os_store;
+            if req.use_os_store && relied_on && !host.store.contains(&c.root.der)? {
+                store_adds.push((c.root.clone(), recorded.store_name.clone()));
+                recorded.added_to_os_store = true;
+                recorded.in_os_store = true;
+            }
             continue;
         }
         let store_name = store_name_for(&c.root);
@@ -664,6 +676,16 @@ pub fn load_state(layout: &Layout) -> Result<Option<State>, InstallError> {
             for entry in entries.flatten() {
                 check(&entry.path())?;
             }
+        }
+    }
+    // Uninstall removes these when empty: only trust-proxy's directory and those above it.
+    for dir in &state.created_dirs {
+        if !layout.dir.starts_with(dir) {
+            return Err(StateError::ForeignPath {
+                path: layout.state_file(),
+                named: dir.clone(),
+            }
+            .into());
         }
     }
     for block in &state.blocks {
@@ -1055,6 +1077,7 @@ pub fn uninstall(
     report.unchanged = report.steps.iter().all(|s| s.effect == Effect::Unchanged);
     if after.cas.is_empty() {
         lock.remove_traces(Some(&layout.dir));
+        lock.remove_created_dirs(&before.created_dirs);
     }
     Ok(report)
 }

@@ -33,6 +33,11 @@ pub struct State {
     /// Which optional stores (NSS databases, JDK keystores) trust-proxy added which CA to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_stores: Vec<crate::install::stores::ExtraStoreRecord>,
+    /// The directories the first install created (trust-proxy's own and the missing ones above
+    /// it, such as `~/.local/share` in a fresh home), outermost first: uninstall removes those
+    /// still empty, so the tree is left as install found it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +116,7 @@ impl State {
             session_env: Vec::new(),
             minted_without_revocation: None,
             extra_stores: Vec::new(),
+            created_dirs: Vec::new(),
         }
     }
 

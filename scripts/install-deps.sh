@@ -27,6 +27,7 @@ APT_PKGS=(
   git wget awscli # tests/tools_files_a.rs: each reads back the CA setting trust-proxy writes;
                   # tests/lab/tools.sh: git clone over HTTPS (npm comes with nodesource's nodejs)
   libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
+  lintian rpm     # packaging/test-deb.sh lints the .deb; packaging/test-rpm.sh inspects and installs the .rpm
 )
 
 missing=()

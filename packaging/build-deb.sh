@@ -22,5 +22,7 @@ trust-proxy ($version-1) unstable; urgency=medium
  -- $maintainer  $(LC_ALL=C date -R -u -d "@$(git log -1 --format=%ct)")
 CHANGELOG
 mkdir -p target/packages
+# One package per run: the test scripts take the only .deb there.
+rm -f target/packages/*.deb
 # --no-build: the binary above is the one to ship, not a second build.
 cargo deb --no-build --locked --output target/packages/ | tail -n 1

@@ -10,6 +10,8 @@ source "$(dirname "$0")/common.sh"
 ensure_cargo_tool cargo-generate-rpm generate-rpm
 build_release_and_assets
 mkdir -p target/packages
+# One package per run: the test scripts take the only .rpm there.
+rm -f target/packages/*.rpm
 version=$(cargo metadata --no-deps --format-version 1 --locked |
   jq -r '.packages[] | select(.name == "trust-proxy") | .version')
 out="target/packages/trust-proxy-$version-1.$(uname -m).rpm"

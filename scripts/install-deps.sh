@@ -29,6 +29,7 @@ APT_PKGS=(
   libglib2.0-bin gsettings-desktop-schemas   # tests/proxy_sources.rs: the real gsettings and
                   # org.gnome.system.proxy, read by src/proxy/gnome.rs
   libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
+  lintian rpm     # packaging/test-deb.sh lints the .deb; packaging/test-rpm.sh inspects and installs the .rpm
 )
 
 missing=()

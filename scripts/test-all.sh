@@ -5,7 +5,9 @@
 #   2. cargo fmt --check, clippy (-D warnings) and cargo test for the whole workspace
 #   3. the namespace lab: real squid ssl-bump and mitmproxy, explicit and transparent; the real
 #      developer tools (pip, uv, npm, cargo, git, node, curl, requests, httpx) behind the squid
-#   4. the cross-target checks: clippy for Windows/macOS targets, the Windows store under wine
+#   4. the packages: .deb (dpkg -i in a private mount namespace, lintian) and .rpm (rpm -i into a
+#      scratch root), with the man pages and completions generated from the clap definitions
+#   5. the cross-target checks: clippy for Windows/macOS targets, the Windows store under wine
 # Fails when anything fails; prints a summary line per stage and the totals last.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +46,12 @@ logged tests/lab/install_system.sh || failed+=("lab-install")
 logged tests/lab/selfsigned.sh || failed+=("lab-selfsigned")
 logged tests/lab/tools.sh || failed+=("lab-tools")
 logged tests/lab/stores.sh || failed+=("lab-stores")
+
+stage "packages (.deb and .rpm from the release binary: inspected, installed in throwaway roots)"
+# The build scripts install cargo-deb and cargo-generate-rpm when missing; the tests change
+# nothing on this machine (a private mount namespace for dpkg -i, a scratch root for rpm -i).
+{ logged packaging/build-deb.sh && logged packaging/test-deb.sh; } || failed+=("deb")
+{ logged packaging/build-rpm.sh && logged packaging/test-rpm.sh; } || failed+=("rpm")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then

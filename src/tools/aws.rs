@@ -13,9 +13,9 @@
 //! person set follows [`super::existing_ca`].
 
 use super::config_text::{self, IniDoc, IniKind};
-use super::existing_ca::{self, Decision};
+use super::existing_ca::{self, IniCaKey, IniPlace};
 use super::ToolPlan;
-use super::{paths, Context, FileEdit, Found, Mechanism, ReadFile, Tool, ToolError, ToolId};
+use super::{paths, Context, Found, ReadFile, Tool, ToolError, ToolId};
 
 pub struct Aws;
 
@@ -87,42 +87,28 @@ impl Tool for Aws {
             ));
         }
         let line = format!("ca_bundle = {bundle}");
-        let setting = format!("[default] {line}");
-        let mut edits = Vec::new();
-        let mechanism = match existing_ca::decide(
-            ToolId::Aws,
-            "ca_bundle",
-            existing.as_deref(),
-            true,
+        let (mechanism, edits) = existing_ca::plan_ini_key(
+            IniCaKey {
+                tool: ToolId::Aws,
+                name: "ca_bundle",
+                header: "[default]",
+                key: "ca_bundle",
+                line: &line,
+                setting: format!("[default] {line}"),
+                sensitive: true,
+            },
+            IniPlace {
+                path,
+                text: &text,
+                doc: &doc,
+                section,
+                option,
+                existing,
+            },
             ctx,
             read,
-        ) {
-            Decision::Keep(note) => {
-                notes.push(note);
-                Mechanism::BundleFile {
-                    setting: format!(
-                        "[default] ca_bundle (yours: {})",
-                        existing.unwrap_or_default()
-                    ),
-                }
-            }
-            decision => {
-                let contents = match decision {
-                    Decision::Write(note) => {
-                        notes.extend(note);
-                        config_text::ini_set(&text, &doc, section, option, "[default]", &line)
-                    }
-                    _ => text.clone(),
-                };
-                edits.push(FileEdit {
-                    path,
-                    contents: contents.into_bytes(),
-                    sensitive: true,
-                    setting: setting.clone(),
-                });
-                Mechanism::BundleFile { setting }
-            }
-        };
+            &mut notes,
+        );
         Ok(ToolPlan {
             tool: ToolId::Aws,
             version: found.version,

@@ -11,7 +11,8 @@
 //! note in the plan; a replaced value comes back on uninstall, since the engine records the
 //! file's previous bytes.
 
-use super::{Context, ReadFile, ToolId};
+use super::config_text::{self, IniDoc};
+use super::{Context, FileEdit, Mechanism, ReadFile, ToolId};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -133,4 +134,90 @@ fn certificates(bytes: &[u8]) -> BTreeSet<Vec<u8>> {
         .filter(|p| p.tag() == "CERTIFICATE")
         .map(|p| p.into_contents())
         .collect()
+}
+
+/// An INI key that must name the full bundle whatever the OS store holds, because the tool
+/// carries its own roots (the AWS CLI's `ca_bundle`, gcloud's `custom_ca_certs_file`).
+pub struct IniCaKey<'a> {
+    pub tool: ToolId,
+    /// The setting as `decide` and its notes name it (`core/custom_ca_certs_file`).
+    pub name: &'a str,
+    /// The section header a new section gets (`[default]`, `[core]`).
+    pub header: &'a str,
+    /// The key as written in the file (`custom_ca_certs_file`).
+    pub key: &'a str,
+    /// The whole line to write (`ca_bundle = /etc/...`).
+    pub line: &'a str,
+    /// What the report says is set.
+    pub setting: String,
+    pub sensitive: bool,
+}
+
+/// Where the key stands in the parsed file, and what it holds now.
+pub struct IniPlace<'a> {
+    pub path: PathBuf,
+    pub text: &'a str,
+    pub doc: &'a IniDoc,
+    pub section: Option<usize>,
+    pub option: Option<usize>,
+    pub existing: Option<String>,
+}
+
+/// The mechanism and the edit for `key` in `place`: the person's working value is kept (with
+/// its note), anything else becomes the bundle; an edit that changes nothing is still named,
+/// so the engine keeps the file recorded.
+pub fn plan_ini_key(
+    key: IniCaKey<'_>,
+    place: IniPlace<'_>,
+    ctx: &Context,
+    read: ReadFile<'_>,
+    notes: &mut Vec<String>,
+) -> (Mechanism, Vec<FileEdit>) {
+    match decide(
+        key.tool,
+        key.name,
+        place.existing.as_deref(),
+        true,
+        ctx,
+        read,
+    ) {
+        Decision::Keep(note) => {
+            notes.push(note);
+            let setting = format!(
+                "{} {} (yours: {})",
+                key.header,
+                key.key,
+                place.existing.unwrap_or_default()
+            );
+            (Mechanism::BundleFile { setting }, Vec::new())
+        }
+        decision => {
+            let contents = match decision {
+                Decision::Write(note) => {
+                    notes.extend(note);
+                    config_text::ini_set(
+                        place.text,
+                        place.doc,
+                        place.section,
+                        place.option,
+                        key.header,
+                        key.line,
+                    )
+                }
+                _ => place.text.to_owned(),
+            };
+            let edit = FileEdit {
+                path: place.path,
+                contents: contents.into_bytes(),
+                sensitive: key.sensitive,
+                setting: key.setting.clone(),
+            };
+            (
+                Mechanism::BundleFile {
+                    setting: key.setting,
+                },
+                vec![edit],
+            )
+        }
+    }
 }

@@ -14,9 +14,9 @@
 //! [`super::existing_ca`].
 
 use super::config_text::{self, IniDoc, IniKind};
-use super::existing_ca::{self, Decision};
+use super::existing_ca::{self, IniCaKey, IniPlace};
 use super::ToolPlan;
-use super::{paths, Context, FileEdit, Found, Mechanism, ReadFile, Tool, ToolError, ToolId};
+use super::{paths, Context, Found, Mechanism, ReadFile, Tool, ToolError, ToolId};
 
 pub struct Gcloud;
 
@@ -116,42 +116,28 @@ impl Tool for Gcloud {
             ));
         }
         let line = format!("custom_ca_certs_file = {}", bundle.replace('%', "%%"));
-        let setting = format!("[core] custom_ca_certs_file = {bundle} (configuration {name})");
-        let mut edits = Vec::new();
-        let mechanism = match existing_ca::decide(
-            ToolId::Gcloud,
-            "core/custom_ca_certs_file",
-            existing.as_deref(),
-            true,
+        let (mechanism, edits) = existing_ca::plan_ini_key(
+            IniCaKey {
+                tool: ToolId::Gcloud,
+                name: "core/custom_ca_certs_file",
+                header: "[core]",
+                key: "custom_ca_certs_file",
+                line: &line,
+                setting: format!("[core] custom_ca_certs_file = {bundle} (configuration {name})"),
+                sensitive: false,
+            },
+            IniPlace {
+                path,
+                text: &text,
+                doc: &doc,
+                section,
+                option,
+                existing,
+            },
             ctx,
             read,
-        ) {
-            Decision::Keep(note) => {
-                notes.push(note);
-                Mechanism::BundleFile {
-                    setting: format!(
-                        "[core] custom_ca_certs_file (yours: {})",
-                        existing.unwrap_or_default()
-                    ),
-                }
-            }
-            decision => {
-                let contents = match decision {
-                    Decision::Write(note) => {
-                        notes.extend(note);
-                        config_text::ini_set(&text, &doc, section, option, "[core]", &line)
-                    }
-                    _ => text.clone(),
-                };
-                edits.push(FileEdit {
-                    path,
-                    contents: contents.into_bytes(),
-                    sensitive: false,
-                    setting: setting.clone(),
-                });
-                Mechanism::BundleFile { setting }
-            }
-        };
+            &mut notes,
+        );
         Ok(ToolPlan {
             tool: ToolId::Gcloud,
             version: found.version,

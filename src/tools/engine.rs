@@ -8,7 +8,7 @@ use crate::install::apply::{self, ApplyOptions, Lock};
 use crate::install::layout::Layout;
 use crate::install::plan::{user_file_effect, Action, Effect, Expect, Host, Plan};
 use crate::install::state::sha256_hex;
-use crate::tools::record::{self, EditKind, RecordedFile, ToolsRecord};
+use crate::tools::record::{self, EditKind, RecordedFile, RecordedRebuild, ToolsRecord};
 use crate::tools::{Context, FileEdit, Found, Mechanism, Os, Tool, ToolError, ToolId};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -552,14 +552,28 @@ pub fn configure(
             actions.push(action);
         }
     }
+    for report in reports.iter().filter(|r| r.mechanism.is_some()) {
+        new_record
+            .rebuilds
+            .extend(report.run_after.iter().map(|command| RecordedRebuild {
+                tool: report.tool.clone(),
+                command: command.clone(),
+            }));
+    }
+    for rebuild in &recorded.rebuilds {
+        if !configured.contains(&rebuild.tool) && !new_record.rebuilds.contains(rebuild) {
+            new_record.rebuilds.push(rebuild.clone());
+        }
+    }
     let changed = reports
         .iter()
         .flat_map(|r| r.edits.iter())
         .any(|e| e.effect != Effect::Unchanged)
-        || actions.len() > action_of.len();
+        || actions.len() > action_of.len()
+        || new_record.rebuilds != recorded.rebuilds;
 
     let record_path = record::record_path(user_layout);
-    if new_record.files.is_empty() {
+    if new_record.files.is_empty() && new_record.rebuilds.is_empty() {
         if record_before.is_some() {
             let current = fs_safe::read_nofollow(&record_path)?.unwrap_or_default();
             actions.push(Action::Remove {
@@ -861,8 +875,17 @@ mod tests {
             record.files[0].previous.as_deref(),
             Some(&b"//registry/:_authToken=secret\n"[..])
         );
+        assert_eq!(record.rebuilds.len(), 1, "{record:?}");
         let (steps, warnings) = undo(&layout, Host::new(&store), Some(&lock)).unwrap();
-        assert!(warnings.is_empty() && !steps.is_empty());
+        // What the follow-up command built keeps the CA until it runs again: uninstall says so.
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("pnpm: the file `touch ")
+                && warnings[0].contains("--scope system"),
+            "{warnings:?}"
+        );
+        assert!(!steps.is_empty());
+        assert!(!record::record_path(&layout).exists());
         assert_eq!(
             std::fs::read(home.join(".shared-rc")).unwrap(),
             b"//registry/:_authToken=secret\n"

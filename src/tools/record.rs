@@ -23,6 +23,30 @@ pub const RECORD_MODE: u32 = 0o600;
 pub struct ToolsRecord {
     pub schema_version: u32,
     pub files: Vec<RecordedFile>,
+    /// Commands that built a file from the OS store (Homebrew's CA bundle): what they built
+    /// keeps the CA until they run again after the CA has left the store, which a user-scope
+    /// uninstall cannot do itself (the system uninstall comes after it, as root).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rebuilds: Vec<RecordedRebuild>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRebuild {
+    pub tool: String,
+    pub command: Vec<String>,
+}
+
+impl RecordedRebuild {
+    /// What uninstall tells the person, since nothing else will ever rebuild that file.
+    pub fn reminder(&self) -> String {
+        format!(
+            "{}: the file `{}` built still holds the CA: once the CA has left the OS store \
+             (sudo trust-proxy uninstall --scope system), run `{}` as yourself",
+            self.tool,
+            self.command.join(" "),
+            self.command.join(" ")
+        )
+    }
 }
 
 /// How trust-proxy changed a file, which decides how a file changed since is undone.
@@ -100,6 +124,7 @@ impl ToolsRecord {
         ToolsRecord {
             schema_version: RECORD_VERSION,
             files: Vec::new(),
+            rebuilds: Vec::new(),
         }
     }
 
@@ -162,6 +187,8 @@ pub fn undo_plan(user_layout: &Layout) -> Result<Option<UndoPlan>, RecordError> 
         plan.actions.extend(action);
         plan.warnings.extend(warning);
     }
+    plan.warnings
+        .extend(record.rebuilds.iter().map(RecordedRebuild::reminder));
     let path = record_path(user_layout);
     let current = fs_safe::read_nofollow(&path)?.unwrap_or_default();
     plan.actions.push(Action::Remove {

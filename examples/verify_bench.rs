@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use trust_proxy::tools::clients::run::find_on_path;
+use trust_proxy::tools::clients::find_on_path;
 use trust_proxy_testkit::{mint_from, Ca, HttpReply, InterceptingProxy, ProxyConfig};
 
 const PASS_THROUGH: &[&str] = &[

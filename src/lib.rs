@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod cli;
 pub mod discover;
 pub mod install;
+pub mod process;
 pub mod proxy;
 pub mod terminal_text;
 pub mod tools;

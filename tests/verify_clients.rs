@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use trust_proxy::process::Ended;
 use trust_proxy::tools::clients::classify::{classify, Status};
-use trust_proxy::tools::clients::run::{find_on_path, Ended};
+use trust_proxy::tools::clients::find_on_path;
 use trust_proxy::tools::clients::{self, ClientId, Env, Site};
 use trust_proxy_testkit::{
     mint_fixed, mint_from, Ca, CaOptions, HttpReply, InterceptingProxy, Minted, ProxyConfig,

@@ -15,12 +15,11 @@ pub mod java;
 pub mod native;
 pub mod node;
 pub mod python;
-pub mod run;
 
 use crate::discover::proxy::{ProxyScheme, ProxySettings};
 use crate::discover::target::Target;
+use crate::process::{self as run, ChildEnv, Ended, Spawn};
 use classify::{Status, Verdict};
-use run::{Ended, Spawn};
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -336,7 +335,7 @@ pub fn probe(
     let Some(program) = client
         .programs()
         .iter()
-        .find_map(|name| run::find_on_path(name, path.as_deref()))
+        .find_map(|name| find_on_path(name, path.as_deref()))
     else {
         return Ok(None);
     };
@@ -362,7 +361,7 @@ fn check_one(client: ClientId, site: &Site, config: &VerifyConfig) -> ClientResu
             result.program = client
                 .programs()
                 .iter()
-                .find_map(|name| run::find_on_path(name, path.as_deref()));
+                .find_map(|name| find_on_path(name, path.as_deref()));
             result.reason = Some(why);
             result.fix = Some(format!("run it yourself to see: {}", result.command));
         }
@@ -514,6 +513,12 @@ fn command_line(program: &str, recipe: &Recipe) -> String {
     parts.join(" ")
 }
 
+/// A client program on the child's PATH.
+pub fn find_on_path(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    let extensions = run::executable_extensions(cfg!(windows), None);
+    run::find_on_path(name, path?, &extensions)
+}
+
 /// Writes the recipe's files into a fresh directory and runs it there.
 fn run_recipe(
     program: &Path,
@@ -538,9 +543,10 @@ fn run_recipe(
     run::run_bounded(&Spawn {
         program: program.to_path_buf(),
         args: recipe.args.clone(),
-        dir: dir.path().to_path_buf(),
-        env: vars,
+        dir: Some(dir.path().to_path_buf()),
+        env: ChildEnv::Only(vars),
         timeout,
+        output_limit: run::OUTPUT_LIMIT,
     })
     .map_err(|e| e.to_string())
 }

@@ -8,22 +8,17 @@ use crate::install::apply::{self, ApplyOptions, Lock};
 use crate::install::layout::Layout;
 use crate::install::plan::{user_file_effect, Action, Effect, Expect, Host, Plan};
 use crate::install::state::sha256_hex;
+use crate::process;
 use crate::tools::record::{self, EditKind, RecordedFile, RecordedRebuild, ToolsRecord};
 use crate::tools::{Context, FileEdit, Found, Mechanism, Os, Tool, ToolError, ToolId};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use trust_proxy_platform::fs_safe;
 
 /// How long one tool may take to print its version before it is killed.
 pub const VERSION_DEADLINE: Duration = Duration::from_secs(15);
-
-/// What a version command may print that is kept (a tool printing megabytes is cut, not read
-/// into memory).
-const OUTPUT_LIMIT: u64 = 64 * 1024;
 
 /// The name start-up blocks are recorded under.
 pub const STARTUP: &str = "startup";
@@ -45,41 +40,13 @@ pub struct Detection {
     pub found: Result<Found, String>,
 }
 
-/// `program` on the PATH in `env`: absolute directories only (an empty or relative entry would
-/// mean the current directory, where anyone's checkout could plant a `pip`), each with PATHEXT's
-/// extensions on Windows.
+/// `program` on the PATH in `env` (see [`process::find_on_path`]), with PATHEXT's extensions
+/// on Windows.
 pub fn find_program(program: &str, env: &BTreeMap<String, String>, os: Os) -> Option<PathBuf> {
     let path = env.get("PATH").or_else(|| env.get("Path"))?;
-    let extensions: Vec<String> = if os == Os::Windows {
-        env.get("PATHEXT")
-            .map(String::as_str)
-            .unwrap_or(".COM;.EXE;.BAT;.CMD")
-            .split(';')
-            .filter(|e| !e.is_empty())
-            .map(str::to_string)
-            .collect()
-    } else {
-        vec![String::new()]
-    };
-    std::env::split_paths(path)
-        .filter(|dir| dir.is_absolute())
-        .find_map(|dir| {
-            extensions.iter().find_map(|ext| {
-                let candidate = dir.join(format!("{program}{ext}"));
-                is_executable(&candidate).then_some(candidate)
-            })
-        })
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+    let extensions =
+        process::executable_extensions(os == Os::Windows, env.get("PATHEXT").map(String::as_str));
+    process::find_on_path(program, std::ffi::OsStr::new(path), &extensions)
 }
 
 /// Finds every tool and runs its version command, all at once, each under `deadline`.
@@ -173,114 +140,28 @@ pub fn run_bounded_in(
     cwd: Option<&Path>,
     env: &[(&str, &Path)],
 ) -> Result<Output, String> {
-    let mut command = Command::new(program);
-    if let Some(dir) = cwd {
-        command.current_dir(dir);
-    }
-    command.envs(env.iter().copied());
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // Its own process group, so that a script's children die with it at the deadline.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let started = Instant::now();
-    let mut child = spawn(&mut command)?;
-    let stdout = child.stdout.take().map(bounded_reader);
-    let stderr = child.stderr.take().map(bounded_reader);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() >= deadline => {
-                kill_tree(&mut child);
-                return Err(format!(
-                    "no answer within {} s: killed",
-                    deadline.as_secs_f64()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => {
-                kill_tree(&mut child);
-                return Err(e.to_string());
-            }
+    let mut spawn = process::Spawn::new(program, args, deadline);
+    spawn.dir = cwd.map(Path::to_path_buf);
+    spawn.env = process::ChildEnv::Inherit(
+        env.iter()
+            .map(|(k, v)| (k.into(), v.as_os_str().to_os_string()))
+            .collect(),
+    );
+    let finished = process::run_bounded(&spawn).map_err(|e| e.to_string())?;
+    match finished.ended {
+        process::Ended::Exited(0) => Ok(Output {
+            stdout: finished.stdout,
+            stderr: finished.stderr,
+        }),
+        process::Ended::TimedOut => Err(format!(
+            "no answer within {} s: killed",
+            deadline.as_secs_f64()
+        )),
+        process::Ended::Exited(code) => {
+            Err(format!("exited with {code}: {}", finished.first_line()))
         }
-    };
-    // A grandchild still holding the pipes must not hold this run past its deadline.
-    let left = deadline
-        .saturating_sub(started.elapsed())
-        .saturating_add(Duration::from_millis(200));
-    let collect = |rx: Option<std::sync::mpsc::Receiver<String>>| {
-        rx.and_then(|rx| rx.recv_timeout(left).ok())
-            .unwrap_or_default()
-    };
-    let output = Output {
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-    };
-    if !status.success() {
-        let first = output
-            .stderr
-            .lines()
-            .chain(output.stdout.lines())
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_default()
-            .to_string();
-        return Err(format!("exited with {status}: {first}"));
+        process::Ended::Signalled => Err(format!("killed by a signal: {}", finished.first_line())),
     }
-    Ok(output)
-}
-
-/// Spawns, retrying briefly while the program is "text file busy": a script just written is
-/// still open for writing in any process forked meanwhile, until that process execs.
-fn spawn(command: &mut Command) -> Result<std::process::Child, String> {
-    for _ in 0..20 {
-        match command.spawn() {
-            Ok(child) => return Ok(child),
-            Err(e) if text_file_busy(&e) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    command.spawn().map_err(|e| e.to_string())
-}
-
-fn text_file_busy(e: &std::io::Error) -> bool {
-    #[cfg(unix)]
-    {
-        e.raw_os_error() == Some(libc::ETXTBSY)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = e;
-        false
-    }
-}
-
-/// Reads a stream to its end on a thread, keeping the first 64 KiB and discarding the rest (a
-/// child blocked on a full pipe would otherwise never exit).
-fn bounded_reader(mut stream: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let _ = (&mut stream).take(OUTPUT_LIMIT).read_to_end(&mut kept);
-        let _ = std::io::copy(&mut stream, &mut std::io::sink());
-        let _ = tx.send(String::from_utf8_lossy(&kept).into_owned());
-    });
-    rx
-}
-
-fn kill_tree(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    if let Ok(group) = i32::try_from(child.id()) {
-        // SAFETY: kill(2) with a negative pid signals the process group the child leads (made
-        // with process_group(0) above); the child is not reaped yet, so the id is still its.
-        unsafe {
-            libc::kill(-group, libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// One file change, for the report.
@@ -761,7 +642,7 @@ mod tests {
             "hang",
             &format!("(sleep 3; touch {}) & sleep 30", marker.display()),
         );
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let result = run_bounded(&hang, &[], Duration::from_millis(300));
         let took = started.elapsed();
         assert!(result.unwrap_err().contains("killed"));
@@ -897,7 +778,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let chatty = script(dir.path(), "chatty", "yes 0123456789 | head -c 1000000");
         let out = run_bounded(&chatty, &[], Duration::from_secs(5)).unwrap();
-        assert_eq!(out.stdout.len() as u64, OUTPUT_LIMIT);
+        assert_eq!(out.stdout.len(), process::OUTPUT_LIMIT);
         let failing = script(dir.path(), "failing", "echo 'broken install' >&2; exit 3");
         let err = run_bounded(&failing, &[], Duration::from_secs(5)).unwrap_err();
         assert!(err.contains("broken install"), "{err}");

@@ -2,8 +2,8 @@
 //! client reject the certificate, or can nobody tell? Every marker below was seen in a real
 //! tool's output (tests/data/verify/ holds the recordings the tests replay).
 
-use super::run::Ended;
 use super::ClientId;
+use crate::process::Ended;
 use serde::Serialize;
 
 /// What the probe scripts (python, requests, httpx, node, java) and curl's `-w` print once an

@@ -5,15 +5,17 @@
 
 use super::bundles::{self, Kind, Use};
 use super::{sh_quote, Collector, Finding, Input, Severity};
+use crate::process::{self, Ended, Spawn};
 use crate::tools::ToolId;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `git config` answers at once; an include pointing at a FIFO must not hang doctor.
 const GIT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Every `http.*` value of a very large config still fits.
+const GIT_OUTPUT_LIMIT: usize = 16 * 1024 * 1024;
 
 /// One value as git reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,32 +144,34 @@ fn unset_command(v: &Value) -> String {
 
 /// `git config --get-regexp` with scopes and origins; an empty list when nothing matches.
 fn config_values(git: &Path, value_type: &str, pattern: &str) -> Result<Vec<Value>, String> {
-    let mut command = Command::new(git);
-    command
-        .args([
-            "config",
-            "--includes",
-            "--show-scope",
-            "--show-origin",
-            "--null",
-        ])
-        .arg(format!("--type={value_type}"))
-        .args(["--get-regexp", pattern])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let (code, stdout, stderr) = run_with_deadline(command, GIT_DEADLINE)?;
-    match code {
-        Some(0) => Ok(parse(&stdout)),
+    let type_arg = format!("--type={value_type}");
+    let args = [
+        "config",
+        "--includes",
+        "--show-scope",
+        "--show-origin",
+        "--null",
+        &type_arg,
+        "--get-regexp",
+        pattern,
+    ];
+    let mut spawn = Spawn::new(git, &args, GIT_DEADLINE);
+    spawn.output_limit = GIT_OUTPUT_LIMIT;
+    let finished = process::run_bounded(&spawn).map_err(|e| e.to_string())?;
+    match finished.ended {
+        Ended::Exited(0) => Ok(parse(&finished.stdout)),
         // 1: no key matched.
-        Some(1) => Ok(Vec::new()),
-        _ => Err(String::from_utf8_lossy(&stderr).trim().to_string()),
+        Ended::Exited(1) => Ok(Vec::new()),
+        Ended::TimedOut => Err(format!(
+            "git config did not answer within {} s",
+            GIT_DEADLINE.as_secs()
+        )),
+        _ => Err(finished.stderr.trim().to_string()),
     }
 }
 
 /// `scope NUL origin NUL key LF value NUL`, repeated.
-fn parse(stdout: &[u8]) -> Vec<Value> {
-    let text = String::from_utf8_lossy(stdout);
+fn parse(text: &str) -> Vec<Value> {
     let mut fields = text.split('\0');
     let mut values = Vec::new();
     while let (Some(scope), Some(origin), Some(key_value)) =
@@ -184,57 +188,13 @@ fn parse(stdout: &[u8]) -> Vec<Value> {
     values
 }
 
-type Output = (Option<i32>, Vec<u8>, Vec<u8>);
-
-fn run_with_deadline(mut command: Command, deadline: Duration) -> Result<Output, String> {
-    let mut child = command.spawn().map_err(|e| e.to_string())?;
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    // Read both pipes while waiting, so a large output cannot block the child.
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.take(16 * 1024 * 1024).read_to_end(&mut buf);
-        }
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.take(64 * 1024).read_to_end(&mut buf);
-        }
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < deadline => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "git config did not answer within {} s",
-                    deadline.as_secs()
-                ));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    Ok((status.code(), stdout, stderr))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_scoped_null_separated_output() {
-        let raw = b"global\0file:/h/.gitconfig\0http.sslverify\nfalse\0command\0command line:\0http.https://x y/.sslverify\ntrue\0";
+        let raw = "global\0file:/h/.gitconfig\0http.sslverify\nfalse\0command\0command line:\0http.https://x y/.sslverify\ntrue\0";
         let v = parse(raw);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].origin, "file:/h/.gitconfig");

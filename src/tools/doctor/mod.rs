@@ -247,36 +247,10 @@ pub fn shown(ctx: &Context, path: &Path) -> String {
     }
 }
 
-/// Looks `program` up in `search_path` as a shell would (Windows: with `.exe`, `.cmd`, `.bat`).
+/// Looks `program` up in `search_path` as a shell would (see [`crate::process::find_on_path`]).
 pub fn find_program(search_path: &[PathBuf], program: &str) -> Option<PathBuf> {
-    let names: Vec<String> = if cfg!(windows) {
-        ["exe", "cmd", "bat"]
-            .iter()
-            .map(|ext| format!("{program}.{ext}"))
-            .collect()
-    } else {
-        vec![program.to_string()]
-    };
-    search_path
-        .iter()
-        .filter(|dir| dir.is_absolute())
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.is_file() && meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        meta.is_file()
-    }
+    let extensions = crate::process::executable_extensions(cfg!(windows), None);
+    crate::process::find_in_dirs(program, search_path.iter().cloned(), &extensions)
 }
 
 #[cfg(test)]

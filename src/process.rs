@@ -1,15 +1,17 @@
-//! Running one client: a child process in its own directory, with its output bounded and a
-//! deadline after which it (and whatever it started) is killed, not waited for.
+//! The child processes trust-proxy starts (version commands, verify's clients, `git config`,
+//! `gsettings`, Homebrew's postinstall): found on a PATH as a shell would, absolute entries only,
+//! and run with their output bounded and a deadline after which they (and whatever they started)
+//! are killed, not waited for. One place, so every caller gets the same guarantees.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// What each of stdout and stderr keeps; the rest is read and dropped so the child never blocks
-/// on a full pipe.
+/// What each of stdout and stderr keeps unless the caller says otherwise; the rest is read and
+/// dropped so the child never blocks on a full pipe.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// After the child is gone, how long its output readers may take to reach end of file. A
@@ -21,10 +23,36 @@ const DRAIN_GRACE: Duration = Duration::from_millis(500);
 pub struct Spawn {
     pub program: PathBuf,
     pub args: Vec<OsString>,
-    pub dir: PathBuf,
-    /// The child's whole environment (nothing else is inherited).
-    pub env: Vec<(OsString, OsString)>,
+    /// Where it runs; `None`: this process's directory.
+    pub dir: Option<PathBuf>,
+    pub env: ChildEnv,
     pub timeout: Duration,
+    /// Bytes kept of each of stdout and stderr.
+    pub output_limit: usize,
+}
+
+/// The child's environment.
+#[derive(Debug, Clone)]
+pub enum ChildEnv {
+    /// Exactly these variables, nothing inherited (a client run as the person's login would).
+    Only(Vec<(OsString, OsString)>),
+    /// This process's environment with these set on top.
+    Inherit(Vec<(OsString, OsString)>),
+}
+
+impl Spawn {
+    /// `program args`, inheriting this process's environment and directory, keeping
+    /// [`OUTPUT_LIMIT`] of each stream.
+    pub fn new(program: impl Into<PathBuf>, args: &[&str], timeout: Duration) -> Spawn {
+        Spawn {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+            dir: None,
+            env: ChildEnv::Inherit(Vec::new()),
+            timeout,
+            output_limit: OUTPUT_LIMIT,
+        }
+    }
 }
 
 /// How a run ended.
@@ -38,12 +66,24 @@ pub enum Ended {
     TimedOut,
 }
 
+/// Output is text (lossily decoded): every caller parses text.
 #[derive(Debug, Clone)]
 pub struct Finished {
     pub ended: Ended,
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
+}
+
+impl Finished {
+    /// The first non-blank line it printed, stderr first: what a failure message should quote.
+    pub fn first_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .chain(self.stdout.lines())
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,11 +104,19 @@ pub enum RunError {
 pub fn run_bounded(spawn: &Spawn) -> Result<Finished, RunError> {
     let start = Instant::now();
     let mut command = Command::new(&spawn.program);
+    command.args(&spawn.args);
+    if let Some(dir) = &spawn.dir {
+        command.current_dir(dir);
+    }
+    let vars = match &spawn.env {
+        ChildEnv::Only(vars) => {
+            command.env_clear();
+            vars
+        }
+        ChildEnv::Inherit(vars) => vars,
+    };
     command
-        .args(&spawn.args)
-        .current_dir(&spawn.dir)
-        .env_clear()
-        .envs(spawn.env.iter().map(|(k, v)| (k, v)))
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -76,12 +124,12 @@ pub fn run_bounded(spawn: &Spawn) -> Result<Finished, RunError> {
     // npm's node, the JVM's children), not only the direct child.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command.spawn().map_err(|source| RunError::Start {
+    let mut child = spawn_retrying(&mut command).map_err(|source| RunError::Start {
         program: spawn.program.clone(),
         source,
     })?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let stdout = drain(child.stdout.take(), spawn.output_limit);
+    let stderr = drain(child.stderr.take(), spawn.output_limit);
     let deadline = start.checked_add(spawn.timeout).unwrap_or(start);
     let ended = loop {
         match child.try_wait() {
@@ -113,8 +161,32 @@ pub fn run_bounded(spawn: &Spawn) -> Result<Finished, RunError> {
     })
 }
 
-/// Reads a pipe on its own thread, keeping the first [`OUTPUT_LIMIT`] bytes.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<Vec<u8>> {
+/// Retries briefly while the program is "text file busy": a script just written is still open
+/// for writing in any process forked meanwhile, until that process execs.
+fn spawn_retrying(command: &mut Command) -> std::io::Result<Child> {
+    for _ in 0..20 {
+        match command.spawn() {
+            Err(e) if text_file_busy(&e) => std::thread::sleep(Duration::from_millis(10)),
+            other => return other,
+        }
+    }
+    command.spawn()
+}
+
+fn text_file_busy(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ETXTBSY)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// Reads a pipe on its own thread, keeping the first `limit` bytes.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>, limit: usize) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
     if let Some(mut pipe) = pipe {
         std::thread::spawn(move || {
@@ -124,7 +196,7 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<Vec<u8>> {
                 match pipe.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        let room = OUTPUT_LIMIT.saturating_sub(kept.len());
+                        let room = limit.saturating_sub(kept.len());
                         kept.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -164,32 +236,41 @@ fn signal_group(child: &Child) {
     }
 }
 
-/// A program on `path` (the child's PATH), as a shell would find it.
-pub fn find_on_path(name: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
-    let path = path?;
-    for dir in std::env::split_paths(path) {
-        if dir.as_os_str().is_empty() || !dir.is_absolute() {
-            // A relative PATH entry would resolve against the child's throwaway directory.
-            continue;
-        }
-        for candidate in candidates(&dir, name) {
-            if is_executable(&candidate) {
-                return Some(candidate);
-            }
-        }
-    }
-    None
+/// `program` on `path` (a PATH value) as a shell would find it, with each of `extensions`
+/// appended (`[""]` on Unix; see [`executable_extensions`]). Absolute entries only: an empty or
+/// relative entry means the current directory, where anyone's checkout could plant a `pip`.
+pub fn find_on_path(program: &str, path: &OsStr, extensions: &[String]) -> Option<PathBuf> {
+    find_in_dirs(program, std::env::split_paths(path), extensions)
 }
 
-fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
-    if cfg!(windows) {
-        [".exe", ".cmd", ".bat", ".com"]
-            .iter()
-            .map(|ext| dir.join(format!("{name}{ext}")))
-            .collect()
-    } else {
-        vec![dir.join(name)]
+/// [`find_on_path`] over directories already split.
+pub fn find_in_dirs(
+    program: &str,
+    dirs: impl IntoIterator<Item = PathBuf>,
+    extensions: &[String],
+) -> Option<PathBuf> {
+    dirs.into_iter()
+        .filter(|dir| dir.is_absolute())
+        .find_map(|dir| {
+            extensions.iter().find_map(|ext| {
+                let candidate = dir.join(format!("{program}{ext}"));
+                is_executable(&candidate).then_some(candidate)
+            })
+        })
+}
+
+/// What a shell appends to a command name: nothing on Unix; on Windows each of PATHEXT's
+/// extensions (`pathext`: its value, when set).
+pub fn executable_extensions(windows: bool, pathext: Option<&str>) -> Vec<String> {
+    if !windows {
+        return vec![String::new()];
     }
+    pathext
+        .unwrap_or(".COM;.EXE;.BAT;.CMD")
+        .split(';')
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -298,7 +298,7 @@ mod registry {
         let Some(key) = open(CURRENT_USER, "HKCU", INTERNET_SETTINGS)? else {
             return Ok(None);
         };
-        let what = |name: &str| move || format!("read HKCU\\{INTERNET_SETTINGS}\\{name}");
+        let what = |name: &'static str| move || format!("read HKCU\\{INTERNET_SETTINGS}\\{name}");
         let connection_settings = match open(CURRENT_USER, "HKCU", CONNECTIONS)? {
             Some(connections) => blob(&connections, "HKCU", "DefaultConnectionSettings")?,
             None => None,

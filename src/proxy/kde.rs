@@ -399,6 +399,20 @@ socksProxy=
         let os = read(&files, no_env).unwrap().unwrap();
         assert_eq!(os.https.unwrap().host, "mine");
         assert_eq!(os.bypass, vec![".corp"]);
+        // XDG_CONFIG_DIRS lists the most important directory first, so it is read last.
+        let dirs = |name: &str| match name {
+            "XDG_CONFIG_DIRS" => Some("/important:/fallback".to_string()),
+            "HOME" => Some("/home/u".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            candidate_files(dirs),
+            vec![
+                PathBuf::from("/fallback/kioslaverc"),
+                PathBuf::from("/important/kioslaverc"),
+                PathBuf::from("/home/u/.config/kioslaverc")
+            ]
+        );
         let xdg_home = |name: &str| (name == "XDG_CONFIG_HOME").then(|| "/cfg".to_string());
         assert_eq!(
             candidate_files(xdg_home),

@@ -105,6 +105,8 @@ TRUST_PROXY_REQUIRE_TOOLS=1 cargo test -p trust-proxy --test env_shells cmd_sets
 echo "== wine: trust-proxy.exe install / status / env / uninstall, user scope (CurrentUser\\Root, HKCU\\Environment)"
 cargo build --bin trust-proxy --target "$target"
 tpexe=$target_dir/$target/debug/trust-proxy.exe
+echo "== wine: OS proxy settings (WinINet, WinHTTP) from the registry, through trust-proxy.exe proxy --json"
+XPLAT_SHARED=$xplat "$repo/scripts/wine-proxy-settings.sh" "$tpexe"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \

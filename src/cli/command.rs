@@ -641,7 +641,46 @@ pub(crate) fn os_sources(mut sources: Sources, warnings: &mut Vec<String>) -> So
     };
     sources.etc_environment =
         crate::proxy::etc_environment::read(Path::new(crate::proxy::etc_environment::PATH));
+    os_proxy_settings(&mut sources, warnings);
     sources
+}
+
+/// KDE (Linux and BSD), macOS or Windows settings into `sources.os`; one that cannot be read
+/// is a warning and left out, as GNOME's is.
+fn os_proxy_settings(sources: &mut Sources, warnings: &mut Vec<String>) {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        use crate::proxy::kde;
+        let env = |name: &str| std::env::var(name).ok();
+        sources.os_before_gnome =
+            kde::is_kde_desktop(std::env::var("XDG_CURRENT_DESKTOP").ok().as_deref());
+        match kde::read(&kde::candidate_files(env), env) {
+            Ok(Some(os)) => sources.os.push(os),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("the KDE proxy settings are ignored: {e}")),
+        }
+    }
+    #[cfg(target_os = "macos")]
+    if let Some(settings) = crate::proxy::macos::read() {
+        match settings.to_os_proxy() {
+            Ok(os) => sources.os.push(os),
+            Err(e) => warnings.push(format!("the macOS proxy settings are ignored: {e}")),
+        }
+    }
+    #[cfg(windows)]
+    {
+        use crate::proxy::windows;
+        match windows::read_wininet().and_then(|s| s.map(|s| s.to_os_proxy()).transpose()) {
+            Ok(Some(os)) => sources.os.push(os),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("the Windows proxy settings are ignored: {e}")),
+        }
+        match windows::read_winhttp().and_then(|s| s.map(|s| s.to_winhttp_proxy()).transpose()) {
+            Ok(Some(os)) => sources.os.push(os),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("the WinHTTP machine proxy is ignored: {e}")),
+        }
+    }
 }
 
 /// Vendor hint files are small PEM files; anything large is not what we look for.

@@ -228,6 +228,20 @@ pub enum ProxySource {
         var: String,
         entry: String,
     },
+    /// KDE, macOS or Windows proxy settings (`proxy::os`): `os` is their id (`kde`, `macos`,
+    /// `wininet`, `winhttp`), `settings` their name for people, `note` anything more to say
+    /// (empty or a clause).
+    Os {
+        os: String,
+        settings: String,
+        note: String,
+    },
+    /// Those settings' bypass entry `entry` exempts this target.
+    NoProxyOs {
+        os: String,
+        settings: String,
+        entry: String,
+    },
     /// A PAC file's answer. `from` is `--pac` or `gnome` (auto mode's autoconfig-url); `why`
     /// says which choice and why (failover, or the PAC failing and the run going direct).
     /// A PAC is network-provided configuration: its proxy gets no credentials and goes into
@@ -255,6 +269,8 @@ impl fmt::Display for ProxySource {
             ProxySource::NoProxyEtcEnvironment { var, .. } => {
                 write!(f, "no_proxy_etc_environment:{var}")
             }
+            ProxySource::Os { os, .. } => write!(f, "os:{os}"),
+            ProxySource::NoProxyOs { os, .. } => write!(f, "no_proxy_os:{os}"),
             ProxySource::Pac { from, .. } if from == "--pac" => f.write_str("pac:flag"),
             ProxySource::Pac { from, .. } => write!(f, "pac:{from}"),
             ProxySource::None => f.write_str("none"),
@@ -295,6 +311,22 @@ impl ProxyChoice {
             (_, ProxySource::NoProxyEtcEnvironment { var, entry }) => {
                 format!("direct ({var} entry {entry:?} in /etc/environment exempts this host)")
             }
+            (Some(p), ProxySource::Os { settings, note, .. }) => {
+                format!(
+                    "proxy {} (from {settings}{})",
+                    p.display_url(),
+                    clause(note)
+                )
+            }
+            (None, ProxySource::Os { settings, note, .. }) => {
+                format!("direct (from {settings}{})", clause(note))
+            }
+            (
+                _,
+                ProxySource::NoProxyOs {
+                    settings, entry, ..
+                },
+            ) => format!("direct ({settings}: bypass entry {entry:?} exempts this host)"),
             (
                 endpoint,
                 ProxySource::Pac {
@@ -306,8 +338,10 @@ impl ProxyChoice {
             ) => {
                 let via = if from == "gnome" {
                     format!("the PAC file {location} from the GNOME proxy settings (auto mode)")
-                } else {
+                } else if from == "--pac" {
                     format!("the PAC file {location} (from {from})")
+                } else {
+                    format!("the PAC file {location} (from the {from} proxy settings)")
                 };
                 let route = match endpoint {
                     Some(p) => format!("proxy {}", p.display_url()),
@@ -321,6 +355,15 @@ impl ProxyChoice {
             }
             _ => "direct (no proxy configured)".to_string(),
         }
+    }
+}
+
+/// `note` as a trailing clause of a parenthesis, or nothing.
+fn clause(note: &str) -> String {
+    if note.is_empty() {
+        String::new()
+    } else {
+        format!(": {note}")
     }
 }
 

@@ -5,10 +5,15 @@
 //! primitives (name resolution, TCP, the HTTP reader) and `terminal_text`.
 //!
 //! Today: [`env`], [`gnome`], [`etc_environment`], [`pac`] (PAC files evaluated in a sandboxed
-//! engine). KDE, macOS, Windows and WPAD follow as further files here (issue 9).
+//! engine), and [`kde`], [`macos`], [`windows`], which read their OS's settings into the one
+//! shape of [`os`]. WPAD follows as a further file here (issue 9).
 
 pub mod env;
 pub mod etc_environment;
 pub mod gnome;
+pub mod kde;
+pub mod macos;
+pub mod os;
 pub mod pac;
 pub mod resolve;
+pub mod windows;

@@ -140,6 +140,21 @@ else
   echo "install-deps: JavaScript tools already in $JS_TOOLS"
 fi
 
+# ansible-core from PyPI for the Ansible role's lab stage (tests/lab/ansible.sh), in its own venv;
+# the role's apt `deb:` task runs under Debian's python3, which needs python3-apt.
+ANSIBLE_VENV="$LAB_PREFIX/ansible-venv"
+ANSIBLE_CORE_VERSION="${ANSIBLE_CORE_VERSION:-2.19.14}"
+if ! dpkg -s python3-apt >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-apt </dev/null
+fi
+if ! "$ANSIBLE_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(v('ansible-core') != '$ANSIBLE_CORE_VERSION')" 2>/dev/null; then
+  echo "install-deps: creating $ANSIBLE_VENV with ansible-core==$ANSIBLE_CORE_VERSION"
+  "$PY" -m venv "$ANSIBLE_VENV"
+  "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" </dev/null
+else
+  echo "install-deps: ansible-core $ANSIBLE_CORE_VERSION already in $ANSIBLE_VENV"
+fi
+
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: warning: cargo not found (Rust is needed to build trust-proxy)" >&2
 fi

@@ -69,6 +69,16 @@ cat >"$work/play.yml" <<'YAML'
     - role: trust_proxy
 YAML
 
+cat >"$work/validate.py" <<'PY'
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+doc = json.load(sys.stdin)
+errors = [e.message + " at " + e.json_path for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+print("\n".join(errors) or "valid: " + doc["command"])
+sys.exit(1 if errors else 0)
+PY
 cat >"$work/inside.sh" <<INSIDE
 set -uo pipefail
 mount --make-rprivate /
@@ -135,6 +145,14 @@ installed_digest=\$(store_digest)
 
 play second
 check "second run: exit 0, changed=0" recap 0 0 0
+
+# The tool's own JSON from this real system-scope run (real squid, real store), validated
+# against the schema with Python's jsonschema: install again, status, env.
+V="'$ANSIBLE_VENV/bin/python' '$work/validate.py' '$repo/schema/trust-proxy.schema.json'"
+check "install --json (system scope, real squid) validates against the schema" sh -c \
+  "trust-proxy install --scope system --proxy '$PROXY' --target pypi.org --public-roots '$LAB_PUBLIC_ROOT' --fingerprint '$FP' --json | \$V"
+check "status --json validates" sh -c "trust-proxy status --scope system --json | \$V"
+check "env --json validates" sh -c "trust-proxy env --scope system --json | \$V"
 
 play wrong-pin -e '{"trust_proxy_fingerprints": ["$(printf 'AB:%.0s' {1..31})AB"]}'
 check "a wrong pin fails the play (failed=1)" recap 2 0 1

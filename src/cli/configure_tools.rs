@@ -372,7 +372,15 @@ fn report_json(run: &ToolsRun, exit_code: i32) -> String {
         bundle: &run.bundle,
         report: r,
     };
-    to_json_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let changed = crate::cli::json_contract::changed_by(
+        r.tools
+            .iter()
+            .flat_map(|t| t.edits.iter().map(|e| e.effect)),
+    );
+    crate::cli::json_contract::with_changed(
+        to_json_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+        changed,
+    )
 }
 
 fn undo_rendered(
@@ -381,7 +389,7 @@ fn undo_rendered(
     dry_run: bool,
     json: bool,
 ) -> Rendered {
-    let changed = steps.iter().any(|s| s.effect != Effect::Unchanged);
+    let changed = crate::cli::json_contract::changed_by(steps.iter().map(|s| s.effect));
     let stdout = if json {
         #[derive(Serialize)]
         struct JsonUndo<'a> {

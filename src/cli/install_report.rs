@@ -41,7 +41,7 @@ pub fn install_json(command: &str, report: &InstallReport, exit_code: i32) -> St
         command,
         outcome: outcome(report),
         exit_code,
-        changed: !report.unchanged,
+        changed: crate::cli::json_contract::changed_by(report.steps.iter().map(|s| s.effect)),
         report,
         discover,
     };

@@ -12,6 +12,7 @@
 use crate::cli::args::{Cli, Command};
 use crate::cli::command::{CommandError, Rendered};
 use crate::exit_status::ExitStatus;
+use crate::install::plan::Effect;
 use crate::terminal_text::to_json_pretty;
 use clap::{CommandFactory, Parser};
 use serde_json::{Map, Value};
@@ -171,6 +172,15 @@ pub fn with_changed(json: String, changed: bool) -> String {
     }
 }
 
+/// Whether steps with these effects changed anything: a file kept because the person modified
+/// it was not touched, so a run that only keeps files reports `changed: false` (and a playbook
+/// converges).
+pub fn changed_by(effects: impl IntoIterator<Item = Effect>) -> bool {
+    effects
+        .into_iter()
+        .any(|e| matches!(e, Effect::Create | Effect::Replace | Effect::Remove))
+}
+
 fn error_object(command: &Command, status: ExitStatus, message: &str) -> String {
     let mut object = envelope(
         Value::String(command_name(command).to_string()),
@@ -249,4 +259,19 @@ fn render(value: &Value) -> String {
             ExitStatus::LocalError.code()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_by;
+    use crate::install::plan::Effect;
+
+    #[test]
+    fn only_writes_and_removals_are_changes() {
+        assert!(!changed_by([]));
+        assert!(!changed_by([Effect::Unchanged, Effect::KeptModified]));
+        for effect in [Effect::Create, Effect::Replace, Effect::Remove] {
+            assert!(changed_by([Effect::Unchanged, effect]), "{effect:?}");
+        }
+    }
 }

@@ -140,6 +140,24 @@ else
   echo "install-deps: JavaScript tools already in $JS_TOOLS"
 fi
 
+# ansible-core from PyPI for the Ansible role's lab stage (tests/lab/ansible.sh), in its own venv;
+# the role's apt `deb:` task runs under Debian's python3, which needs python3-apt.
+ANSIBLE_VENV="$LAB_PREFIX/ansible-venv"
+ANSIBLE_CORE_VERSION="${ANSIBLE_CORE_VERSION:-2.19.14}"
+# jsonschema: the stage also validates the real JSON of a system-scope run against the schema.
+PY_JSONSCHEMA_VERSION="${PY_JSONSCHEMA_VERSION:-4.26.0}"
+if ! dpkg -s python3-apt >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-apt </dev/null
+fi
+if ! "$ANSIBLE_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(v('ansible-core') != '$ANSIBLE_CORE_VERSION' or v('jsonschema') != '$PY_JSONSCHEMA_VERSION')" 2>/dev/null; then
+  echo "install-deps: creating $ANSIBLE_VENV with ansible-core==$ANSIBLE_CORE_VERSION jsonschema==$PY_JSONSCHEMA_VERSION"
+  "$PY" -m venv "$ANSIBLE_VENV"
+  "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" \
+    "jsonschema==$PY_JSONSCHEMA_VERSION" </dev/null
+else
+  echo "install-deps: ansible-core $ANSIBLE_CORE_VERSION and jsonschema already in $ANSIBLE_VENV"
+fi
+
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: warning: cargo not found (Rust is needed to build trust-proxy)" >&2
 fi

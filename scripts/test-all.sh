@@ -51,6 +51,8 @@ stage "packages (.deb and .rpm from the release binary: inspected, installed in 
 # The build scripts install cargo-deb and cargo-generate-rpm when missing; the tests change
 # nothing on this machine (a private mount namespace for dpkg -i, a scratch root for rpm -i).
 { logged packaging/build-deb.sh && logged packaging/test-deb.sh; } || failed+=("deb")
+# The Ansible role with the .deb just built, run -c local as the namespace lab's laptop.
+logged tests/lab/ansible.sh || failed+=("lab-ansible")
 { logged packaging/build-rpm.sh && logged packaging/test-rpm.sh; } || failed+=("rpm")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"

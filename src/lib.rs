@@ -9,6 +9,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod discover;
+pub mod exit_status;
 pub mod install;
 pub mod process;
 pub mod proxy;

@@ -1,13 +1,13 @@
-use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
-use trust_proxy::cli::args::{Cli, Command};
+use trust_proxy::cli::args::Command;
 use trust_proxy::cli::command;
 use trust_proxy::cli::configure_tools;
+use trust_proxy::cli::json_contract;
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = json_contract::parse_args();
     let outcome = match &cli.command {
         Command::Discover(args) => command::run_discover(args),
         Command::Install(args) => configure_tools::run_install(args),
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(rendered) => {
+            let rendered = json_contract::seal(&cli.command, rendered);
             for w in &rendered.warnings {
                 eprintln!("trust-proxy: warning: {}", for_terminal(w));
             }
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
             ExitCode::from(rendered.exit_code as u8)
         }
         Err(e) => {
+            if let Some(json) = json_contract::error_json(&cli.command, &e) {
+                let _ = writeln!(std::io::stdout().lock(), "{json}");
+            }
             eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }

@@ -315,6 +315,10 @@ pub struct EnvArgs {
     /// system or user. Default: the scope that has an installation (user first).
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README): the variables and the snippet.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `trust-proxy proxy --pac FILE|URL --url URL...`

@@ -14,6 +14,7 @@ use crate::cli::report;
 use crate::discover::proxy::{Credentials, ProxyEndpoint, ProxySettings, PASSWORD_VAR};
 use crate::discover::target::{Target, DEFAULT_TARGETS};
 use crate::discover::{self, DiscoverConfig, DiscoverResult};
+use crate::exit_status::ExitStatus;
 use crate::install::apply::ApplyOptions;
 use crate::install::decide::{Pin, Policy};
 use crate::install::envsnippet::{self, Shell};
@@ -45,9 +46,9 @@ pub enum CommandError {
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CommandError::Usage(_) => 2,
-            CommandError::Local(_) => 1,
-            CommandError::NotPrivileged(_) => 8,
+            CommandError::Usage(_) => ExitStatus::Usage.code(),
+            CommandError::Local(_) => ExitStatus::LocalError.code(),
+            CommandError::NotPrivileged(_) => ExitStatus::NotPrivileged.code(),
             CommandError::Install(e) => e.exit_code(),
         }
     }
@@ -67,12 +68,18 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     // No scope to install into: compare with the trust of the scope an install would default to.
     let config = build_config(&args.probe, ca_files, default_scope(), &mut warnings)?;
     let result = discover::discover(&config);
-    let exported = match &args.export {
-        Some(path) => Some(export_roots(&result, path)?),
-        None => None,
+    let (exported, export_changed) = match &args.export {
+        Some(path) => {
+            let (shown, changed) = export_roots(&result, path)?;
+            (Some(shown), changed)
+        }
+        None => (None, false),
     };
     let stdout = if args.json {
-        report::to_json(&result, exported.clone())
+        crate::cli::json_contract::with_changed(
+            report::to_json(&result, exported.clone()),
+            export_changed,
+        )
     } else {
         report::to_text(&result, exported.as_deref())
     };
@@ -204,7 +211,12 @@ pub fn run_status(args: &ScopeArgs) -> Result<Rendered, CommandError> {
     };
     Ok(Rendered {
         stdout,
-        exit_code: if status.healthy { 0 } else { 1 },
+        exit_code: if status.healthy {
+            ExitStatus::Success
+        } else {
+            ExitStatus::LocalError
+        }
+        .code(),
         warnings: Vec::new(),
     })
 }
@@ -227,8 +239,13 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
                     .map_err(|e| CommandError::Local(e.to_string()))?,
                 _ => envsnippet::render(shell, &vars),
             };
+            let stdout = if args.json {
+                install_report::env_json(install::scope_name(&layout), shell, &vars, &text)
+            } else {
+                text.trim_end().to_string()
+            };
             return Ok(Rendered {
-                stdout: text.trim_end().to_string(),
+                stdout,
                 exit_code: 0,
                 warnings: Vec::new(),
             });
@@ -732,7 +749,8 @@ fn load_os_roots(scope: Scope) -> Result<(Vec<Cert>, String), String> {
     Ok((certs, format!("{description} ({n} roots)")))
 }
 
-fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandError> {
+/// Writes the roots to `path`; says whether the file changed (the same bytes are not rewritten).
+fn export_roots(result: &DiscoverResult, path: &Path) -> Result<(String, bool), CommandError> {
     if result.roots.is_empty() {
         return Err(CommandError::Local(format!(
             "--export {}: no interception root was found, nothing written",
@@ -748,9 +766,18 @@ fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandE
         ));
         pem.push_str(&r.root.to_pem());
     }
-    trust_proxy_platform::fs_safe::write_atomic(path, pem.as_bytes(), 0o644)
-        .map_err(|e| CommandError::Local(format!("--export {}: {e}", path.display())))?;
-    Ok(path.display().to_string())
+    // Only a regular file of the same length is read back: a FIFO or a huge file planted at the
+    // path is replaced, never read.
+    let same = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.is_file() && m.len() == pem.len() as u64)
+        .and_then(|_| std::fs::read(path).ok())
+        .is_some_and(|old| old == pem.as_bytes());
+    if !same {
+        trust_proxy_platform::fs_safe::write_atomic(path, pem.as_bytes(), 0o644)
+            .map_err(|e| CommandError::Local(format!("--export {}: {e}", path.display())))?;
+    }
+    Ok((path.display().to_string(), !same))
 }
 
 #[cfg(all(test, unix))]

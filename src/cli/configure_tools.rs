@@ -5,6 +5,7 @@
 use crate::analyze::lint;
 use crate::cli::args::{ConfigureToolsArgs, InstallArgs, ScopeArg};
 use crate::cli::command::{self, CommandError, NoOsStore, Rendered};
+use crate::exit_status::ExitStatus;
 use crate::install::apply::Lock;
 use crate::install::envsnippet::Shell;
 use crate::install::layout::Layout;
@@ -56,7 +57,12 @@ pub fn run_configure_tools(args: &ConfigureToolsArgs) -> Result<Rendered, Comman
         return Ok(undo_rendered(&steps, warnings, args.dry_run, args.json));
     }
     let report = configure(&user, &args.tools, args.dry_run)?;
-    let exit_code = if report.report.failed { 1 } else { 0 };
+    let exit_code = if report.report.failed {
+        ExitStatus::LocalError
+    } else {
+        ExitStatus::Success
+    }
+    .code();
     let stdout = if args.json {
         report_json(&report, exit_code)
     } else {
@@ -80,7 +86,11 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         "trust-proxy configure-tools    (after `sudo trust-proxy install ...` without --configure-tools)",
     )?;
     let mut rendered = command::run_install(args)?;
-    if !matches!(rendered.exit_code, 0 | 9) {
+    let tools_may_follow = [ExitStatus::Success, ExitStatus::VerificationFailed];
+    if !tools_may_follow
+        .iter()
+        .any(|s| s.code() == rendered.exit_code)
+    {
         return Ok(rendered);
     }
     let user = user_layout()?;
@@ -95,8 +105,8 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         }
         Err(e) => return Err(e),
     };
-    if report.report.failed && rendered.exit_code == 0 {
-        rendered.exit_code = 1;
+    if report.report.failed && rendered.exit_code == ExitStatus::Success.code() {
+        rendered.exit_code = ExitStatus::LocalError.code();
     }
     if args.scope.json {
         let mut install: serde_json::Value =
@@ -105,6 +115,10 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
             serde_json::from_str(&report_json(&report, rendered.exit_code))
                 .unwrap_or(serde_json::Value::Null);
         if let Some(object) = install.as_object_mut() {
+            let changed = [object.get("changed"), tools.get("changed")]
+                .into_iter()
+                .any(|c| c == Some(&serde_json::Value::Bool(true)));
+            object.insert("changed".to_string(), changed.into());
             object.insert("configure_tools".to_string(), tools);
             object.insert("exit_code".to_string(), rendered.exit_code.into());
         }
@@ -358,7 +372,15 @@ fn report_json(run: &ToolsRun, exit_code: i32) -> String {
         bundle: &run.bundle,
         report: r,
     };
-    to_json_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let changed = crate::cli::json_contract::changed_by(
+        r.tools
+            .iter()
+            .flat_map(|t| t.edits.iter().map(|e| e.effect)),
+    );
+    crate::cli::json_contract::with_changed(
+        to_json_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+        changed,
+    )
 }
 
 fn undo_rendered(
@@ -367,7 +389,7 @@ fn undo_rendered(
     dry_run: bool,
     json: bool,
 ) -> Rendered {
-    let changed = steps.iter().any(|s| s.effect != Effect::Unchanged);
+    let changed = crate::cli::json_contract::changed_by(steps.iter().map(|s| s.effect));
     let stdout = if json {
         #[derive(Serialize)]
         struct JsonUndo<'a> {

@@ -2,6 +2,7 @@
 //! the human form.
 
 use crate::cli::report::SCHEMA_VERSION;
+use crate::exit_status::ExitStatus;
 use crate::install::plan::Effect;
 use crate::install::status::StatusReport;
 use crate::install::verify::Verification;
@@ -12,8 +13,8 @@ use serde::Serialize;
 /// 0, or 9 when the install applied but verification through the proxy failed.
 pub fn install_exit_code(report: &InstallReport) -> i32 {
     match report.verification {
-        Some(Verification::Failed { .. }) => 9,
-        _ => 0,
+        Some(Verification::Failed { .. }) => ExitStatus::VerificationFailed.code(),
+        _ => ExitStatus::Success.code(),
     }
 }
 
@@ -23,6 +24,8 @@ struct JsonInstall<'a> {
     command: &'a str,
     outcome: &'static str,
     exit_code: i32,
+    /// With `dry_run`: whether it would.
+    changed: bool,
     #[serde(flatten)]
     report: &'a InstallReport,
     discover: Option<serde_json::Value>,
@@ -38,6 +41,7 @@ pub fn install_json(command: &str, report: &InstallReport, exit_code: i32) -> St
         command,
         outcome: outcome(report),
         exit_code,
+        changed: crate::cli::json_contract::changed_by(report.steps.iter().map(|s| s.effect)),
         report,
         discover,
     };
@@ -222,4 +226,42 @@ pub fn status_text(status: &StatusReport) -> String {
         out.push_str(&format!("\nEnvironment snippet: {env}\n"));
     }
     for_terminal(&out)
+}
+
+#[derive(Serialize)]
+struct JsonEnvVariable<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonEnv<'a> {
+    schema_version: u32,
+    command: &'static str,
+    scope: &'a str,
+    shell: &'static str,
+    variables: Vec<JsonEnvVariable<'a>>,
+    /// Exactly what `trust-proxy env --shell SHELL` prints.
+    snippet: &'a str,
+}
+
+/// `env --json`: the variables the installed snippet sets, and the snippet for the shell.
+pub fn env_json(
+    scope: &str,
+    shell: crate::install::envsnippet::Shell,
+    vars: &[(String, String)],
+    snippet: &str,
+) -> String {
+    to_json_pretty(&JsonEnv {
+        schema_version: SCHEMA_VERSION,
+        command: "env",
+        scope,
+        shell: shell.as_str(),
+        variables: vars
+            .iter()
+            .map(|(name, value)| JsonEnvVariable { name, value })
+            .collect(),
+        snippet: snippet.trim_end(),
+    })
+    .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

@@ -7,6 +7,7 @@ pub mod command;
 pub mod configure_tools;
 pub mod doctor;
 pub mod install_report;
+pub mod json_contract;
 pub mod proxy;
 pub mod report;
 pub mod stores;

@@ -15,6 +15,7 @@
 use crate::cli::args::ProxyArgs;
 use crate::cli::command::{CommandError, Rendered};
 use crate::discover::proxy::ProxyScheme;
+use crate::exit_status::ExitStatus;
 use crate::proxy::pac::source::{self, SourceError};
 use crate::proxy::pac::{
     failover, script_view, Failover, PacChoice, PacEngine, PacLimits, SystemResolver,
@@ -108,12 +109,13 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
         ));
     }
     let exit_code = if urls.iter().any(|u| u.error.is_some()) {
-        1
+        ExitStatus::LocalError
     } else if !args.no_connect && urls.iter().any(|u| u.chosen.is_none()) {
-        5
+        ExitStatus::NetworkFailure
     } else {
-        0
-    };
+        ExitStatus::Success
+    }
+    .code();
     let report = ProxyReport {
         schema_version: SCHEMA_VERSION,
         command: "proxy",
@@ -271,12 +273,13 @@ fn resolve_urls(
         urls.push(report);
     }
     let exit_code = if urls.iter().any(|u| u.error.is_some()) {
-        1
+        ExitStatus::LocalError
     } else if !args.no_connect && urls.iter().any(|u| u.chosen.is_none()) {
-        5
+        ExitStatus::NetworkFailure
     } else {
-        0
-    };
+        ExitStatus::Success
+    }
+    .code();
     let report = ProxyReport {
         schema_version: SCHEMA_VERSION,
         command: "proxy",

@@ -18,9 +18,9 @@ use std::time::Duration;
 use trust_proxy_platform::Scope;
 
 /// Exit status when no client could be checked at all.
-pub const EXIT_NOTHING_CHECKED: i32 = 12;
+pub const EXIT_NOTHING_CHECKED: i32 = crate::exit_status::ExitStatus::NothingChecked.code();
 /// Exit status when a client failed (the one install uses for a failed verification).
-pub const EXIT_FAILED: i32 = 9;
+pub const EXIT_FAILED: i32 = crate::exit_status::ExitStatus::VerificationFailed.code();
 
 /// Where the children's trust variables came from.
 #[derive(Debug, Clone, Serialize)]

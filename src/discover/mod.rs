@@ -141,11 +141,12 @@ pub enum Outcome {
 impl Outcome {
     /// The documented exit codes (README, `--help`).
     pub fn exit_code(self) -> i32 {
+        use crate::exit_status::ExitStatus;
         match self {
-            Outcome::Intercepted | Outcome::SelfSigned => 0,
-            Outcome::NotIntercepted => 3,
-            Outcome::RootNotFound => 4,
-            Outcome::NetworkFailure => 5,
+            Outcome::Intercepted | Outcome::SelfSigned => ExitStatus::Success.code(),
+            Outcome::NotIntercepted => ExitStatus::NotIntercepted.code(),
+            Outcome::RootNotFound => ExitStatus::RootNotFound.code(),
+            Outcome::NetworkFailure => ExitStatus::NetworkFailure.code(),
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::analyze::chain::SelfSignedShape;
 use crate::analyze::lint;
 use crate::discover::tunnel::ProxyTlsTrust;
 use crate::discover::{self, DiscoverConfig, DiscoverResult, Outcome, Provenance, TargetStatus};
+use crate::exit_status::ExitStatus;
 use crate::install::apply::{ApplyError, ApplyOptions, Lock};
 use crate::install::decide::{Candidate, Decision, Pin, Policy, Refusal, ServiceUse, Verdict};
 use crate::install::envsnippet::{EnvPaths, ProxyEnv, Shell};
@@ -63,10 +64,10 @@ impl InstallError {
     pub fn exit_code(&self) -> i32 {
         match self {
             InstallError::NothingToInstall(_, outcome) => outcome.exit_code(),
-            InstallError::Refused(_) | InstallError::Declined(_) => 6,
-            InstallError::Invalid(_) => 7,
-            InstallError::UnknownFingerprint(_) => 2,
-            _ => 1,
+            InstallError::Refused(_) | InstallError::Declined(_) => ExitStatus::Refused.code(),
+            InstallError::Invalid(_) => ExitStatus::Unacceptable.code(),
+            InstallError::UnknownFingerprint(_) => ExitStatus::Usage.code(),
+            _ => ExitStatus::LocalError.code(),
         }
     }
 }

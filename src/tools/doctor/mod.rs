@@ -40,10 +40,11 @@ pub enum Severity {
 impl Severity {
     /// 0 up to info, then the codes in `cli::args::EXIT_CODES`.
     pub fn exit_code(worst: Option<Severity>) -> i32 {
+        use crate::exit_status::ExitStatus;
         match worst {
-            None | Some(Severity::Info) => 0,
-            Some(Severity::Warning) => 10,
-            Some(Severity::Error) => 11,
+            None | Some(Severity::Info) => ExitStatus::Success.code(),
+            Some(Severity::Warning) => ExitStatus::DoctorWarnings.code(),
+            Some(Severity::Error) => ExitStatus::DoctorErrors.code(),
         }
     }
 

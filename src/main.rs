@@ -1,13 +1,23 @@
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::io::Write;
 use std::process::ExitCode;
-use trust_proxy::cli::args::{Cli, Command};
+use trust_proxy::cli::args::{Cli, Command, ConfigCommand};
 use trust_proxy::cli::command;
 use trust_proxy::cli::configure_tools;
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let effective = match trust_proxy::cli::config::Environment::of_process(|environment| {
+        trust_proxy::cli::config::apply(&mut cli, &matches, environment)
+    }) {
+        Ok(effective) => effective,
+        Err(e) => {
+            eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
     let outcome = match &cli.command {
         Command::Discover(args) => command::run_discover(args),
         Command::Install(args) => configure_tools::run_install(args),
@@ -19,6 +29,9 @@ fn main() -> ExitCode {
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
         Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
         Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args),
+        Command::Config(ConfigCommand::Show(args)) => Ok(
+            trust_proxy::cli::config_show::run_config_show(args, &effective),
+        ),
     };
     match outcome {
         Ok(rendered) => {

@@ -666,15 +666,8 @@ fn parse_tool(s: &str) -> Result<ToolId, String> {
 /// prefix of the path is resolved and checked, so a symlink is followed only where root alone
 /// could have planted it (configuration managers and NixOS link /etc files into place).
 pub fn read_system_file(path: &Path) -> Result<Option<String>, ConfigError> {
-    let real = match std::fs::canonicalize(path) {
-        Ok(real) => real,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ConfigError::File {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        }
+    let Some(real) = resolved(path)? else {
+        return Ok(None);
     };
     let unsafe_file = |e: trust_proxy_platform::StoreError| ConfigError::Unsafe {
         path: path.to_path_buf(),
@@ -684,6 +677,18 @@ pub fn read_system_file(path: &Path) -> Result<Option<String>, ConfigError> {
     check_path_as_named(path)?;
     trust_proxy_platform::ownership::check_system_file(&real).map_err(unsafe_file)?;
     read_bounded(path, &real, |_| Ok(())).map(Some)
+}
+
+/// Where `path` leads after every symlink, `None` when nothing is there.
+fn resolved(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    match std::fs::canonicalize(path) {
+        Ok(real) => Ok(Some(real)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// The path as named, before symlinks are resolved: every directory on the way (wherever a
@@ -739,15 +744,8 @@ fn check_path_as_named(path: &Path) -> Result<(), ConfigError> {
 /// be a regular file of the user running (or root's) that no one else can write. Another
 /// account able to edit it could pick the proxy and the pins.
 pub fn read_user_file(path: &Path) -> Result<Option<String>, ConfigError> {
-    let real = match std::fs::canonicalize(path) {
-        Ok(real) => real,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ConfigError::File {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        }
+    let Some(real) = resolved(path)? else {
+        return Ok(None);
     };
     #[cfg(windows)]
     trust_proxy_platform::ownership::check_user_file(&real).map_err(|e| ConfigError::Unsafe {

@@ -145,10 +145,12 @@ pub enum ConfigError {
     #[error("${var}: {message}")]
     Env { var: &'static str, message: String },
     #[error("the pin {pin} ({given_by}) is not among the fingerprints the system configuration allows ({ceiling}: {allowed}); configuration below the system file may only narrow that list: ask the administrator to add it there")]
+    /// The sources as text (`flag`, `env VAR`, `FILE:LINE`): two `Source`s would make every
+    /// `Result` of this type large.
     AboveCeiling {
         pin: String,
-        given_by: Source,
-        ceiling: Source,
+        given_by: String,
+        ceiling: String,
         allowed: String,
     },
 }
@@ -298,8 +300,8 @@ pub fn resolve(flags: Layer, inputs: &Inputs<'_>) -> Result<Effective, ConfigErr
             if let Some(outside) = pins.value.iter().find(|p| !ceiling.value.contains(p)) {
                 return Err(ConfigError::AboveCeiling {
                     pin: outside.display(),
-                    given_by: pins.source.clone(),
-                    ceiling: ceiling.source.clone(),
+                    given_by: pins.source.to_string(),
+                    ceiling: ceiling.source.to_string(),
                     allowed: ceiling
                         .value
                         .iter()

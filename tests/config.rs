@@ -579,3 +579,68 @@ fn the_two_step_and_off_network_flows_work() {
     assert_eq!(v["installed"][0]["decision"], "pinned", "{out}");
     assert_eq!(v["verification"]["status"], "not_applicable", "{out}");
 }
+
+#[test]
+fn each_command_takes_the_keys_that_apply_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent.toml");
+    let user = write(
+        &dir.path().join("user.toml"),
+        &format!(
+            "scope = \"system\"\ntools = [\"pip\", \"git\"]\nproxy = \"http://proxy.corp:3128\"\nfingerprints = [\"{}\"]\n",
+            pin("aa")
+        ),
+    );
+    let run = |args: &[&str]| resolve(args, &absent, Some(&user), &[], false).unwrap().0;
+    use trust_proxy::cli::args::ScopeArg;
+    use trust_proxy::tools::ToolId;
+    match run(&["install", "--configure-tools"]).command {
+        Command::Install(a) => {
+            assert_eq!(a.scope.scope, Some(ScopeArg::System));
+            assert_eq!(a.configure_tools, Some(vec![ToolId::Pip, ToolId::Git]));
+            assert_eq!(a.probe.proxy.as_deref(), Some("http://proxy.corp:3128"));
+            assert_eq!(a.fingerprints, [colon("aa")]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // `tools` does not turn --configure-tools on, and a flag's list wins.
+    match run(&["install"]).command {
+        Command::Install(a) => assert_eq!(a.configure_tools, None),
+        other => panic!("{other:?}"),
+    }
+    match run(&["install", "--configure-tools=uv", "--scope", "user"]).command {
+        Command::Install(a) => {
+            assert_eq!(a.configure_tools, Some(vec![ToolId::Uv]));
+            assert_eq!(a.scope.scope, Some(ScopeArg::User));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Uninstall takes the scope, never the pins (plain uninstall removes everything).
+    match run(&["uninstall"]).command {
+        Command::Uninstall(a) => {
+            assert_eq!(a.scope.scope, Some(ScopeArg::System));
+            assert!(a.fingerprints.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    match run(&["status"]).command {
+        Command::Status(a) => assert_eq!(a.scope, Some(ScopeArg::System)),
+        other => panic!("{other:?}"),
+    }
+    match run(&["configure-tools"]).command {
+        Command::ConfigureTools(a) => assert_eq!(a.tools, [ToolId::Pip, ToolId::Git]),
+        other => panic!("{other:?}"),
+    }
+    match run(&["verify"]).command {
+        Command::Verify(a) => assert_eq!(a.proxy.as_deref(), Some("http://proxy.corp:3128")),
+        other => panic!("{other:?}"),
+    }
+    // A proxy flag decides the whole proxy choice: the configured URL is not added to --no-proxy.
+    match run(&["discover", "--no-proxy"]).command {
+        Command::Discover(a) => {
+            assert!(a.probe.no_proxy);
+            assert_eq!(a.probe.proxy, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -199,6 +199,9 @@ pub struct Inputs<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// Elevated or `--scope system`: the environment and the user file are not read.
     pub system_rules: bool,
+    /// Refuse pins outside the system file's: for the commands that install (and `config show`).
+    /// Pins mean nothing to the others, which should not stop over them.
+    pub enforce_ceiling: bool,
 }
 
 /// A file the resolution looked at.
@@ -295,7 +298,9 @@ pub fn resolve(flags: Layer, inputs: &Inputs<'_>) -> Result<Effective, ConfigErr
         layers.push(system);
     }
     let values = merge(&layers);
-    if let (Some(ceiling), Some(pins)) = (&ceiling, &values.fingerprints) {
+    if let (true, Some(ceiling), Some(pins)) =
+        (inputs.enforce_ceiling, &ceiling, &values.fingerprints)
+    {
         if pins.source != ceiling.source {
             if let Some(outside) = pins.value.iter().find(|p| !ceiling.value.contains(p)) {
                 return Err(ConfigError::AboveCeiling {

@@ -56,6 +56,7 @@ pub fn apply(
         config_flag: cli.config.clone(),
         env: environment.env,
         system_rules: environment.elevated || scope_flag == Some(ScopeArg::System),
+        enforce_ceiling: matches!(cli.command, Command::Install(_) | Command::Config(_)),
     };
     let effective = config::resolve(flags, &inputs)?;
     fill(&mut cli.command, &effective.values);

@@ -8,6 +8,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod exit_status;
 pub mod install;

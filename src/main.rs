@@ -1,13 +1,27 @@
 use std::io::Write;
 use std::process::ExitCode;
-use trust_proxy::cli::args::Command;
+use trust_proxy::cli::args::{Command, ConfigCommand};
 use trust_proxy::cli::command;
 use trust_proxy::cli::configure_tools;
 use trust_proxy::cli::json_contract;
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
-    let cli = json_contract::parse_args();
+    let (mut cli, matches) = json_contract::parse_args();
+    let effective = match trust_proxy::cli::config::Environment::of_process(|environment| {
+        trust_proxy::cli::config::apply(&mut cli, &matches, environment)
+    }) {
+        Ok(effective) => effective,
+        Err(e) => {
+            if let Some(json) =
+                json_contract::early_error_json(&cli.command, e.exit_code(), &e.to_string())
+            {
+                let _ = writeln!(std::io::stdout().lock(), "{json}");
+            }
+            eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
     let outcome = match &cli.command {
         Command::Discover(args) => command::run_discover(args),
         Command::Install(args) => configure_tools::run_install(args),
@@ -19,6 +33,9 @@ fn main() -> ExitCode {
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
         Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
         Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args),
+        Command::Config(ConfigCommand::Show(args)) => Ok(
+            trust_proxy::cli::config_show::run_config_show(args, &effective),
+        ),
     };
     match outcome {
         Ok(rendered) => {

@@ -261,6 +261,9 @@ fn every_command_validates_and_changed_is_true_only_when_something_changed() {
         ],
     );
     assert_eq!((code, &v["changed"]), (0, &Value::Bool(false)));
+    let (code, v) = sandbox.json("config show", &["config", "show", "--json"]);
+    assert_eq!((code, &v["changed"]), (0, &Value::Bool(false)), "{v}");
+    assert_eq!(v["settings"]["scope"]["source"]["kind"], "default", "{v}");
 
     // refresh: nothing to do; then with the bundle gone, it writes it once.
     let refresh = ["refresh", "--scope", "user", "--json"];

@@ -33,6 +33,11 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Read this configuration file instead of the user file (README "Configuration"). An
+    /// elevated or system-scope run takes it only if it is root's and writable by nobody else.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +92,28 @@ pub enum Command {
     /// The PAC file runs in a sandboxed JavaScript engine (memory, stack and time bounds); each
     /// choice it returns is tried in order with a TCP connect until one answers.
     Proxy(ProxyArgs),
+    /// The configuration files and TRUST_PROXY_* variables: `config show` prints the effective
+    /// configuration and where each value came from.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (flags > TRUST_PROXY_* > user file > system file; an
+    /// elevated or system-scope run: flags > system file) and the source of each value.
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Show what a run in this scope would use (system: the system file and flags only).
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Print JSON (schema_version 1, see README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

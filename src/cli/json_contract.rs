@@ -9,12 +9,12 @@
 //! Each command renders its own fields; this module puts the envelope around them in one place,
 //! so that a command cannot forget a field and automation never has to read stderr.
 
-use crate::cli::args::{Cli, Command};
+use crate::cli::args::{Cli, Command, ConfigCommand};
 use crate::cli::command::{CommandError, Rendered};
 use crate::exit_status::ExitStatus;
 use crate::install::plan::Effect;
 use crate::terminal_text::to_json_pretty;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use serde_json::{Map, Value};
 
 /// Bumped only when a field is removed or changes meaning; fields are added within a version.
@@ -44,6 +44,7 @@ pub fn wants_json(command: &Command) -> bool {
         Command::Verify(a) => a.json,
         Command::Doctor(a) => a.json,
         Command::Proxy(a) => a.json,
+        Command::Config(ConfigCommand::Show(a)) => a.json,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn command_name(command: &Command) -> &'static str {
         Command::Verify(_) => "verify",
         Command::Doctor(_) => "doctor",
         Command::Proxy(_) => "proxy",
+        Command::Config(ConfigCommand::Show(_)) => "config show",
     }
 }
 
@@ -87,9 +89,13 @@ fn dry_run_flag(command: &Command) -> bool {
 
 /// The parsed command line. A command line clap rejects is exit 2 as always; with `--json`
 /// among the arguments the error is also one JSON object on stdout.
-pub fn parse_args() -> Cli {
-    match Cli::try_parse() {
-        Ok(cli) => cli,
+/// The matches come too: the configuration layer tells a typed flag from a clap default.
+pub fn parse_args() -> (Cli, clap::ArgMatches) {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    match parsed {
+        Ok(parsed) => parsed,
         Err(error) => {
             // `--help` and `--version` are answers, not errors: clap prints them as usual.
             if error.use_stderr() && std::env::args_os().any(|a| a == "--json") {
@@ -157,6 +163,16 @@ pub fn error_json(command: &Command, error: &CommandError) -> Option<String> {
     }
     let status = ExitStatus::from_code(error.exit_code()).unwrap_or(ExitStatus::LocalError);
     Some(error_object(command, status, &error.to_string()))
+}
+
+/// The JSON object for an error found before the command ran (its configuration), when
+/// `--json` was asked for.
+pub fn early_error_json(command: &Command, exit_code: i32, message: &str) -> Option<String> {
+    if !wants_json(command) {
+        return None;
+    }
+    let status = ExitStatus::from_code(exit_code).unwrap_or(ExitStatus::LocalError);
+    Some(error_object(command, status, message))
 }
 
 /// `json` (a command's JSON object) with `changed` set: for renderers that know it only after

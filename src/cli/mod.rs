@@ -4,6 +4,8 @@
 
 pub mod args;
 pub mod command;
+pub mod config;
+pub mod config_show;
 pub mod configure_tools;
 pub mod doctor;
 pub mod install_report;

@@ -13,6 +13,18 @@ pub const INHERITED_SETTINGS: &[&str] = &[
     "no_proxy",
     "SHELL",
     "TRUST_PROXY_PROXY_PASSWORD",
+    // The configuration layers (README "Configuration"): a developer's own must not steer tests.
+    "TRUST_PROXY_CONFIG",
+    "TRUST_PROXY_FINGERPRINTS",
+    "TRUST_PROXY_PROXY",
+    "TRUST_PROXY_PAC",
+    "TRUST_PROXY_ALLOW_PROXY",
+    "TRUST_PROXY_TARGETS",
+    "TRUST_PROXY_TIMEOUT",
+    "TRUST_PROXY_PUBLIC_ROOTS",
+    "TRUST_PROXY_SCOPE",
+    "TRUST_PROXY_TOOLS",
+    "XDG_CONFIG_HOME",
 ];
 
 /// `exe` (pass `env!("CARGO_BIN_EXE_trust-proxy")`) without [`INHERITED_SETTINGS`], stdin closed.

@@ -3,22 +3,27 @@
 //!
 //! 1. flags: `--no-proxy`, `--proxy URL`, `--pac FILE|URL`;
 //! 2. the environment ([`env`](crate::proxy::env)): `HTTPS_PROXY` & co. with `NO_PROXY`;
-//! 3. OS settings: GNOME ([`gnome`](crate::proxy::gnome)) in manual mode (with
-//!    `ignore-hosts`), or in auto mode its PAC file (step 4 with GNOME's URL); mode `none`
-//!    passes to the next source. KDE, macOS and Windows ([`os`](crate::proxy::os), in
-//!    `Sources::os`, after GNOME or before it on a KDE desktop) are asked as their browsers
-//!    ask them: the PAC URL (step 4 with that URL; if it cannot be used and a manual proxy is
-//!    set, the manual proxy), then the manual proxy with its bypass list; settings with
-//!    neither pass to the next source. Auto-discovery (WPAD) they ask for is reported in
-//!    [`Decision::auto_detect`]. Then the `*_proxy` lines of `/etc/environment`;
+//! 3. OS settings: in WSL, `WSL_PAC_URL` ([`wsl`](crate::proxy::wsl), the Windows host's PAC
+//!    URL); GNOME ([`gnome`](crate::proxy::gnome)) in manual mode (with `ignore-hosts`), or in
+//!    auto mode its PAC file (step 4 with GNOME's URL), or with no URL WPAD
+//!    ([`wpad`](crate::proxy::wpad): DHCP option 252, then `wpad.<domain>` by DNS); mode `none`
+//!    passes to the next source. Under sudo the GNOME settings are the invoking user's
+//!    ([`invoking_user`](crate::proxy::invoking_user)). KDE, macOS and Windows
+//!    ([`os`](crate::proxy::os), in `Sources::os`, after GNOME or before it on a KDE desktop)
+//!    are asked as their browsers ask them: the PAC URL, else WPAD when they ask for
+//!    auto-discovery (step 4; if that cannot be used and a manual proxy is set, the manual
+//!    proxy), then the manual proxy with its bypass list; settings with none of these pass to
+//!    the next source. Auto-discovery asked for beside a PAC URL is not tried and is reported
+//!    in [`Decision::auto_detect`]. Then the `*_proxy` lines of `/etc/environment`;
 //! 4. PAC: `FindProxyForURL` in the sandboxed engine, its choices tried in order (a TCP connect
 //!    within the connect timeout) so the first that answers is used;
 //! 5. direct.
 //!
-//! A PAC file is network-provided configuration: the proxy it names gets no credentials, and is
-//! written into snippets only when it equals an `--allow-proxy HOST:PORT` value. A PAC file
-//! from GNOME that cannot be fetched or evaluated means direct (as browsers do), with the
-//! failure in the reason; one given with `--pac` is an error.
+//! A PAC file is network-provided configuration (however its URL was learned): the proxy it
+//! names gets no credentials, and is written into snippets only when it equals an
+//! `--allow-proxy HOST:PORT` value. A PAC file from the OS settings (GNOME, WSL, WPAD) that
+//! cannot be found, fetched or evaluated means direct (as browsers do), with the failure in
+//! the reason; one given with `--pac` is an error.
 //!
 //! Runs on the caller's thread (the PAC engine is not `Send`), before discover starts: the
 //! result is a [`ProxyChoice`] per target handed to discover in `ProxySettings::resolved`.
@@ -30,11 +35,13 @@ use crate::discover::proxy::{
 };
 use crate::discover::target::Target;
 use crate::discover::tunnel;
+use crate::proxy::bypass::{self, Dialect, NoProxyTranslation};
 use crate::proxy::gnome::GnomeProxy;
 use crate::proxy::os::{OsOrigin, OsProxy};
 use crate::proxy::pac::choice::ChoiceError;
-use crate::proxy::pac::source;
+use crate::proxy::pac::source::{self, PacText};
 use crate::proxy::pac::{failover, Failover, PacChoice, PacEngine, PacLimits, SystemResolver};
+use crate::proxy::wpad::{self, Discovery, WpadSetup};
 use crate::terminal_text::printable;
 use std::cell::OnceCell;
 use std::sync::Arc;
@@ -48,12 +55,18 @@ pub struct Sources {
     pub pac_flag: Option<String>,
     /// The environment's proxy variables (flags in it are ignored).
     pub env: ProxySettings,
+    /// `WSL_PAC_URL`, when this is WSL and WSL set it.
+    pub wsl_pac_url: Option<String>,
     /// `None`: GNOME's settings are not present here.
     pub gnome: Option<GnomeProxy>,
     /// KDE, macOS or Windows settings present here, in the order asked.
     pub os: Vec<OsProxy>,
     /// Ask `os` before GNOME (a KDE desktop).
     pub os_before_gnome: bool,
+    /// The user whose OS settings were read, when that is not this process's user (sudo).
+    pub read_as: Option<String>,
+    /// How WPAD runs when the OS settings say "auto-detect".
+    pub wpad: WpadSetup,
     /// `None`: no readable `/etc/environment`.
     pub etc_environment: Option<ProxySettings>,
     /// `--allow-proxy` values: PAC-named proxies that may go into snippets.
@@ -75,8 +88,8 @@ pub struct Decision {
     pub pac_choices: Vec<PacChoice>,
     pub failover: Option<Failover>,
     /// The id (`kde`, `macos`, `wininet`) of OS settings, asked before this decision was
-    /// made, that turn on proxy auto-discovery (WPAD); the WPAD lookup goes where
-    /// `ask_os` starts, ahead of the PAC URL, as the browsers order them.
+    /// made, that turn on proxy auto-discovery (WPAD) which did not decide: not tried because
+    /// they also name a PAC URL (used instead), or WPAD found nothing.
     pub auto_detect: Option<String>,
 }
 
@@ -105,14 +118,27 @@ pub enum ResolveError {
 enum LoadedPac {
     Ready {
         engine: PacEngine,
+        pac: PacText,
     },
     /// Why the PAC file cannot be used (its own error names the location).
     Failed(String),
 }
 
+/// Where the PAC file comes from, when one is configured at all.
+enum PacPlan<'a> {
+    /// A location given by `from` (`--pac`, `wsl`, `gnome`).
+    Location {
+        from: &'static str,
+        location: &'a str,
+    },
+    /// The OS says "auto-detect": WPAD finds the location.
+    AutoDetect,
+}
+
 pub struct Resolver {
     sources: Sources,
     pac: OnceCell<LoadedPac>,
+    discovery: OnceCell<Discovery>,
 }
 
 impl Resolver {
@@ -120,6 +146,7 @@ impl Resolver {
         Resolver {
             sources,
             pac: OnceCell::new(),
+            discovery: OnceCell::new(),
         }
     }
 
@@ -137,24 +164,51 @@ impl Resolver {
         }
     }
 
-    /// The PAC location and who gave it, if a PAC file is configured at all: `--pac`, or the
-    /// first OS settings that decide (by the rules `resolve` asks them with) naming one.
-    fn pac_location(&self) -> Option<(&'static str, &str)> {
+    /// What WPAD did, if a URL reached it.
+    pub fn discovery(&self) -> Option<&Discovery> {
+        self.discovery.get()
+    }
+
+    /// Where the PAC file comes from, if one is configured at all: `--pac`, `WSL_PAC_URL`, or
+    /// the first OS settings that decide (by the rules `resolve` asks them with) naming one or
+    /// asking for auto-discovery.
+    fn pac_plan(&self) -> Option<PacPlan<'_>> {
         if let Some(location) = &self.sources.pac_flag {
-            return Some(("--pac", location));
+            return Some(PacPlan::Location {
+                from: "--pac",
+                location,
+            });
+        }
+        if let Some(location) = &self.sources.wsl_pac_url {
+            return Some(PacPlan::Location {
+                from: "wsl",
+                location,
+            });
         }
         for step in self.os_steps() {
             match step {
                 OsStep::Gnome(GnomeProxy::Auto { autoconfig_url })
-                    if !autoconfig_url.trim().is_empty() =>
+                    if autoconfig_url.trim().is_empty() =>
                 {
-                    return Some(("gnome", autoconfig_url.trim()));
+                    return Some(PacPlan::AutoDetect);
+                }
+                OsStep::Gnome(GnomeProxy::Auto { autoconfig_url }) => {
+                    return Some(PacPlan::Location {
+                        from: "gnome",
+                        location: autoconfig_url.trim(),
+                    });
                 }
                 OsStep::Gnome(GnomeProxy::Manual { .. }) => return None,
                 OsStep::Gnome(_) => {}
                 OsStep::Os(os) => {
                     if let Some(url) = &os.pac_url {
-                        return Some((os.origin.id(), url.trim()));
+                        return Some(PacPlan::Location {
+                            from: os.origin.id(),
+                            location: url.trim(),
+                        });
+                    }
+                    if os.auto_detect {
+                        return Some(PacPlan::AutoDetect);
                     }
                     if os.manual {
                         return None;
@@ -163,6 +217,60 @@ impl Resolver {
             }
         }
         None
+    }
+
+    /// Who gave the PAC file and where it is (the URL WPAD found; empty when it found none).
+    fn pac_origin(&self) -> (&'static str, String) {
+        match self.pac_plan() {
+            Some(PacPlan::Location { from, location }) => (from, location.to_string()),
+            Some(PacPlan::AutoDetect) => (
+                "wpad",
+                self.discovery
+                    .get()
+                    .and_then(|d| d.found.as_ref())
+                    .map(|f| f.url.clone())
+                    .unwrap_or_default(),
+            ),
+            None => ("--pac", String::new()),
+        }
+    }
+
+    /// The `NO_PROXY` for the snippets from the bypass list of the source that chose `choice`;
+    /// `None` for the environment and the flags, whose own `NO_PROXY` is kept as it is.
+    pub fn no_proxy_for(&self, choice: &ProxyChoice) -> Option<NoProxyTranslation> {
+        match &choice.source {
+            ProxySource::Gnome { .. } => match &self.sources.gnome {
+                Some(GnomeProxy::Manual { ignore_hosts, .. }) => Some(bypass::translate(
+                    "the GNOME proxy settings' ignore-hosts",
+                    ignore_hosts,
+                    Dialect::HostPatterns,
+                )),
+                _ => None,
+            },
+            ProxySource::Os { os, .. } => {
+                let settings = self.sources.os.iter().find(|s| s.origin.id() == os)?;
+                Some(bypass::translate(
+                    &format!("the bypass list of {}", settings.origin.settings_name()),
+                    &settings.bypass,
+                    Dialect::HostPatterns,
+                ))
+            }
+            ProxySource::EtcEnvironment(_) => {
+                let (var, list) = self.sources.etc_environment.as_ref()?.no_proxy.clone()?;
+                Some(bypass::translate(
+                    &format!("{var} in /etc/environment"),
+                    &bypass::split_no_proxy(&list),
+                    Dialect::NoProxy,
+                ))
+            }
+            ProxySource::Pac { location, .. } => match self.pac.get() {
+                Some(LoadedPac::Ready { pac, .. }) => {
+                    Some(bypass::from_pac(&pac.origin, &pac.text))
+                }
+                _ => Some(bypass::from_pac(location, "")),
+            },
+            _ => None,
+        }
     }
 
     pub fn resolve(&self, url: &str) -> Result<Decision, ResolveError> {
@@ -180,15 +288,25 @@ impl Resolver {
         if env.source != ProxySource::None {
             return Ok(plain(env.endpoint, env.source));
         }
-        let mut auto_detect: Option<OsOrigin> = None;
+        if self.sources.wsl_pac_url.is_some() {
+            return self.ask_pac(url, &target);
+        }
+        let mut auto_detect: Option<(OsOrigin, String)> = None;
         for step in self.os_steps() {
             let decided = match step {
                 OsStep::Gnome(gnome) => self.ask_gnome(gnome, url, &target)?,
                 OsStep::Os(os) => {
+                    let decided = self.ask_os(os, url, &target)?;
                     if os.auto_detect && auto_detect.is_none() {
-                        auto_detect = Some(os.origin);
+                        if os.pac_url.is_some() {
+                            auto_detect = Some((os.origin, "was not tried".to_string()));
+                        } else if decided.is_none() {
+                            let summary =
+                                self.discovery().map(Discovery::summary).unwrap_or_default();
+                            auto_detect = Some((os.origin, format!("found nothing: {summary}")));
+                        }
                     }
-                    self.ask_os(os, url, &target)?
+                    decided
                 }
             };
             if let Some(decision) = decided {
@@ -232,7 +350,13 @@ impl Resolver {
                     .iter()
                     .find_map(|entry| no_proxy_match(entry, target))
                 {
-                    return Ok(Some(plain(None, ProxySource::NoProxyGnome { entry })));
+                    return Ok(Some(plain(
+                        None,
+                        ProxySource::NoProxyGnome {
+                            entry,
+                            read_as: self.sources.read_as.clone(),
+                        },
+                    )));
                 }
                 let endpoint = https.as_ref().map(|(host, port)| ProxyEndpoint {
                     scheme: ProxyScheme::Http,
@@ -240,11 +364,15 @@ impl Resolver {
                     port: *port,
                     credentials: None,
                 });
-                Ok(Some(plain(endpoint, ProxySource::Gnome)))
+                Ok(Some(plain(
+                    endpoint,
+                    ProxySource::Gnome {
+                        read_as: self.sources.read_as.clone(),
+                    },
+                )))
             }
-            GnomeProxy::Auto { autoconfig_url } if !autoconfig_url.trim().is_empty() => {
-                self.ask_pac(url, target).map(Some)
-            }
+            // An empty URL: WPAD finds the file (`pac_plan`).
+            GnomeProxy::Auto { .. } => self.ask_pac(url, target).map(Some),
             _ => Ok(None),
         }
     }
@@ -263,14 +391,17 @@ impl Resolver {
             note,
         };
         let mut note = String::new();
-        if let Some(pac_url) = &os.pac_url {
+        if os.pac_url.is_some() || os.auto_detect {
             match self.engine() {
                 Some(LoadedPac::Failed(message)) if os.manual => {
-                    note = format!(
-                        "its PAC file {} could not be used ({message}), so its manual proxy",
-                        printable(pac_url)
-                    );
+                    let what = match &os.pac_url {
+                        Some(pac_url) => format!("its PAC file {}", printable(pac_url)),
+                        None => "auto-discovery (WPAD)".to_string(),
+                    };
+                    note = format!("{what} could not be used ({message}), so its manual proxy");
                 }
+                // Auto-discovery alone found nothing: as if these settings were off.
+                Some(LoadedPac::Failed(_)) if os.pac_url.is_none() => return Ok(None),
                 _ => return self.ask_pac(url, target).map(Some),
             }
         }
@@ -315,32 +446,58 @@ impl Resolver {
     }
 
     fn engine(&self) -> Option<&LoadedPac> {
-        let (_, location) = self.pac_location()?;
-        Some(self.pac.get_or_init(|| load_pac(location)))
+        let loaded = match self.pac_plan()? {
+            PacPlan::Location { location, .. } => self.pac.get_or_init(|| load_pac(location)),
+            PacPlan::AutoDetect => self.pac.get_or_init(|| {
+                let discovery = self
+                    .discovery
+                    .get_or_init(|| wpad::auto_detect(&self.sources.wpad));
+                match &discovery.found {
+                    Some(found) => engine_for(found.pac.clone()),
+                    None => LoadedPac::Failed(discovery.summary()),
+                }
+            }),
+        };
+        Some(loaded)
     }
 
     fn ask_pac(&self, url: &str, target: &Target) -> Result<Decision, ResolveError> {
-        let (from, location) = self.pac_location().unwrap_or(("--pac", ""));
         let pac_decision = match self.engine() {
             Some(LoadedPac::Ready { engine, .. }) => engine.decide(url).map_err(|e| e.to_string()),
             Some(LoadedPac::Failed(message)) => Err(message.clone()),
             None => Err("no PAC location is configured".to_string()),
         };
+        let (from, location) = self.pac_origin();
+        let location = location.as_str();
+        // How the location was learned, and as whom, said before the PAC's own answer.
+        let mut learned = Vec::new();
+        if let Some(found) = self.discovery.get().filter(|d| d.found.is_some()) {
+            learned.push(found.summary());
+        }
+        if let (Some(user), "gnome" | "wpad") = (&self.sources.read_as, from) {
+            learned.push(format!(
+                "the GNOME settings are {user}'s, the user who ran sudo (read as {user}, read-only)"
+            ));
+        }
+        let learned: String = learned.iter().map(|l| format!("{l}; ")).collect();
         let source = |why: String, allowed: bool| ProxySource::Pac {
             from: from.to_string(),
             location: printable(location),
-            why,
+            why: format!("{learned}{why}"),
             allowed,
         };
         let decision = match pac_decision {
             Ok(d) => d,
             Err(message) if from != "--pac" => {
+                let why = if location.is_empty() {
+                    // WPAD found nothing: its summary already says what was asked.
+                    format!("{message}, so direct, as browsers do")
+                } else {
+                    format!("it could not be used ({message}), so direct, as browsers do")
+                };
                 let choice = ProxyChoice {
                     endpoint: None,
-                    source: source(
-                        format!("it could not be used ({message}), so direct, as browsers do"),
-                        false,
-                    ),
+                    source: source(why, false),
                 };
                 return Ok(Decision {
                     why: choice.explain(),
@@ -417,12 +574,13 @@ fn plain(endpoint: Option<ProxyEndpoint>, source: ProxySource) -> Decision {
     }
 }
 
-/// Marks `decision` as made after OS settings asked for auto-discovery, and says so.
-fn with_auto_detect(mut decision: Decision, origin: Option<OsOrigin>) -> Decision {
-    if let Some(origin) = origin {
+/// Marks `decision` as made after OS settings asked for auto-discovery that did not decide
+/// (not tried beside a PAC URL, or it found nothing), and says so.
+fn with_auto_detect(mut decision: Decision, asked: Option<(OsOrigin, String)>) -> Decision {
+    if let Some((origin, outcome)) = asked {
         decision.auto_detect = Some(origin.id().to_string());
         decision.why = format!(
-            "{}; {} also turn on proxy auto-discovery (WPAD), which was not tried",
+            "{}; {} also turn on proxy auto-discovery (WPAD), which {outcome}",
             decision.why,
             origin.settings_name()
         );
@@ -444,12 +602,15 @@ fn load_pac(location: &str) -> LoadedPac {
     } else {
         Vec::new()
     };
-    let pac = match source::load(location, &roots) {
-        Ok(p) => p,
-        Err(e) => return LoadedPac::Failed(e.to_string()),
-    };
+    match source::load(location, &roots) {
+        Ok(pac) => engine_for(pac),
+        Err(e) => LoadedPac::Failed(e.to_string()),
+    }
+}
+
+fn engine_for(pac: PacText) -> LoadedPac {
     match PacEngine::load(&pac.text, Arc::new(SystemResolver), PacLimits::default()) {
-        Ok(engine) => LoadedPac::Ready { engine },
+        Ok(engine) => LoadedPac::Ready { engine, pac },
         Err(e) => LoadedPac::Failed(format!("PAC file {}: {e}", printable(&pac.origin))),
     }
 }
@@ -540,7 +701,8 @@ mod tests {
         assert_eq!(
             d.choice.source,
             ProxySource::NoProxyGnome {
-                entry: "*.corp".into()
+                entry: "*.corp".into(),
+                read_as: None
             }
         );
         assert!(d.why.contains("ignore-hosts"));
@@ -643,6 +805,7 @@ mod tests {
         let winhttp = os(OsOrigin::WinHttp, Some("http://machine:8080"), &["<local>"]);
         let s = Sources {
             os: vec![wininet, winhttp],
+            wpad: nothing_to_discover(),
             ..Sources::default()
         };
         let d = Resolver::new(s.clone())
@@ -670,6 +833,15 @@ mod tests {
             (None, "os:macos")
         );
         assert!(d.why.contains("no proxy for https"), "{}", d.why);
+    }
+
+    /// WPAD with no search domain and no DHCP answer: nothing is asked of the network.
+    fn nothing_to_discover() -> WpadSetup {
+        WpadSetup {
+            resolv_conf: std::path::PathBuf::from("/nonexistent/resolv.conf"),
+            dhcp: wpad::DhcpSource::Given(None),
+            ..WpadSetup::default()
+        }
     }
 
     #[test]

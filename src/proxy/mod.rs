@@ -7,6 +7,7 @@
 //! Today: [`env`], [`gnome`], [`etc_environment`], [`pac`] (PAC files evaluated in a sandboxed
 //! engine). KDE, macOS, Windows and WPAD follow as further files here (issue 9).
 
+pub mod confirm;
 pub mod env;
 pub mod etc_environment;
 pub mod gnome;

@@ -1,7 +1,8 @@
 //! The proxy password never leaves the process: not in any output (human, JSON, warnings,
 //! errors, the exit-8 message), not in any file trust-proxy writes (state, bundles, snippets),
 //! whichever way it was given: in a `--proxy` URL, in HTTPS_PROXY, or with `--proxy-user` and
-//! TRUST_PROXY_PROXY_PASSWORD (which keeps it off the command line, out of `ps`).
+//! TRUST_PROXY_PROXY_PASSWORD (which keeps it off the command line, out of `ps`), or with
+//! `--proxy-user` and the OS keyring (the kernel keyring here).
 // Linux: the user scope has no OS store there, so installs stay inside the temporary HOME.
 #![cfg(target_os = "linux")]
 
@@ -101,6 +102,16 @@ fn ways(proxy: &ProxyHandle) -> Vec<Way> {
             env: vec![("TRUST_PROXY_PROXY_PASSWORD", PASSWORD.into())],
         },
         Way {
+            name: "--proxy-user and the keyring entry alice@127.0.0.1:PORT",
+            args: vec![
+                "--proxy".into(),
+                plain.clone(),
+                "--proxy-user".into(),
+                USER.into(),
+            ],
+            env: vec![],
+        },
+        Way {
             name: "HTTPS_PROXY without credentials, --proxy-user",
             args: vec!["--proxy-user".into(), USER.into()],
             env: vec![
@@ -109,6 +120,38 @@ fn ways(proxy: &ProxyHandle) -> Vec<Way> {
             ],
         },
     ]
+}
+
+/// The password in the kernel keyring for the test's duration (removed on drop).
+struct KeyringEntry(keyring_core::Entry);
+
+impl KeyringEntry {
+    fn new(account: &str) -> KeyringEntry {
+        // A fresh anonymous session keyring for this test process (the runs inherit it): the
+        // one a container or CI runner hands down may not be writable, and this one is gone
+        // with the process.
+        const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+        // SAFETY: keyctl(JOIN_SESSION_KEYRING, NULL) takes no pointer other than the null name.
+        let joined = unsafe {
+            libc::syscall(
+                libc::SYS_keyctl,
+                KEYCTL_JOIN_SESSION_KEYRING,
+                std::ptr::null::<libc::c_char>(),
+            )
+        };
+        assert!(joined >= 0, "{}", std::io::Error::last_os_error());
+        let store: std::sync::Arc<keyring_core::CredentialStore> =
+            linux_keyutils_keyring_store::Store::new().unwrap();
+        let entry = keyring_core::Entry::new_in_store(&store, "trust-proxy", account).unwrap();
+        entry.set_password(PASSWORD).unwrap();
+        KeyringEntry(entry)
+    }
+}
+
+impl Drop for KeyringEntry {
+    fn drop(&mut self) {
+        let _ = self.0.delete_credential();
+    }
 }
 
 fn with_way<'a>(c: &'a mut Command, way: &Way) -> &'a mut Command {
@@ -153,6 +196,8 @@ fn the_proxy_password_appears_in_no_output_and_no_file() {
     )
     .unwrap();
     let pin = fingerprint(&root.cert_der());
+    // For the keyring way; in this test process's session keyring, which the runs inherit.
+    let _keyring = KeyringEntry::new(&format!("{USER}@127.0.0.1:{}", proxy.addr().port()));
     let mut leaks = Vec::new();
     for way in ways(&proxy) {
         let home = tempfile::tempdir().unwrap();

@@ -11,5 +11,6 @@ pub mod confirm;
 pub mod env;
 pub mod etc_environment;
 pub mod gnome;
+pub mod keyring;
 pub mod pac;
 pub mod resolve;

@@ -12,6 +12,9 @@ use std::sync::Arc;
 use trust_proxy_testkit::pki::base64_encode;
 use trust_proxy_testkit::*;
 
+#[path = "support/kernel_keyring.rs"]
+mod kernel_keyring;
+
 const USER: &str = "alice";
 /// Distinctive, and URL-safe so the URL form needs no percent-encoding to carry it verbatim.
 const PASSWORD: &str = "Zq8-tRusTpRoXy-Pw-4417";
@@ -122,38 +125,6 @@ fn ways(proxy: &ProxyHandle) -> Vec<Way> {
     ]
 }
 
-/// The password in the kernel keyring for the test's duration (removed on drop).
-struct KeyringEntry(keyring_core::Entry);
-
-impl KeyringEntry {
-    fn new(account: &str) -> KeyringEntry {
-        // A fresh anonymous session keyring for this test process (the runs inherit it): the
-        // one a container or CI runner hands down may not be writable, and this one is gone
-        // with the process.
-        const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-        // SAFETY: keyctl(JOIN_SESSION_KEYRING, NULL) takes no pointer other than the null name.
-        let joined = unsafe {
-            libc::syscall(
-                libc::SYS_keyctl,
-                KEYCTL_JOIN_SESSION_KEYRING,
-                std::ptr::null::<libc::c_char>(),
-            )
-        };
-        assert!(joined >= 0, "{}", std::io::Error::last_os_error());
-        let store: std::sync::Arc<keyring_core::CredentialStore> =
-            linux_keyutils_keyring_store::Store::new().unwrap();
-        let entry = keyring_core::Entry::new_in_store(&store, "trust-proxy", account).unwrap();
-        entry.set_password(PASSWORD).unwrap();
-        KeyringEntry(entry)
-    }
-}
-
-impl Drop for KeyringEntry {
-    fn drop(&mut self) {
-        let _ = self.0.delete_credential();
-    }
-}
-
 fn with_way<'a>(c: &'a mut Command, way: &Way) -> &'a mut Command {
     c.args(&way.args);
     for (k, v) in &way.env {
@@ -197,7 +168,10 @@ fn the_proxy_password_appears_in_no_output_and_no_file() {
     .unwrap();
     let pin = fingerprint(&root.cert_der());
     // For the keyring way; in this test process's session keyring, which the runs inherit.
-    let _keyring = KeyringEntry::new(&format!("{USER}@127.0.0.1:{}", proxy.addr().port()));
+    let _keyring = kernel_keyring::StoredPassword::new(
+        &format!("{USER}@127.0.0.1:{}", proxy.addr().port()),
+        PASSWORD,
+    );
     let mut leaks = Vec::new();
     for way in ways(&proxy) {
         let home = tempfile::tempdir().unwrap();

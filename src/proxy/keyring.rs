@@ -45,9 +45,10 @@ pub fn password(user: &str, proxy: &Target) -> Result<Option<String>, KeyringErr
         return Ok(None);
     };
     let account = account(user, proxy);
+    // The platform's error text may quote anything: escaped like peer text.
     let read_error = |message: String| KeyringError::Read {
         account: crate::terminal_text::printable(&account),
-        message,
+        message: crate::terminal_text::printable(&message),
     };
     let entry = keyring_core::Entry::new_in_store(&store, SERVICE, &account)
         .map_err(|e| read_error(e.to_string()))?;
@@ -85,5 +86,5 @@ fn store() -> Result<Option<Store>, KeyringError> {
     };
     opened
         .transpose()
-        .map_err(|e| KeyringError::Store(e.to_string()))
+        .map_err(|e| KeyringError::Store(crate::terminal_text::printable(&e.to_string())))
 }

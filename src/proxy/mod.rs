@@ -8,15 +8,18 @@
 //! [`invoking_user`] when elevated), [`kde`], [`macos`], [`windows`] (which read their OS's
 //! settings into the one shape of [`os`]), [`etc_environment`], [`pac`] (PAC files evaluated in
 //! a sandboxed engine), [`wpad`] with [`dhcp_wpad`] (auto-detection), and [`bypass`]
-//! (`NO_PROXY` for the snippets from the deciding source's bypass list).
+//! (`NO_PROXY` for the snippets from the deciding source's bypass list); [`keyring`] (the proxy
+//! password from the OS keyring) and [`confirm`] (a person's yes for a network-learned proxy).
 
 pub mod bypass;
+pub mod confirm;
 pub mod dhcp_wpad;
 pub mod env;
 pub mod etc_environment;
 pub mod gnome;
 pub mod invoking_user;
 pub mod kde;
+pub mod keyring;
 pub mod macos;
 pub mod os;
 pub mod pac;

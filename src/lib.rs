@@ -9,6 +9,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod discover;
+pub mod export;
 pub mod install;
 pub mod proxy;
 pub mod terminal_text;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
         Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
         Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args),
+        Command::Export(args) => trust_proxy::cli::export::run_export(args),
     };
     match outcome {
         Ok(rendered) => {

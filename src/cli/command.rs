@@ -264,7 +264,7 @@ fn proxy_password(user: &str) -> Result<String, CommandError> {
     .map_err(|e| CommandError::Usage(format!("reading the proxy password: {e}")))
 }
 
-fn ask_person(question: &str) -> bool {
+pub(crate) fn ask_person(question: &str) -> bool {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(crate::terminal_text::for_terminal(question).as_bytes());
     let _ = err.flush();
@@ -275,7 +275,7 @@ fn ask_person(question: &str) -> bool {
     }
 }
 
-fn parse_pins(raw: &[String]) -> Result<Vec<Pin>, CommandError> {
+pub(crate) fn parse_pins(raw: &[String]) -> Result<Vec<Pin>, CommandError> {
     raw.iter()
         .map(|p| Pin::parse(p).map_err(|e| CommandError::Usage(e.to_string())))
         .collect()
@@ -477,7 +477,7 @@ fn scope_setup(scope: Scope) -> Result<ScopeParts, CommandError> {
     })
 }
 
-fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, CommandError> {
+pub(crate) fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, CommandError> {
     let mut out = Vec::new();
     for path in paths {
         for cert in read_certs(path, "--ca-file")? {
@@ -700,15 +700,8 @@ fn export_roots(result: &DiscoverResult, path: &Path) -> Result<String, CommandE
             path.display()
         )));
     }
-    let mut pem = String::new();
-    for r in &result.roots {
-        pem.push_str(&format!(
-            "# {}\n# SHA-256 {}\n",
-            crate::discover::tunnel::printable(&r.root.info.subject),
-            r.root.sha256()
-        ));
-        pem.push_str(&r.root.to_pem());
-    }
+    let roots: Vec<Cert> = result.roots.iter().map(|r| r.root.clone()).collect();
+    let pem = crate::export::pem(&roots);
     trust_proxy_platform::fs_safe::write_atomic(path, pem.as_bytes(), 0o644)
         .map_err(|e| CommandError::Local(format!("--export {}: {e}", path.display())))?;
     Ok(path.display().to_string())

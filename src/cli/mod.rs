@@ -6,6 +6,7 @@ pub mod args;
 pub mod command;
 pub mod configure_tools;
 pub mod doctor;
+pub mod export;
 pub mod install_report;
 pub mod proxy;
 pub mod report;

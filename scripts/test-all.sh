@@ -56,6 +56,8 @@ stage "packages (.deb and .rpm from the release binary: inspected, installed in 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then
   scripts/xplat-check.sh || failed+=("xplat")
+  # export --format reg imported with wine's regedit, read back by crypt32 (winstore.exe above).
+  logged packaging/test-reg-wine.sh "$TRUST_PROXY_BIN" || failed+=("export-reg-wine")
 elif [[ ${TRUST_PROXY_SKIP_XPLAT:-} == 1 ]]; then
   # GitHub Actions: no ../shared there; the workflow's own macOS and Windows jobs build natively.
   echo "test-all: ../shared/xplat not found; cross-target stage skipped (TRUST_PROXY_SKIP_XPLAT=1)"

@@ -52,6 +52,16 @@ stage "packages (.deb and .rpm from the release binary: inspected, installed in 
 # nothing on this machine (a private mount namespace for dpkg -i, a scratch root for rpm -i).
 { logged packaging/build-deb.sh && logged packaging/test-deb.sh; } || failed+=("deb")
 { logged packaging/build-rpm.sh && logged packaging/test-rpm.sh; } || failed+=("rpm")
+# Release archive, Homebrew formula, winget manifests and workflows (packaging/test-manifests.sh);
+# the static glibc binary in an empty chroot (musl: the release workflow only).
+logged packaging/test-manifests.sh || failed+=("manifests")
+{ logged packaging/build-static.sh && logged packaging/test-static.sh; } || failed+=("static")
+# Licences, bans and sources (advisories need the internet: the workflow's deny job). cargo-deny
+# compiles in about 13 minutes on 2 busy cores, once per machine.
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny@0.20.2
+fi
+cargo deny --offline check licenses bans sources || failed+=("deny")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then

@@ -51,6 +51,8 @@ stage "packages (.deb and .rpm from the release binary: inspected, installed in 
 # The build scripts install cargo-deb and cargo-generate-rpm when missing; the tests change
 # nothing on this machine (a private mount namespace for dpkg -i, a scratch root for rpm -i).
 { logged packaging/build-deb.sh && logged packaging/test-deb.sh; } || failed+=("deb")
+# packaging/onboarding/onboard.sh with that .deb, in the lab laptop behind the real squid.
+logged tests/lab/onboarding.sh || failed+=("lab-onboarding")
 { logged packaging/build-rpm.sh && logged packaging/test-rpm.sh; } || failed+=("rpm")
 # Release archive, Homebrew formula, winget manifests and workflows (packaging/test-manifests.sh);
 # the static glibc binary in an empty chroot (musl: the release workflow only).

@@ -33,21 +33,8 @@ deb=$(realpath "$deb")
 version=$(dpkg-deb -f "$deb" Version)
 version=${version%-*}
 
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  local out
-  if out=$("$@" 2>&1); then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name"
-    sed 's/^/     | /' <<<"$out" | tail -n 20
-  fi
-}
+# shellcheck source=packaging/checks.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/checks.sh"
 
 scratch=$(mktemp -d /tmp/trust-proxy-test-deb.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT

@@ -30,6 +30,8 @@ APT_PKGS=(
                   # org.gnome.system.proxy, read by src/proxy/gnome.rs
   libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
   lintian rpm     # packaging/test-deb.sh lints the .deb; packaging/test-rpm.sh inspects and installs the .rpm
+  ruby zip file   # packaging/test-manifests.sh: `ruby -c` and a run of the Homebrew formula, the Windows
+                  # zip's layout; packaging/test-static.sh: `file` says static
 )
 
 missing=()
@@ -156,6 +158,18 @@ if ! "$ANSIBLE_VENV/bin/python" -c "import sys; from importlib.metadata import v
     "jsonschema==$PY_JSONSCHEMA_VERSION" </dev/null
 else
   echo "install-deps: ansible-core $ANSIBLE_CORE_VERSION and jsonschema already in $ANSIBLE_VENV"
+fi
+
+# packaging/test-manifests.sh validates the winget manifests against winget's JSON schemas and
+# the workflows against SchemaStore's (vendored in check-jsonschema).
+PACKAGING_VENV="$LAB_PREFIX/packaging-venv"
+CHECK_JSONSCHEMA_VERSION="${CHECK_JSONSCHEMA_VERSION:-0.39.0}"
+if ! "$PACKAGING_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(v('check-jsonschema') != '$CHECK_JSONSCHEMA_VERSION')" 2>/dev/null; then
+  echo "install-deps: creating $PACKAGING_VENV with check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+  "$PY" -m venv "$PACKAGING_VENV"
+  "$PACKAGING_VENV/bin/pip" install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" </dev/null
+else
+  echo "install-deps: check-jsonschema $CHECK_JSONSCHEMA_VERSION already in $PACKAGING_VENV"
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

@@ -53,11 +53,25 @@ stage "packages (.deb and .rpm from the release binary: inspected, installed in 
 { logged packaging/build-deb.sh && logged packaging/test-deb.sh; } || failed+=("deb")
 # The Ansible role with the .deb just built, run -c local as the namespace lab's laptop.
 logged tests/lab/ansible.sh || failed+=("lab-ansible")
+# packaging/onboarding/onboard.sh with that .deb, in the lab laptop behind the real squid.
+logged tests/lab/onboarding.sh || failed+=("lab-onboarding")
 { logged packaging/build-rpm.sh && logged packaging/test-rpm.sh; } || failed+=("rpm")
+# Release archive, Homebrew formula, winget manifests and workflows (packaging/test-manifests.sh);
+# the static glibc binary in an empty chroot (musl: the release workflow only).
+logged packaging/test-manifests.sh || failed+=("manifests")
+{ logged packaging/build-static.sh && logged packaging/test-static.sh; } || failed+=("static")
+# Licences, bans and sources (advisories need the internet: the workflow's deny job). cargo-deny
+# compiles in about 13 minutes on 2 busy cores, once per machine.
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny@0.20.2
+fi
+cargo deny --offline check licenses bans sources || failed+=("deny")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then
   scripts/xplat-check.sh || failed+=("xplat")
+  # export --format reg imported with wine's regedit, read back by crypt32 (winstore.exe above).
+  logged packaging/test-reg-wine.sh "$TRUST_PROXY_BIN" || failed+=("export-reg-wine")
 elif [[ ${TRUST_PROXY_SKIP_XPLAT:-} == 1 ]]; then
   # GitHub Actions: no ../shared there; the workflow's own macOS and Windows jobs build natively.
   echo "test-all: ../shared/xplat not found; cross-target stage skipped (TRUST_PROXY_SKIP_XPLAT=1)"

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod exit_status;
+pub mod export;
 pub mod install;
 pub mod process;
 pub mod proxy;

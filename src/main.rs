@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Show(args)) => Ok(
             trust_proxy::cli::config_show::run_config_show(args, &effective),
         ),
+        Command::Export(args) => trust_proxy::cli::export::run_export(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -201,6 +201,18 @@ fn every_command_validates_and_changed_is_true_only_when_something_changed() {
     let (_, v) = sandbox.json("discover-export-again", &with_export);
     assert_eq!(v["changed"], false, "the same roots again: nothing written");
 
+    // export: the pinned root as a macOS profile; the same bytes again change nothing.
+    let profile = sandbox.home.join("root.mobileconfig");
+    let export_args: Vec<&str> = ["export", "--format", "mobileconfig", "--json"]
+        .into_iter()
+        .chain(["--ca-file", export, "--fingerprint", pin.as_str()])
+        .chain(["--output", profile.to_str().unwrap()])
+        .collect();
+    let (code, v) = sandbox.json("export", &export_args);
+    assert_eq!((code, &v["changed"]), (0, &Value::Bool(true)), "{v}");
+    let (code, v) = sandbox.json("export-again", &export_args);
+    assert_eq!((code, &v["changed"]), (0, &Value::Bool(false)), "{v}");
+
     // install: dry run (would change), first run (changed), second run (unchanged).
     let dry: Vec<&str> = install.iter().copied().chain(["--dry-run"]).collect();
     let (code, v) = sandbox.json("install-dry-run", &dry);

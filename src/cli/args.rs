@@ -96,6 +96,14 @@ pub enum Command {
     /// configuration and where each value came from.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write the trusted root CA as an artefact for a fleet's management system: PEM, DER
+    /// (.cer), a macOS configuration profile, a PowerShell script for Intune/GPO, a .reg file.
+    ///
+    /// The root comes from discover (same proxy and target options) or --ca-file, and is
+    /// exported only when install would trust it: a --fingerprint pin matches, or you confirm
+    /// it at a terminal (a root already in the OS store needs neither). A refusal writes nothing.
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +378,34 @@ pub struct ProxyArgs {
     pub connect_timeout: f64,
 
     /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `trust-proxy export --format FORMAT --output PATH`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// The CA to export (PEM, DER or PKCS#7), repeatable; without --target no probe is made.
+    #[arg(long = "ca-file", value_name = "PATH")]
+    pub ca_files: Vec<PathBuf>,
+
+    /// SHA-256 of the CA (or of a certificate of its verified path) as IT publishes it; as for
+    /// install. Repeatable; with several roots seen, only the pinned ones are exported.
+    #[arg(long = "fingerprint", value_name = "SHA256")]
+    pub fingerprints: Vec<String>,
+
+    /// What to write.
+    #[arg(long, value_enum)]
+    pub format: crate::export::Format,
+
+    /// Where to write it (atomically; a symlink in the path is refused).
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// Print the result as JSON (schema_version 1).
     #[arg(long)]
     pub json: bool,
 }

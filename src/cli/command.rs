@@ -323,7 +323,7 @@ fn proxy_password(
     .map_err(|e| CommandError::Usage(format!("reading the proxy password: {e}")))
 }
 
-fn ask_person(question: &str) -> bool {
+pub(crate) fn ask_person(question: &str) -> bool {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(crate::terminal_text::for_terminal(question).as_bytes());
     let _ = err.flush();
@@ -334,7 +334,7 @@ fn ask_person(question: &str) -> bool {
     }
 }
 
-fn parse_pins(raw: &[String]) -> Result<Vec<Pin>, CommandError> {
+pub(crate) fn parse_pins(raw: &[String]) -> Result<Vec<Pin>, CommandError> {
     raw.iter()
         .map(|p| Pin::parse(p).map_err(|e| CommandError::Usage(e.to_string())))
         .collect()
@@ -536,7 +536,7 @@ fn scope_setup(scope: Scope) -> Result<ScopeParts, CommandError> {
     })
 }
 
-fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, CommandError> {
+pub(crate) fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, CommandError> {
     let mut out = Vec::new();
     for path in paths {
         for cert in read_certs(path, "--ca-file")? {
@@ -899,27 +899,10 @@ fn export_roots(result: &DiscoverResult, path: &Path) -> Result<(String, bool), 
             path.display()
         )));
     }
-    let mut pem = String::new();
-    for r in &result.roots {
-        pem.push_str(&format!(
-            "# {}\n# SHA-256 {}\n",
-            crate::discover::tunnel::printable(&r.root.info.subject),
-            r.root.sha256()
-        ));
-        pem.push_str(&r.root.to_pem());
-    }
-    // Only a regular file of the same length is read back: a FIFO or a huge file planted at the
-    // path is replaced, never read.
-    let same = std::fs::symlink_metadata(path)
-        .ok()
-        .filter(|m| m.is_file() && m.len() == pem.len() as u64)
-        .and_then(|_| std::fs::read(path).ok())
-        .is_some_and(|old| old == pem.as_bytes());
-    if !same {
-        trust_proxy_platform::fs_safe::write_atomic(path, pem.as_bytes(), 0o644)
-            .map_err(|e| CommandError::Local(format!("--export {}: {e}", path.display())))?;
-    }
-    Ok((path.display().to_string(), !same))
+    let roots: Vec<Cert> = result.roots.iter().map(|r| r.root.clone()).collect();
+    let pem = crate::export::pem(&roots);
+    let changed = crate::cli::export::write_if_different("--export", path, pem.as_bytes())?;
+    Ok((path.display().to_string(), changed))
 }
 
 #[cfg(all(test, unix))]

@@ -56,7 +56,10 @@ pub fn apply(
         config_flag: cli.config.clone(),
         env: environment.env,
         system_rules: environment.elevated || scope_flag == Some(ScopeArg::System),
-        enforce_ceiling: matches!(cli.command, Command::Install(_) | Command::Config(_)),
+        enforce_ceiling: matches!(
+            cli.command,
+            Command::Install(_) | Command::Config(_) | Command::Export(_)
+        ),
     };
     let effective = config::resolve(flags, &inputs)?;
     fill(&mut cli.command, &effective.values);
@@ -121,6 +124,15 @@ fn flags_layer(
             layer.tools = a.configure_tools.as_deref().and_then(non_empty);
             a.scope.scope
         }
+        Command::Export(a) => {
+            probe_flags(&mut layer, &a.probe);
+            let mut pins = Vec::new();
+            for raw in &a.fingerprints {
+                pins.push(Pin::parse(raw).map_err(|e| ConfigError::Flag(e.to_string()))?);
+            }
+            layer.fingerprints = non_empty(&pins);
+            None
+        }
         Command::Verify(a) => {
             layer.proxy = a.proxy.clone().and_then(|u| flag(ProxyChoice::Url(u)));
             None
@@ -184,6 +196,12 @@ fn fill(command: &mut Command, values: &Layer) {
             }
             if a.scope.scope.is_none() {
                 a.scope.scope = scope;
+            }
+        }
+        Command::Export(a) => {
+            fill_probe(&mut a.probe);
+            if let Some(pins) = unflagged(&values.fingerprints) {
+                a.fingerprints = pins.iter().map(Pin::display).collect();
             }
         }
         Command::Verify(a) => {

@@ -45,6 +45,7 @@ pub fn wants_json(command: &Command) -> bool {
         Command::Doctor(a) => a.json,
         Command::Proxy(a) => a.json,
         Command::Config(ConfigCommand::Show(a)) => a.json,
+        Command::Export(a) => a.json,
     }
 }
 
@@ -62,6 +63,7 @@ pub fn command_name(command: &Command) -> &'static str {
         Command::Doctor(_) => "doctor",
         Command::Proxy(_) => "proxy",
         Command::Config(ConfigCommand::Show(_)) => "config show",
+        Command::Export(_) => "export",
     }
 }
 
@@ -75,6 +77,7 @@ fn may_change(command: &Command) -> bool {
             | Command::Uninstall(_)
             | Command::Refresh(_)
             | Command::ConfigureTools(_)
+            | Command::Export(_)
     )
 }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_show;
 pub mod configure_tools;
 pub mod doctor;
+pub mod export;
 pub mod install_report;
 pub mod json_contract;
 pub mod proxy;

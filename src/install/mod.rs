@@ -215,7 +215,7 @@ pub fn install(
     let offered = offered_candidates(&req, &result)?;
     let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
     let verdicts = decide::decide(&candidates, &req.pins, req.policy)?;
-    let mut warnings = check_before_asking(&offered, &verdicts, host)?;
+    let mut warnings = check_before_asking(&offered, &verdicts, host.distrust)?;
     let decisions = confirm(&candidates, verdicts, &result, ask, &mut warnings)?;
 
     let lock = if req.dry_run {
@@ -289,6 +289,32 @@ pub fn install(
     Ok(report)
 }
 
+/// Each trusted root with how trust was established, and the warnings of deciding.
+pub type TrustedRoots = (Vec<(Candidate, Decision)>, Vec<String>);
+
+/// The roots an install of `req` would trust, decided by install's own rules (pins, a person's
+/// confirmation, validation, the OS distrust list) from a discover `result`, with nothing planned
+/// or written: `export` turns them into artefacts another machine imports. Also returns the
+/// warnings (skipped roots, validation findings).
+pub fn trusted_roots(
+    req: &InstallRequest,
+    result: &DiscoverResult,
+    distrust: &Distrust,
+    ask: Option<Ask<'_>>,
+) -> Result<TrustedRoots, InstallError> {
+    let offered = offered_candidates(req, result)?;
+    let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
+    let verdicts = decide::decide(&candidates, &req.pins, req.policy)?;
+    let mut warnings = check_before_asking(&offered, &verdicts, distrust)?;
+    let decisions = confirm(&candidates, verdicts, result, ask, &mut warnings)?;
+    let trusted = candidates
+        .into_iter()
+        .zip(decisions)
+        .filter_map(|(c, d)| d.map(|d| (c, d)))
+        .collect();
+    Ok((trusted, warnings))
+}
+
 /// The `--ca-file` CAs (with what discover saw of them), or else the roots discover found; an
 /// error saying why when discover found nothing to install.
 fn offered_candidates(
@@ -333,7 +359,7 @@ fn offered_candidates(
 fn check_before_asking(
     offered: &[Offered],
     verdicts: &[Verdict],
-    host: Host<'_>,
+    distrust: &Distrust,
 ) -> Result<Vec<String>, InstallError> {
     let mut warnings = Vec::new();
     let mut invalid = Vec::new();
@@ -346,7 +372,7 @@ fn check_before_asking(
             Err(i) => invalid.extend(i),
         }
         let distrusted = std::iter::once(&c.root).chain(extras);
-        for cert in distrusted.filter(|cert| host.distrust.covers(cert.der.as_ref())) {
+        for cert in distrusted.filter(|cert| distrust.covers(cert.der.as_ref())) {
             invalid.push(Invalid::DistrustedByOs {
                 subject: crate::discover::tunnel::printable(&cert.info.subject),
                 fingerprint: cert.sha256().to_string(),

@@ -30,6 +30,7 @@ APT_PKGS=(
                   # org.gnome.system.proxy, read by src/proxy/gnome.rs
   libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
   lintian rpm     # packaging/test-deb.sh lints the .deb; packaging/test-rpm.sh inspects and installs the .rpm
+  tmux            # tests/terminal.rs drives trust-proxy at a real terminal (prompt, progress, colour)
 )
 
 missing=()

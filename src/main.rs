@@ -1,13 +1,21 @@
-use clap::Parser;
+use clap::FromArgMatches;
 use std::io::Write;
 use std::process::ExitCode;
 use trust_proxy::cli::args::{Cli, Command};
 use trust_proxy::cli::command;
 use trust_proxy::cli::configure_tools;
+use trust_proxy::cli::{help_text, progress, style};
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    if std::env::args_os().len() <= 1 {
+        // No command is a usage error (exit 2, as clap's), said as where to start.
+        eprintln!("{}", help_text::START_HERE);
+        return ExitCode::from(2);
+    }
+    let cli =
+        Cli::from_arg_matches(&help_text::command().get_matches()).unwrap_or_else(|e| e.exit());
+    progress::set_quiet(cli.quiet);
     let outcome = match &cli.command {
         Command::Discover(args) => command::run_discover(args),
         Command::Install(args) => configure_tools::run_install(args),
@@ -23,7 +31,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(rendered) => {
             for w in &rendered.warnings {
-                eprintln!("trust-proxy: warning: {}", for_terminal(w));
+                style::print_warning(&for_terminal(w));
+            }
+            if style::is_human(&cli.command) {
+                style::print_human(&rendered.stdout);
+                return ExitCode::from(rendered.exit_code as u8);
             }
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a panic.
@@ -32,7 +44,7 @@ fn main() -> ExitCode {
             ExitCode::from(rendered.exit_code as u8)
         }
         Err(e) => {
-            eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
+            style::print_error(&for_terminal(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

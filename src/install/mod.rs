@@ -44,7 +44,7 @@ pub enum InstallError {
     Invalid(Vec<Invalid>),
     #[error(transparent)]
     Refused(#[from] Refusal),
-    #[error("declined: {0} was not confirmed; nothing was changed")]
+    #[error("declined: {0} was not confirmed; nothing was changed. To trust it later, run install again and type yes, or pass --fingerprint with the SHA-256 your IT department publishes")]
     Declined(String),
     #[error(transparent)]
     State(#[from] StateError),
@@ -209,7 +209,19 @@ pub fn install(
     host: Host<'_>,
     ask: Option<Ask<'_>>,
 ) -> Result<InstallReport, InstallError> {
-    let result = discover::discover(&req.discover);
+    install_observed(req, layout, host, ask, &|_| {})
+}
+
+/// [`install`], calling `probed` as each target's probe ends (see
+/// [`discover::discover_observed`]).
+pub fn install_observed(
+    req: InstallRequest,
+    layout: &Layout,
+    host: Host<'_>,
+    ask: Option<Ask<'_>>,
+    probed: &(dyn Fn(&discover::TargetResult) + Sync),
+) -> Result<InstallReport, InstallError> {
+    let result = discover::discover_observed(&req.discover, probed);
     let os_roots = &req.discover.os_roots;
     let offered = offered_candidates(&req, &result)?;
     let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();

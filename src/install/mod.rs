@@ -788,9 +788,14 @@ pub fn build_plan(
     if let Some(env_file) = &layout.etc_environment {
         let block =
             envsnippet::environment_block(&vars).map_err(|e| InstallError::Plan(e.to_string()))?;
+        let created_now = fs_safe::read_nofollow(env_file)?.is_none();
+        if created_now && !state.created_block_files.contains(env_file) {
+            state.created_block_files.push(env_file.clone());
+        }
         actions.push(Action::EditBlock {
             path: env_file.clone(),
             block: Some(block),
+            remove_if_empty: false,
         });
         state.blocks.push(env_file.clone());
     }
@@ -825,6 +830,7 @@ fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, Insta
         actions.push(Action::EditBlock {
             path: b.clone(),
             block: None,
+            remove_if_empty: before.created_block_files.contains(b),
         });
     }
     if !before.session_env.is_empty() {

@@ -354,10 +354,13 @@ fn targets_text(result: &DiscoverResult) -> String {
                 "not intercepted",
                 format!(
                     "ends at a public root but does not verify: {}",
-                    printable(reason)
+                    crate::cli::words::tls_errors_in(&printable(reason))
                 ),
             ),
-            TargetStatus::Error { message, .. } => ("error", printable(message)),
+            TargetStatus::Error { message, .. } => (
+                "error",
+                crate::cli::words::tls_errors_in(&printable(message)),
+            ),
             TargetStatus::SelfSigned { cert, .. } => (
                 "self-signed",
                 format!("not interception: {}", short_fp(cert.sha256())),

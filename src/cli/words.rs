@@ -57,9 +57,99 @@ pub fn tls_versions_in(text: &str) -> String {
     out
 }
 
+/// webpki's and rustls' error names (`UnknownIssuer`, `CertExpired { .. }`, the alert
+/// `UnknownCA`), which the library keeps as they are for JSON, in words. Each name is replaced
+/// where it stands as a whole word; a sentence without one comes back as it is.
+pub fn tls_errors_in(text: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("UnknownIssuer", "issuer not trusted"),
+        ("CertExpired", "certificate expired"),
+        ("CertNotValidYet", "certificate not valid yet"),
+        ("CertNotValidForName", "certificate not valid for this name"),
+        ("CertRevoked", "certificate revoked"),
+        (
+            "CaUsedAsEndEntity",
+            "a CA certificate used as the server's certificate",
+        ),
+        ("EndEntityUsedAsCa", "a server's certificate used as a CA"),
+        (
+            "NameConstraintViolation",
+            "outside the issuer's name constraints",
+        ),
+        (
+            "PathLenConstraintViolated",
+            "the path is longer than a CA allows",
+        ),
+        (
+            "InvalidSignatureForPublicKey",
+            "a signature does not verify",
+        ),
+        (
+            "UnsupportedSignatureAlgorithm",
+            "signature algorithm not supported",
+        ),
+        (
+            "UnsupportedSignatureAlgorithmForPublicKey",
+            "signature algorithm not supported for its key",
+        ),
+        (
+            "RequiredEkuNotFound",
+            "not allowed for TLS servers (extended key usage)",
+        ),
+        ("BadDer", "malformed certificate (DER)"),
+        ("UnknownCA", "unknown CA (the peer does not trust our side)"),
+        ("HandshakeFailure", "handshake failure"),
+        ("ProtocolVersion", "no TLS version in common"),
+        ("BadCertificate", "bad certificate"),
+        ("InternalError", "internal error"),
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let at_word_start = out.chars().last().is_none_or(|c| !c.is_alphanumeric());
+        // Longest name first: `UnsupportedSignatureAlgorithmForPublicKey` is not
+        // `UnsupportedSignatureAlgorithm` followed by text.
+        let found = NAMES
+            .iter()
+            .filter(|(name, _)| at_word_start && rest.starts_with(name))
+            .filter(|(name, _)| {
+                rest[name.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric())
+            })
+            .max_by_key(|(name, _)| name.len());
+        if let Some((name, words)) = found {
+            out.push_str(words);
+            rest = &rest[name.len()..];
+            continue;
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_names_become_words() {
+        assert_eq!(tls_errors_in("UnknownIssuer"), "issuer not trusted");
+        assert_eq!(
+            tls_errors_in("the peer answered with a TLS alert: UnknownCA"),
+            "the peer answered with a TLS alert: unknown CA (the peer does not trust our side)"
+        );
+        assert_eq!(
+            tls_errors_in("UnsupportedSignatureAlgorithmForPublicKey"),
+            "signature algorithm not supported for its key"
+        );
+        assert_eq!(tls_errors_in("xUnknownIssuer"), "xUnknownIssuer");
+    }
 
     #[test]
     fn tls_versions_are_spelt_one_way() {

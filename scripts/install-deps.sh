@@ -32,6 +32,7 @@ APT_PKGS=(
   lintian rpm     # packaging/test-deb.sh lints the .deb; packaging/test-rpm.sh inspects and installs the .rpm
   ruby zip file   # packaging/test-manifests.sh: `ruby -c` and a run of the Homebrew formula, the Windows
                   # zip's layout; packaging/test-static.sh: `file` says static
+  tmux            # tests/terminal.rs drives trust-proxy at a real terminal (prompt, progress, colour)
 )
 
 missing=()

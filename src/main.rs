@@ -4,10 +4,17 @@ use trust_proxy::cli::args::{Command, ConfigCommand};
 use trust_proxy::cli::command;
 use trust_proxy::cli::configure_tools;
 use trust_proxy::cli::json_contract;
+use trust_proxy::cli::{help_text, progress, style};
 use trust_proxy::terminal_text::for_terminal;
 
 fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        // No command is a usage error (exit 2, as clap's), said as where to start.
+        eprintln!("{}", help_text::START_HERE);
+        return ExitCode::from(2);
+    }
     let (mut cli, matches) = json_contract::parse_args();
+    progress::set_quiet(cli.quiet);
     let effective = match trust_proxy::cli::config::Environment::of_process(|environment| {
         trust_proxy::cli::config::apply(&mut cli, &matches, environment)
     }) {
@@ -18,7 +25,7 @@ fn main() -> ExitCode {
             {
                 let _ = writeln!(std::io::stdout().lock(), "{json}");
             }
-            eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
+            style::print_error(&for_terminal(&e.to_string()));
             return ExitCode::from(e.exit_code() as u8);
         }
     };
@@ -42,7 +49,11 @@ fn main() -> ExitCode {
         Ok(rendered) => {
             let rendered = json_contract::seal(&cli.command, rendered);
             for w in &rendered.warnings {
-                eprintln!("trust-proxy: warning: {}", for_terminal(w));
+                style::print_warning(&for_terminal(w));
+            }
+            if style::is_human(&cli.command) {
+                style::print_human(&rendered.stdout);
+                return ExitCode::from(rendered.exit_code as u8);
             }
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a panic.
@@ -54,7 +65,7 @@ fn main() -> ExitCode {
             if let Some(json) = json_contract::error_json(&cli.command, &e) {
                 let _ = writeln!(std::io::stdout().lock(), "{json}");
             }
-            eprintln!("trust-proxy: error: {}", for_terminal(&e.to_string()));
+            style::print_error(&for_terminal(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -1923,8 +1923,8 @@ fn system_uninstall_leaves_the_tree_as_install_found_it() {
     }
     let lab = Lab::new();
     let layout = system_layout(&lab);
-    // Every distribution with pam_env ships one; an install that had to create it leaves it
-    // empty at uninstall (a file, not a directory: not recorded).
+    // Every distribution with pam_env ships one (an install that had to create it: the test
+    // below).
     std::fs::write(
         lab.dir.path().join("root/etc/environment"),
         b"LANG=C.UTF-8\n",
@@ -1938,4 +1938,43 @@ fn system_uninstall_leaves_the_tree_as_install_found_it() {
     );
     uninstall_in(&lab, &layout).unwrap();
     assert_eq!(before, tree(lab.dir.path()));
+}
+
+/// An `/etc/environment` that install had to create (a minimal image without one) is removed
+/// with the block; had anyone added a line to it, it stays with that line.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_etc_environment_install_created_goes_with_uninstall() {
+    if !running_as_root("an_etc_environment_install_created_goes_with_uninstall") {
+        return;
+    }
+    for someone_adds_a_line in [false, true] {
+        let lab = Lab::new();
+        let layout = system_layout(&lab);
+        let env_file = lab.dir.path().join("root/etc/environment");
+        let before = tree(lab.dir.path());
+        system_install(&lab, &layout).unwrap();
+        assert!(env_file.exists());
+        assert_eq!(
+            read_state(&layout).created_block_files,
+            vec![env_file.clone()]
+        );
+        // A second install keeps the record: the file it finds is the one it created.
+        system_install(&lab, &layout).unwrap();
+        assert_eq!(
+            read_state(&layout).created_block_files,
+            vec![env_file.clone()]
+        );
+        if someone_adds_a_line {
+            let mut text = std::fs::read_to_string(&env_file).unwrap();
+            text.push_str("EDITOR=vi\n");
+            std::fs::write(&env_file, text).unwrap();
+        }
+        uninstall_in(&lab, &layout).unwrap();
+        if someone_adds_a_line {
+            assert_eq!(std::fs::read(&env_file).unwrap(), b"EDITOR=vi\n");
+        } else {
+            assert_eq!(before, tree(lab.dir.path()));
+        }
+    }
 }

@@ -202,8 +202,10 @@ fn the_confirmation_prompt_shows_hostile_names_escaped() {
     }
     let lab = hostile_chain();
     let home = tempfile::tempdir().unwrap();
+    // trust-proxy's own escapes (colour, the progress line) are switched off, so that any
+    // escape on the screen came from the peer; tests/terminal.rs covers those.
     let cmd = format!(
-        "{} install --scope user --no-os-store --target pypi.org --proxy {}",
+        "{} install --quiet --scope user --no-os-store --target pypi.org --proxy {}",
         env!("CARGO_BIN_EXE_trust-proxy"),
         lab.proxy.url()
     );
@@ -212,6 +214,7 @@ fn the_confirmation_prompt_shows_hostile_names_escaped() {
         .args(["-q", "-e", "-c", &cmd, "/dev/null"])
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("NO_COLOR", "1")
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
         .env_remove("ALL_PROXY")

@@ -38,6 +38,10 @@ pub struct Cli {
     /// elevated or system-scope run takes it only if it is root's and writable by nobody else.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// No progress on stderr (it is shown only at a terminal, and never with --json).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ use crate::cli::args::{
     DiscoverArgs, EnvArgs, InstallArgs, ProbeArgs, ScopeArg, ScopeArgs, UninstallArgs,
 };
 use crate::cli::install_report;
+use crate::cli::progress::Progress;
 use crate::cli::report;
 use crate::discover::proxy::{Credentials, ProxyEndpoint, ProxySettings, PASSWORD_VAR};
 use crate::discover::target::{Target, DEFAULT_TARGETS};
@@ -22,7 +23,7 @@ use crate::install::layout::Layout;
 use crate::install::plan::Host;
 use crate::install::{self, InstallError, InstallRequest};
 use crate::proxy::resolve::{ResolveError, Resolver, Sources};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::time::Duration;
 use trust_proxy_platform::{Change, Distrust, PersistentEnv, Scope, StoreError, TrustStore};
@@ -77,7 +78,9 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
         &mut warnings,
         prompt,
     )?;
-    let result = discover::discover(&config);
+    let progress = Progress::start("probing", config.targets.len(), args.json);
+    let result = discover::discover_observed(&config, &|t| progress.target_done(t));
+    progress.finish();
     let (exported, export_changed) = match &args.export {
         Some(path) => {
             let (shown, changed) = export_roots(&result, path)?;
@@ -157,11 +160,19 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         dry_run: args.dry_run,
         apply: ApplyOptions::default(),
     };
-    let mut ask = |question: &str| ask_person(question);
+    let progress = Progress::start("probing", request.discover.targets.len(), args.scope.json);
+    // The spinner would redraw over the question: it goes first.
+    let mut ask = |question: &str| {
+        progress.finish();
+        ask_person(question)
+    };
     let ask_ref: Option<install::Ask<'_>> = if interactive { Some(&mut ask) } else { None };
     let extra = crate::cli::stores::find(args.nss, args.java, scope)?;
     let host = parts.host().with_extra_stores(&extra);
-    let report = install::install(request, &layout, host, ask_ref)?;
+    let report = install::install_observed(request, &layout, host, ask_ref, &|t| {
+        progress.target_done(t)
+    })?;
+    progress.finish();
     let exit_code = install_report::install_exit_code(&report);
     let stdout = if args.scope.json {
         install_report::install_json("install", &report, exit_code)
@@ -324,9 +335,7 @@ fn proxy_password(
 }
 
 pub(crate) fn ask_person(question: &str) -> bool {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(crate::terminal_text::for_terminal(question).as_bytes());
-    let _ = err.flush();
+    crate::cli::style::print_question(&crate::terminal_text::for_terminal(question));
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
         Ok(_) => line.trim().eq_ignore_ascii_case("yes"),
@@ -504,8 +513,9 @@ fn scope_setup(scope: Scope) -> Result<ScopeParts, CommandError> {
         Ok(s) => (StoreChoice::Real(s), None),
         Err(StoreError::Unsupported(why)) => (
             StoreChoice::None(NoOsStore),
+            // Said by install only (the one command that writes for a scope without a store).
             Some(format!(
-                "{why}: writing the bundle and environment snippets only"
+                "{why} (`sudo trust-proxy install --scope system`) for programs that read only the OS store; this user-scope install covers trust-proxy's bundle and the environment snippets, which most tools read"
             )),
         ),
         Err(e) => return Err(CommandError::Local(e.to_string())),
@@ -895,7 +905,7 @@ fn load_os_roots(scope: Scope) -> Result<(Vec<Cert>, String), String> {
 fn export_roots(result: &DiscoverResult, path: &Path) -> Result<(String, bool), CommandError> {
     if result.roots.is_empty() {
         return Err(CommandError::Local(format!(
-            "--export {}: no interception root was found, nothing written",
+            "--export {}: no interception root was found, nothing written; run `trust-proxy discover` without --export to see the report and what to do",
             path.display()
         )));
     }

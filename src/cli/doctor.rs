@@ -4,6 +4,7 @@
 
 use crate::cli::args::{DoctorArgs, ScopeArg};
 use crate::cli::command::{build_config, CommandError, Rendered};
+use crate::cli::progress::Progress;
 use crate::cli::report::SCHEMA_VERSION;
 use crate::discover::{self, Outcome};
 use crate::install::layout::Layout;
@@ -182,7 +183,9 @@ fn probe(
         Scope::User
     };
     let config = build_config(&args.probe, Vec::new(), scope, warnings)?;
-    let result = discover::discover(&config);
+    let progress = Progress::start("probing", config.targets.len(), args.json);
+    let result = discover::discover_observed(&config, &|t| progress.target_done(t));
+    progress.finish();
     Ok(Some(match result.outcome {
         Outcome::Intercepted => Probe::Intercepted {
             roots: result.roots.iter().map(|r| r.root.clone()).collect(),

@@ -2,6 +2,7 @@
 //! the human form.
 
 use crate::cli::report::SCHEMA_VERSION;
+use crate::cli::words;
 use crate::exit_status::ExitStatus;
 use crate::install::plan::Effect;
 use crate::install::status::StatusReport;
@@ -75,6 +76,10 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         (true, false) => {
             format!("trust-proxy {command} --dry-run: this is the plan; nothing was changed.")
         }
+        (false, true) if command == "uninstall" => format!(
+            "trust-proxy {command}: nothing installed by trust-proxy in the {} scope; nothing changed.",
+            report.scope
+        ),
         (false, true) => format!("trust-proxy {command}: already in place; nothing changed."),
         (false, false) => format!("trust-proxy {command}: done."),
     };
@@ -84,14 +89,16 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
         out.push_str("\nTrusted CAs:\n");
         for ca in &report.installed {
             out.push_str(&format!(
-                "  {}\n    SHA-256 {}  (decided by: {:?}, provenance: {:?})\n",
+                "  {}\n    SHA-256          {}\n    Trusted because  {}\n    Came from        {}\n",
                 printable(&ca.subject),
                 ca.sha256,
-                ca.decision,
-                ca.provenance
+                words::trusted_because(ca.decision),
+                words::came_from(ca.provenance)
             ));
         }
-    } else if command == "uninstall" {
+    } else if command == "uninstall" && report.dry_run {
+        out.push_str("\nNo CA installed by trust-proxy would remain in this scope.\n");
+    } else if command == "uninstall" && !report.unchanged {
         out.push_str("\nNo CA installed by trust-proxy remains in this scope.\n");
     }
     if !report.stores.is_empty() {
@@ -155,7 +162,11 @@ fn verification_text(verification: Option<&Verification>) -> String {
         Some(Verification::Passed { targets }) => {
             out.push_str("\nVerified: a TLS handshake through the proxy trusting only the bundle succeeds for\n");
             for t in targets {
-                out.push_str(&format!("  {} - {}\n", t.target, printable(&t.detail)));
+                out.push_str(&format!(
+                    "  {} - {}\n",
+                    t.target,
+                    words::tls_versions_in(&printable(&t.detail))
+                ));
             }
         }
         Some(Verification::Failed { targets }) => {
@@ -165,7 +176,7 @@ fn verification_text(verification: Option<&Verification>) -> String {
                     "  {} {} - {}\n",
                     if t.ok { "ok  " } else { "FAIL" },
                     t.target,
-                    printable(&t.detail)
+                    words::tls_versions_in(&printable(&t.detail))
                 ));
             }
         }
@@ -199,8 +210,13 @@ pub fn status_json(status: &StatusReport) -> String {
 
 pub fn status_text(status: &StatusReport) -> String {
     if status.installed.is_empty() {
+        let other = if status.scope == "system" {
+            "user"
+        } else {
+            "system"
+        };
         return format!(
-            "trust-proxy status: nothing installed in the {} scope.",
+            "trust-proxy status: nothing installed in the {} scope.\nTo install: trust-proxy install (or look at the other scope: trust-proxy status --scope {other})",
             status.scope
         );
     }

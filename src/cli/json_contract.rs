@@ -94,7 +94,8 @@ fn dry_run_flag(command: &Command) -> bool {
 /// among the arguments the error is also one JSON object on stdout.
 /// The matches come too: the configuration layer tells a typed flag from a clap default.
 pub fn parse_args() -> (Cli, clap::ArgMatches) {
-    let parsed = Cli::command()
+    // help_text's command: every --help ends with the examples.
+    let parsed = crate::cli::help_text::command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
     match parsed {

@@ -15,3 +15,8 @@ pub mod proxy;
 pub mod report;
 pub mod stores;
 pub mod verify;
+// Issue 11: how human output looks at a terminal, progress, help examples.
+pub mod help_text;
+pub mod progress;
+pub mod style;
+pub mod words;

@@ -304,7 +304,7 @@ fn to_text(report: &ProxyReport) -> String {
     for u in &report.urls {
         out.push_str(&format!("\n{}\n", printable(&u.url)));
         if let Some(result) = &u.result {
-            out.push_str(&format!("  PAC returned: {:?}\n", printable(result)));
+            out.push_str(&format!("  PAC returned: \"{}\"\n", printable(result)));
         }
         if let Some(error) = &u.error {
             out.push_str(&format!("  error: {}\n", printable(error)));

@@ -370,10 +370,13 @@ fn targets_text(result: &DiscoverResult) -> String {
                 "not intercepted",
                 format!(
                     "ends at a public root but does not verify: {}",
-                    printable(reason)
+                    crate::cli::words::tls_errors_in(&printable(reason))
                 ),
             ),
-            TargetStatus::Error { message, .. } => ("error", printable(message)),
+            TargetStatus::Error { message, .. } => (
+                "error",
+                crate::cli::words::tls_errors_in(&printable(message)),
+            ),
             TargetStatus::SelfSigned { cert, .. } => (
                 "self-signed",
                 format!("not interception: {}", short_fp(cert.sha256())),
@@ -387,7 +390,7 @@ fn targets_text(result: &DiscoverResult) -> String {
             "",
             t.tls_version
                 .as_deref()
-                .map(|v| format!(", {v}"))
+                .map(|v| format!(", {}", crate::cli::words::tls_version(v)))
                 .unwrap_or_default(),
         ));
         if let Some(why) = &t.proxy_tls_unverified {
@@ -426,13 +429,13 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
         "  Found by         {}\n",
         printable(&r.source.describe())
     ));
+    let from = crate::cli::words::came_from(r.provenance);
     let provenance = match r.provenance {
-        Provenance::OsStore => "already in the OS trust store (IT pushed it); tools that ignore the OS store still need a bundle".to_string(),
-        Provenance::UserFile => "matches a certificate from --ca-file".to_string(),
-        Provenance::VendorFile => "read from a file the vendor's agent left on this machine".to_string(),
-        Provenance::Network => "NETWORK ONLY: not in the OS trust store and not from a file you gave.\n                   Anyone on this network path could have sent it. Compare the SHA-256\n                   fingerprint with the one your IT department publishes before trusting it.".to_string(),
+        Provenance::OsStore => format!("{from}: the OS already trusts it (IT pushed it); tools that ignore the OS store still need a bundle"),
+        Provenance::UserFile | Provenance::VendorFile => from.to_string(),
+        Provenance::Network => format!("{from}. NETWORK ONLY: anyone on this network path could have sent it; it is neither in the OS trust store nor from a file you gave. Compare the SHA-256 fingerprint with the one your IT department publishes before trusting it."),
     };
-    s.push_str(&format!("  Provenance       {provenance}\n"));
+    s.push_str(&format!("  Came from        {provenance}\n"));
     s.push_str(&format!(
         "  Path             {}",
         printable(&r.sample_leaf.info.subject)
@@ -464,10 +467,11 @@ fn root_text(r: &RootFinding, n: usize, of: usize, targets: usize) -> String {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
+            // trust-proxy's own sentence (the bound of `printable` cut it mid-sentence).
             s.push_str(&format!(
                 "    {level:<7} {}: {}\n",
                 f.code,
-                printable(&f.message)
+                escaped(&f.message)
             ));
             if !f.clients.is_empty() {
                 s.push_str(&format!("            fails in: {}\n", f.clients.join("; ")));
@@ -502,13 +506,13 @@ fn self_signed_text(service: &SelfSignedService) -> String {
         "  Names (SAN)      {}\n",
         crate::install::validate::san_names(&service.cert).join(", ")
     ));
+    let from = crate::cli::words::came_from(service.provenance);
     let provenance = match service.provenance {
-        Provenance::OsStore => "already in the OS trust store",
-        Provenance::UserFile => "matches a certificate from --ca-file",
-        Provenance::VendorFile => "matches a vendor agent's file",
-        Provenance::Network => "NETWORK ONLY: compare the SHA-256 fingerprint with the one the service's\n                   owner publishes before trusting it (install needs --fingerprint or your 'yes')",
+        Provenance::OsStore => format!("{from}: the OS already trusts it"),
+        Provenance::UserFile | Provenance::VendorFile => from.to_string(),
+        Provenance::Network => format!("{from}. NETWORK ONLY: compare the SHA-256 fingerprint with the one the service's owner publishes before trusting it (install needs --fingerprint, or your 'yes' at the terminal)"),
     };
-    s.push_str(&format!("  Provenance       {provenance}\n"));
+    s.push_str(&format!("  Came from        {provenance}\n"));
     if !service.names_not_covered.is_empty() {
         s.push_str(&format!(
             "  Name mismatch    its subjectAltName does not name {}: clients refuse it there even when trusted,\n                   and install refuses an end-entity certificate for a host it does not name\n",
@@ -522,7 +526,7 @@ fn self_signed_text(service: &SelfSignedService) -> String {
         s.push_str(&format!(
             "  Lint             {}: {}\n",
             f.code,
-            printable(&f.message)
+            escaped(&f.message)
         ));
     }
     if service.shape == SelfSignedShape::Ca {

@@ -4,6 +4,7 @@
 
 use crate::cli::args::VerifyArgs;
 use crate::cli::command::{CommandError, Rendered};
+use crate::cli::progress::Progress;
 use crate::discover::proxy::{ProxyEndpoint, ProxySettings};
 use crate::discover::target::Target;
 use crate::install::layout::Layout;
@@ -86,7 +87,13 @@ pub fn run_verify(args: &VerifyArgs) -> Result<Rendered, CommandError> {
         timeout: Duration::from_secs_f64(args.timeout),
         fix,
     };
-    let results = clients::verify_clients(&config);
+    let progress = Progress::start(
+        "checking clients",
+        config.clients.len() * config.targets.len().max(1),
+        args.json,
+    );
+    let results = clients::verify_clients_observed(&config, &|r| progress.client_done(r));
+    progress.finish();
     let exit_code = exit_code(&results);
     let stdout = if args.json {
         to_json(&results, &source, &proxy, args.timeout, exit_code)
@@ -264,7 +271,7 @@ fn to_text(results: &[ClientResult], source: &EnvSource, proxy: &str) -> String 
         None => "this environment only (nothing installed by trust-proxy)".to_string(),
     };
     out.push_str(&format!(
-        "verify: {passed} of {} clients work; {}\ntrust: {}\n",
+        "trust-proxy verify: {passed} of {} clients work; {}\ntrust: {}\n",
         counted.len(),
         escaped(proxy),
         escaped(&trust)

@@ -168,6 +168,16 @@ pub struct DiscoverResult {
 }
 
 pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
+    discover_observed(config, &|_| {})
+}
+
+/// [`discover`], calling `finished` from each probing thread as that target's probe ends, so
+/// the caller can show progress while slower targets are still running (the library prints
+/// nothing itself).
+pub fn discover_observed(
+    config: &DiscoverConfig,
+    finished: &(dyn Fn(&TargetResult) + Sync),
+) -> DiscoverResult {
     let trust = ProxyTlsTrust {
         roots: config
             .os_roots
@@ -182,7 +192,14 @@ pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
             .iter()
             .map(|t| {
                 let trust = &trust;
-                (t, scope.spawn(move || probe_target(config, t, trust)))
+                (
+                    t,
+                    scope.spawn(move || {
+                        let result = probe_target(config, t, trust);
+                        finished(&result);
+                        result
+                    }),
+                )
             })
             .collect();
         handles

@@ -364,7 +364,11 @@ fn run(action: &Action, host: Host<'_>, lock: &Lock) -> Result<(Effect, Undo), S
                 (effect, Undo::RestoreDir(dir.clone(), previous))
             }
         }
-        Action::EditBlock { path, block } => edit_block(path, block.as_deref(), lock)?,
+        Action::EditBlock {
+            path,
+            block,
+            remove_if_empty,
+        } => edit_block(path, block.as_deref(), *remove_if_empty, lock)?,
         Action::EditUserFile {
             path,
             contents,
@@ -521,7 +525,12 @@ fn set_session_env(
 }
 
 /// Puts trust-proxy's marked block into a file someone else owns, or takes it out.
-fn edit_block(path: &Path, block: Option<&str>, lock: &Lock) -> Result<(Effect, Undo), StoreError> {
+fn edit_block(
+    path: &Path,
+    block: Option<&str>,
+    remove_if_empty: bool,
+    lock: &Lock,
+) -> Result<(Effect, Undo), StoreError> {
     let previous = fs_safe::read_nofollow(path)?;
     let old_bytes = previous.as_deref().unwrap_or_default();
     let new_bytes = crate::install::envsnippet::replace_marked_block_bytes(old_bytes, block)
@@ -532,6 +541,19 @@ fn edit_block(path: &Path, block: Option<&str>, lock: &Lock) -> Result<(Effect, 
     // An absent file and an empty one are the same to pam_env: nothing to write.
     if new_bytes == old_bytes {
         return Ok((Effect::Unchanged, Undo::Nothing));
+    }
+    if block.is_none() && remove_if_empty && new_bytes.is_empty() {
+        // Removed only if it still holds what was just read: a line added meanwhile keeps it.
+        return Ok(
+            match fs_safe::remove_if_hash_matches(path, &trust_proxy_platform::sha256(old_bytes))? {
+                fs_safe::Removal::Removed => (
+                    Effect::Remove,
+                    Undo::RestoreFile(path.to_path_buf(), previous),
+                ),
+                fs_safe::Removal::Absent => (Effect::Unchanged, Undo::Nothing),
+                fs_safe::Removal::HashMismatch => (Effect::KeptModified, Undo::Nothing),
+            },
+        );
     }
     put(path, &new_bytes, 0o644, lock)?;
     let effect = if block.is_some() {

@@ -45,7 +45,7 @@ pub enum InstallError {
     Invalid(Vec<Invalid>),
     #[error(transparent)]
     Refused(#[from] Refusal),
-    #[error("declined: {0} was not confirmed; nothing was changed")]
+    #[error("declined: {0} was not confirmed; nothing was changed. To trust it later, run install again and type yes, or pass --fingerprint with the SHA-256 your IT department publishes")]
     Declined(String),
     #[error(transparent)]
     State(#[from] StateError),
@@ -210,7 +210,19 @@ pub fn install(
     host: Host<'_>,
     ask: Option<Ask<'_>>,
 ) -> Result<InstallReport, InstallError> {
-    let result = discover::discover(&req.discover);
+    install_observed(req, layout, host, ask, &|_| {})
+}
+
+/// [`install`], calling `probed` as each target's probe ends (see
+/// [`discover::discover_observed`]).
+pub fn install_observed(
+    req: InstallRequest,
+    layout: &Layout,
+    host: Host<'_>,
+    ask: Option<Ask<'_>>,
+    probed: &(dyn Fn(&discover::TargetResult) + Sync),
+) -> Result<InstallReport, InstallError> {
+    let result = discover::discover_observed(&req.discover, probed);
     let os_roots = &req.discover.os_roots;
     let offered = offered_candidates(&req, &result)?;
     let candidates: Vec<Candidate> = offered.iter().map(|(c, _, _)| c.clone()).collect();
@@ -806,9 +818,14 @@ pub fn build_plan(
     if let Some(env_file) = &layout.etc_environment {
         let block =
             envsnippet::environment_block(&vars).map_err(|e| InstallError::Plan(e.to_string()))?;
+        let created_now = fs_safe::read_nofollow(env_file)?.is_none();
+        if created_now && !state.created_block_files.contains(env_file) {
+            state.created_block_files.push(env_file.clone());
+        }
         actions.push(Action::EditBlock {
             path: env_file.clone(),
             block: Some(block),
+            remove_if_empty: false,
         });
         state.blocks.push(env_file.clone());
     }
@@ -843,6 +860,7 @@ fn removal_actions(layout: &Layout, before: &State) -> Result<Vec<Action>, Insta
         actions.push(Action::EditBlock {
             path: b.clone(),
             block: None,
+            remove_if_empty: before.created_block_files.contains(b),
         });
     }
     if !before.session_env.is_empty() {

@@ -74,6 +74,9 @@ pub enum Action {
     EditBlock {
         path: PathBuf,
         block: Option<String>,
+        /// Install created the file: removing the block removes the file when nothing else is
+        /// left in it.
+        remove_if_empty: bool,
     },
     /// Set these variables and remove those in the environment new GUI apps and services get
     /// (Windows registry environment, macOS LaunchAgent).
@@ -195,7 +198,7 @@ impl Action {
                 },
                 path.display().to_string(),
             ),
-            Action::EditBlock { path, block } => (
+            Action::EditBlock { path, block, .. } => (
                 if block.is_some() {
                     "set marked block".to_string()
                 } else {
@@ -282,7 +285,7 @@ impl Action {
                 let current = fs_safe::read_nofollow(path)?;
                 user_file_effect(current.as_deref(), contents.as_deref(), expect)
             }
-            Action::EditBlock { path, block } => {
+            Action::EditBlock { path, block, .. } => {
                 let old = fs_safe::read_nofollow(path)?.unwrap_or_default();
                 let old_text = String::from_utf8_lossy(&old).into_owned();
                 match crate::install::envsnippet::replace_marked_block(&old_text, block.as_deref())

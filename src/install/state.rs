@@ -38,6 +38,11 @@ pub struct State {
     /// still empty, so the tree is left as install found it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created_dirs: Vec<PathBuf>,
+    /// Files of `blocks` that did not exist before install wrote its block into them (an
+    /// `/etc/environment` a minimal image lacks): uninstall removes such a file when taking the
+    /// block out leaves it empty, and keeps it when anyone added a line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_block_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +122,7 @@ impl State {
             minted_without_revocation: None,
             extra_stores: Vec::new(),
             created_dirs: Vec::new(),
+            created_block_files: Vec::new(),
         }
     }
 

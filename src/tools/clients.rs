@@ -278,6 +278,15 @@ impl ClientResult {
 /// Runs every client of `config` found on the PATH in `config.env`, all at once, each in a
 /// fresh directory with its own deadline, and returns their outcomes in report order.
 pub fn verify_clients(config: &VerifyConfig) -> Vec<ClientResult> {
+    verify_clients_observed(config, &|_| {})
+}
+
+/// [`verify_clients`], calling `finished` from each check's thread as it ends (progress at a
+/// terminal; the library prints nothing itself).
+pub fn verify_clients_observed(
+    config: &VerifyConfig,
+    finished: &(dyn Fn(&ClientResult) + Sync),
+) -> Vec<ClientResult> {
     let sites: Vec<Site> = if config.targets.is_empty() {
         vec![Site::Default]
     } else {
@@ -291,7 +300,13 @@ pub fn verify_clients(config: &VerifyConfig) -> Vec<ClientResult> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
-            .map(|(client, site)| scope.spawn(move || check_one(*client, site, config)))
+            .map(|(client, site)| {
+                scope.spawn(move || {
+                    let result = check_one(*client, site, config);
+                    finished(&result);
+                    result
+                })
+            })
             .collect();
         handles
             .into_iter()

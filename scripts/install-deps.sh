@@ -30,6 +30,9 @@ APT_PKGS=(
                   # org.gnome.system.proxy, read by src/proxy/gnome.rs
   libnss3-tools   # certutil for the NSS store (platform/src/nss.rs tests, tests/lab/stores.sh), tstclnt as the NSS client
   lintian rpm     # packaging/test-deb.sh lints the .deb; packaging/test-rpm.sh inspects and installs the .rpm
+  dconf-cli dconf-gsettings-backend   # tests/lab/proxy.sh: the employee's dconf database (dconf
+                  # compile), read by the real gsettings through the dconf backend
+  dnsmasq-base    # tests/lab/proxy.sh: the lab's DNS server for WPAD (the binary only, no service)
 )
 
 missing=()
@@ -65,7 +68,8 @@ if [ -x /etc/init.d/squid ] && pgrep -x squid >/dev/null 2>&1 && ! command -v sy
   /etc/init.d/squid stop >/dev/null 2>&1 || true
 fi
 
-for b in squid /usr/lib/squid/security_file_certgen /usr/lib/squid/basic_ncsa_auth htpasswd openssl ip iptables curl; do
+for b in squid /usr/lib/squid/security_file_certgen /usr/lib/squid/basic_ncsa_auth htpasswd openssl ip iptables curl \
+  /usr/lib/squid/ntlm_fake_auth dnsmasq dconf gsettings; do
   command -v "$b" >/dev/null 2>&1 || [ -x "$b" ] || { echo "install-deps: $b missing after install" >&2; exit 1; }
 done
 squid_v="$(squid -v)"

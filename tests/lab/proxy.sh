@@ -47,6 +47,7 @@ AUTH_PASS='Corr3ct-Horse-Battery'
 AUTH_WRONG='Wrong-Horse-Battery'
 PROMPT="Password for proxy user $AUTH_USER"
 PAC_URL="http://pac.corp.example/proxy.pac"
+AUTH_PAC_URL="http://pac.corp.example/auth.pac"
 # Every request of the laptop's tools goes to pypi.org through the squid; the origin is
 # unreachable directly.
 TARGET=pypi.org
@@ -249,6 +250,12 @@ if [[ ${1:-} == --inside ]]; then
   expect "wpad: wpad.dat was fetched from wpad.corp.example" h-wpad \
     has "$(tail -n "+$((n_pac + 1))" "$PAC_LOG")" '"GET /wpad.dat HTTP/1.1" 200'
   expect "wpad: wpad.example (above corp.example) was not asked" "" hasnt " $asked " " wpad.example "
+  # A proxy found through WPAD is network-provided: installed for, never written into snippets.
+  tp install-wpad user install --scope user --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"
+  expect "wpad: install --scope user --fingerprint exits 0" h-wpad same "$(rc install-wpad)" 0
+  expect "wpad: the WPAD proxy is not written into the snippet" "" \
+    hasnt "$(cat "$(jqv install-wpad .env_file)" 2>&1)" "$SQUID"
+  tp uninstall-wpad user uninstall --scope user
   # A department of another organisation: nothing at wpad.dept.other.example or
   # wpad.other.example, but wpad.example answers with a PAC naming the squid.
   resolver dept.other.example
@@ -266,7 +273,19 @@ if [[ ${1:-} == --inside ]]; then
   resolver dept.corp.example
 
   # ==============================================================================================
-  # 4. Basic auth: GNOME manual mode names the authenticating squid; the password is typed.
+  # 4. Basic auth. A PAC file naming the authenticating squid gets no credentials: --proxy-user
+  #    with the password in the environment (no terminal, so no person to confirm the proxy).
+  gnome_settings auto "$AUTH_PAC_URL"
+  n_auth=$(lines "$AUTH_LOG")
+  LAST=auth-pac
+  as_user env TRUST_PROXY_PROXY_PASSWORD="$AUTH_PASS" timeout -k 5 90 "$BIN" discover --json --proxy-user "$AUTH_USER" \
+    --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT" </dev/null >"$OUTD/auth-pac.out" 2>"$OUTD/auth-pac.err"
+  echo $? >"$OUTD/auth-pac.rc"
+  expect "auth: a proxy named by a PAC file is sent no credentials (no $AUTH_USER in squid's log)" "" \
+    hasnt "$(tail -n "+$((n_auth + 1))" "$AUTH_LOG")" " $AUTH_USER "
+  expect "auth: ... and the run says why (exit 2 naming the PAC file)" "" \
+    same "$(rc auth-pac) $(grep -c 'PAC' "$OUTD/auth-pac.err")" "2 1"
+  # GNOME manual mode names the authenticating squid; the password is typed.
   gnome_settings manual '' "$LAB_PROXY_HOST" "$LAB_PORT_SQUID_AUTH"
   # typed NAME PASSWORD TARGET...: discover --proxy-user as the employee on a pseudo-terminal
   # (stdin and stderr; stdout, the JSON, to NAME.out), the password typed at the prompt.
@@ -358,6 +377,7 @@ function FindProxyForURL(url, host) {
 }
 EOF
 cp "$work/pac/proxy.pac" "$work/pac/wpad.dat"
+sed "s/$LAB_PORT_SQUID/$LAB_PORT_SQUID_AUTH/" "$work/pac/proxy.pac" >"$work/pac/auth.pac"
 # What answers at wpad.example: a PAC that would route through the squid too, so a walk that went
 # above the organisation would show up as interception found, not only in the DNS log.
 cp "$work/pac/proxy.pac" "$work/evil/wpad.dat"

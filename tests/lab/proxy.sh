@@ -92,6 +92,16 @@ if [[ ${1:-} == --inside ]]; then
   hasnt() { ! grep -qF -- "$2" <<<"$1" || { echo "\"$2\" found in: $1"; return 1; }; }
   jqv() { jq -r "$2" "$OUTD/$1.out" 2>/dev/null; }
   lines() { wc -l <"$1" 2>/dev/null || echo 0; }
+  # since FILE N: FILE's lines after its first N, once FILE stopped growing for 0.3 s (at most
+  # 3 s): squid and dnsmasq write their line as the transaction ends, maybe after the client left.
+  since() {
+    local size=-1 i
+    for i in $(seq 1 10); do
+      [[ $(stat -c %s "$1") == "$size" ]] && break
+      size=$(stat -c %s "$1"); sleep 0.3
+    done
+    tail -n "+$(($2 + 1))" "$1"
+  }
 
   # --- the laptop: a private /etc and trust store, the employee, no proxy anywhere ------------
   lab_private_machine "$work"
@@ -151,7 +161,7 @@ if [[ ${1:-} == --inside ]]; then
   }
   rc() { cat "$OUTD/$1.rc"; }
   # The DNS names asked since the log had N lines.
-  dns_since() { tail -n "+$(($1 + 1))" "$DNS_LOG" | grep -oE 'query\[[A-Z]+\] [^ ]+' | awk '{print $2}' | sort -u | paste -sd' '; }
+  dns_since() { since "$DNS_LOG" "$1" | grep -oE 'query\[[A-Z]+\] [^ ]+' | awk '{print $2}' | sort -u | paste -sd' '; }
   FP=$(lab_fp "$LAB_CA_SQUID")
   curl_pypi() { echo "curl -sS --max-time 20 $* https://$TARGET/simple/"; }
 
@@ -180,7 +190,7 @@ if [[ ${1:-} == --inside ]]; then
   expect "gnome pac: proxy --json chose the squid (it answered)" "" \
     same "$(jqv proxy-gnome '.urls[0].chosen | "\(.host):\(.port)"')" "$SQUID"
   expect "gnome pac: the PAC file was fetched from the lab's HTTP server" "" \
-    has "$(tail -n "+$((n_pac + 1))" "$PAC_LOG")" '"GET /proxy.pac HTTP/1.1" 200'
+    has "$(since "$PAC_LOG" "$n_pac")" '"GET /proxy.pac HTTP/1.1" 200'
 
   n_squid=$(lines "$SQUID_LOG")
   tp discover-gnome user discover --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT"
@@ -190,7 +200,7 @@ if [[ ${1:-} == --inside ]]; then
   expect "gnome pac: discover finds exactly the squid's root" "" \
     same "$(jqv discover-gnome '[.roots[].certificate.sha256_fingerprint] | unique | join(" ")')" "$FP"
   expect "gnome pac: the probe went through the squid (CONNECT in its access log)" "" \
-    has "$(tail -n "+$((n_squid + 1))" "$SQUID_LOG")" "CONNECT $TARGET:443"
+    has "$(since "$SQUID_LOG" "$n_squid")" "CONNECT $TARGET:443"
 
   tp install-gnome user install --scope user --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"
   expect "gnome pac: install --scope user --fingerprint exits 0" "" same "$(rc install-gnome)" 0
@@ -212,7 +222,7 @@ if [[ ${1:-} == --inside ]]; then
   expect "gnome pac: with --allow-proxy, curl with only the snippet verifies" "" \
     has "$(cat "$OUTD/curl-allow.log")" "hello from $TARGET"
   expect "gnome pac: ... and went through the squid (CONNECT in its access log)" "" \
-    has "$(tail -n "+$((n_squid + 1))" "$SQUID_LOG")" "CONNECT $TARGET:443"
+    has "$(since "$SQUID_LOG" "$n_squid")" "CONNECT $TARGET:443"
   tp uninstall-allow user uninstall --scope user
 
   # ==============================================================================================
@@ -248,7 +258,7 @@ if [[ ${1:-} == --inside ]]; then
   expect "wpad: wpad.dept.corp.example and wpad.corp.example were asked" h-wpad \
     same "$(grep -c -x -e wpad.dept.corp.example -e wpad.corp.example <<<"${asked// /$'\n'}")" 2
   expect "wpad: wpad.dat was fetched from wpad.corp.example" h-wpad \
-    has "$(tail -n "+$((n_pac + 1))" "$PAC_LOG")" '"GET /wpad.dat HTTP/1.1" 200'
+    has "$(since "$PAC_LOG" "$n_pac")" '"GET /wpad.dat HTTP/1.1" 200'
   expect "wpad: wpad.example (above corp.example) was not asked" "" hasnt " $asked " " wpad.example "
   # A proxy found through WPAD is network-provided: installed for, never written into snippets.
   tp install-wpad user install --scope user --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"
@@ -282,7 +292,7 @@ if [[ ${1:-} == --inside ]]; then
     --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT" </dev/null >"$OUTD/auth-pac.out" 2>"$OUTD/auth-pac.err"
   echo $? >"$OUTD/auth-pac.rc"
   expect "auth: a proxy named by a PAC file is sent no credentials (no $AUTH_USER in squid's log)" "" \
-    hasnt "$(tail -n "+$((n_auth + 1))" "$AUTH_LOG")" " $AUTH_USER "
+    hasnt "$(since "$AUTH_LOG" "$n_auth")" " $AUTH_USER "
   expect "auth: ... and the run says why (exit 2 naming the PAC file)" "" \
     same "$(rc auth-pac) $(grep -c 'PAC' "$OUTD/auth-pac.err")" "2 1"
   # GNOME manual mode names the authenticating squid; the password is typed.
@@ -306,10 +316,10 @@ if [[ ${1:-} == --inside ]]; then
   expect "auth: discover with the right password exits 0 and finds the squid's root (source os:gnome)" "" \
     same "$(rc auth-good) $(jqv auth-good '.targets[0].proxy.source') $(jqv auth-good '[.roots[].certificate.sha256_fingerprint] | unique | join(" ")')" "0 os:gnome $FP"
   expect "auth: the password is in no output" "" hasnt "$(cat "$OUTD/auth-good.out" "$OUTD/auth-good.tty")" "$AUTH_PASS"
-  expect "auth: squid saw alice (access log)" "" has "$(tail -n "+$((n_auth + 1))" "$AUTH_LOG")" " $AUTH_USER "
+  expect "auth: squid saw alice (access log)" "" has "$(since "$AUTH_LOG" "$n_auth")" " $AUTH_USER "
   n_auth=$(lines "$AUTH_LOG")
   typed auth-wrong "$AUTH_WRONG" "$TARGET"
-  denied=$(tail -n "+$((n_auth + 1))" "$AUTH_LOG" | grep -c 'TCP_DENIED/407')
+  denied=$(since "$AUTH_LOG" "$n_auth" | grep -c 'TCP_DENIED/407')
   message=$(jqv auth-wrong '.targets[0].error.message')
   expect "auth: a wrong password exits 5 with error.kind proxy_auth_required" "" \
     same "$(rc auth-wrong) $(jqv auth-wrong '.targets[0].error.kind')" "5 proxy_auth_required"
@@ -322,7 +332,7 @@ if [[ ${1:-} == --inside ]]; then
   n_auth=$(lines "$AUTH_LOG")
   typed auth-wrong-3 "$AUTH_WRONG" "$TARGET" crates.io registry.npmjs.org
   expect "auth: three targets with a wrong password: one 407 for the run" h-proxyauth \
-    same "$(tail -n "+$((n_auth + 1))" "$AUTH_LOG" | grep -c 'TCP_DENIED/407')" 1
+    same "$(since "$AUTH_LOG" "$n_auth" | grep -c 'TCP_DENIED/407')" 1
 
   echo "$pass passed, $fail failed"
   if ((pending)); then

@@ -232,6 +232,8 @@ if [[ ${1:-} == --inside ]]; then
   tp discover-sudo sudo discover --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT"
   expect "sudo: discover reads the invoking employee's GNOME PAC (source pac:gnome)" h-wpad \
     same "$(jqv discover-sudo '.targets[0].proxy.source')" pac:gnome
+  expect "sudo: the reason says the settings are $EMP's, the user who ran sudo" h-wpad \
+    has "$(jqv discover-sudo '.targets[0].proxy.why')" "$EMP"
   expect "sudo: discover finds the squid's root" h-wpad \
     same "$(rc discover-sudo) $(jqv discover-sudo '[.roots[].certificate.sha256_fingerprint] | unique | join(" ")')" "0 $FP"
   tp install-sudo sudo install --scope system --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"

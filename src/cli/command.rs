@@ -583,7 +583,20 @@ fn proxy_settings(
     });
     for target in targets {
         match resolver.resolve(&format!("https://{target}/")) {
-            Ok(decision) => proxy.resolved.push((target.clone(), decision.choice)),
+            Ok(decision) => {
+                // The snippets' NO_PROXY goes with the proxy they get: the first target's that
+                // has one, as install writes it.
+                if proxy.no_proxy_translation.is_none()
+                    && proxy
+                        .resolved
+                        .iter()
+                        .all(|(_, c)| c.snippet_endpoint().is_none())
+                    && decision.choice.snippet_endpoint().is_some()
+                {
+                    proxy.no_proxy_translation = resolver.no_proxy_for(&decision.choice);
+                }
+                proxy.resolved.push((target.clone(), decision.choice))
+            }
             // An unparsable HTTPS_PROXY stays a per-target error in the report, as before:
             // left unresolved, discover's own choice reports it.
             Err(ResolveError::ProxyUrl(_)) if proxy.env_proxy.is_some() => {}
@@ -629,16 +642,51 @@ fn proxy_settings(
 /// A PAC file's choices are each given this long to answer a TCP connect.
 const PAC_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// `sources` with this machine's OS settings added: GNOME through the real gsettings, and
-/// /etc/environment. A source that fails to read is a warning, not a stop: the next one decides.
+/// `sources` with this machine's OS settings added: in WSL `WSL_PAC_URL`, GNOME through the
+/// real gsettings (as sudo's invoking user when elevated through sudo), and /etc/environment.
+/// A source that fails to read is a warning, not a stop: the next one decides.
 pub(crate) fn os_sources(mut sources: Sources, warnings: &mut Vec<String>) -> Sources {
-    sources.gnome = match crate::proxy::gnome::read(crate::proxy::gnome::GSETTINGS_DEADLINE) {
-        Ok(g) => g,
-        Err(e) => {
-            warnings.push(format!("the GNOME proxy settings are ignored: {e}"));
-            None
+    use crate::proxy::{gnome, invoking_user};
+    sources.wsl_pac_url = crate::proxy::wsl::from_process();
+    let sudo = invoking_user::from_sudo(
+        |name| std::env::var(name).ok(),
+        trust_proxy_platform::is_elevated(),
+    );
+    sources.gnome = match &sudo {
+        Some((name, uid)) => {
+            let backend = std::env::var("GSETTINGS_BACKEND").ok();
+            match invoking_user::lookup(name, *uid).and_then(|user| {
+                invoking_user::read_gnome(&user, backend.as_deref(), gnome::GSETTINGS_DEADLINE)
+            }) {
+                Ok(g) => {
+                    sources.read_as = g.is_some().then(|| name.clone());
+                    g
+                }
+                Err(e) => {
+                    warnings.push(format!(
+                        "running under sudo: {name}'s GNOME proxy settings could not be read ({e}); they are ignored"
+                    ));
+                    None
+                }
+            }
         }
+        None => match gnome::read(gnome::GSETTINGS_DEADLINE) {
+            Ok(g) => g,
+            Err(e) => {
+                warnings.push(format!("the GNOME proxy settings are ignored: {e}"));
+                None
+            }
+        },
     };
+    let gnome_names_proxy = matches!(
+        sources.gnome,
+        Some(gnome::GnomeProxy::Manual { .. } | gnome::GnomeProxy::Auto { .. })
+    );
+    if let (Some((name, _)), false, true) = (&sudo, sources.env.has_proxy(), gnome_names_proxy) {
+        warnings.push(format!(
+            "running under sudo, which does not pass HTTPS_PROXY on: the environment names no proxy, so {name}'s own GNOME proxy settings are used (read as {name}, read-only)"
+        ));
+    }
     sources.etc_environment =
         crate::proxy::etc_environment::read(Path::new(crate::proxy::etc_environment::PATH));
     sources

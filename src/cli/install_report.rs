@@ -123,6 +123,12 @@ pub fn install_text(command: &str, report: &InstallReport) -> String {
             ));
         }
     }
+    if let Some(no_proxy) = report.discover.as_ref().and_then(|d| d.no_proxy.as_ref()) {
+        out.push_str("\nNO_PROXY for the environment snippets:\n");
+        for line in no_proxy.describe() {
+            out.push_str(&format!("  {}\n", escaped(&line)));
+        }
+    }
     out.push_str(&verification_text(report.verification.as_ref()));
     if command == "install" && !report.dry_run {
         let hint = if cfg!(windows) {

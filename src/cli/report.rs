@@ -35,6 +35,9 @@ struct JsonReport<'a> {
     self_signed: Vec<JsonSelfSigned<'a>>,
     unresolved: Vec<JsonUnresolved<'a>>,
     exported_to: Option<String>,
+    /// The snippets' NO_PROXY, translated per entry from the deciding OS source's bypass list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_proxy: Option<&'a crate::proxy::bypass::NoProxyTranslation>,
 }
 
 #[derive(Serialize)]
@@ -241,6 +244,7 @@ pub fn to_json(result: &DiscoverResult, exported_to: Option<String>) -> String {
             })
             .collect(),
         exported_to,
+        no_proxy: result.no_proxy.as_ref(),
     };
     crate::terminal_text::to_json_pretty(&report)
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -306,6 +310,12 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
             escaped(&u.reason),
             escaped(&u.advice),
         ));
+    }
+    if let Some(no_proxy) = &result.no_proxy {
+        out.push_str("\nNO_PROXY for the environment snippets:\n");
+        for line in no_proxy.describe() {
+            out.push_str(&format!("  {}\n", escaped(&line)));
+        }
     }
     out.push_str(&format!(
         "\nPublic reference roots: {}\nOS trust store: {}\n",

@@ -159,6 +159,8 @@ pub struct DiscoverResult {
     pub outcome: Outcome,
     pub public_roots: String,
     pub os_store: String,
+    /// The snippets' `NO_PROXY` translated from the deciding OS source's bypass list.
+    pub no_proxy: Option<crate::proxy::bypass::NoProxyTranslation>,
 }
 
 pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
@@ -212,6 +214,7 @@ pub fn summarize(config: &DiscoverConfig, targets: Vec<TargetResult>) -> Discove
         outcome,
         public_roots: config.public.description.clone(),
         os_store: config.os_store.clone(),
+        no_proxy: config.proxy.no_proxy_translation.clone(),
     }
 }
 

@@ -216,10 +216,14 @@ pub enum ProxySource {
         entry: String,
     },
     /// GNOME's `org.gnome.system.proxy` in manual mode (`endpoint` None: no HTTPS proxy set).
-    Gnome,
+    /// `read_as`: the user (sudo's invoking user) whose settings these are, when not ours.
+    Gnome {
+        read_as: Option<String>,
+    },
     /// GNOME's `ignore-hosts` entry `entry` exempts this target.
     NoProxyGnome {
         entry: String,
+        read_as: Option<String>,
     },
     /// A `*_proxy` line of `/etc/environment`.
     EtcEnvironment(String),
@@ -249,7 +253,7 @@ impl fmt::Display for ProxySource {
             ProxySource::Env(var) => write!(f, "env:{var}"),
             ProxySource::NoProxyFlag => f.write_str("no_proxy_flag"),
             ProxySource::NoProxyEnv { var, .. } => write!(f, "no_proxy_env:{var}"),
-            ProxySource::Gnome => f.write_str("os:gnome"),
+            ProxySource::Gnome { .. } => f.write_str("os:gnome"),
             ProxySource::NoProxyGnome { .. } => f.write_str("no_proxy_os:gnome"),
             ProxySource::EtcEnvironment(var) => write!(f, "etc_environment:{var}"),
             ProxySource::NoProxyEtcEnvironment { var, .. } => {
@@ -278,16 +282,18 @@ impl ProxyChoice {
             (_, ProxySource::NoProxyEnv { var, entry }) => {
                 format!("direct (${var} entry {entry:?} exempts this host)")
             }
-            (Some(p), ProxySource::Gnome) => format!(
-                "proxy {} (from the GNOME proxy settings, manual mode)",
-                p.display_url()
+            (Some(p), ProxySource::Gnome { read_as }) => format!(
+                "proxy {} (from the GNOME proxy settings{}, manual mode)",
+                p.display_url(),
+                whose(read_as)
             ),
-            (None, ProxySource::Gnome) => {
-                "direct (the GNOME proxy settings are in manual mode with no HTTPS proxy)"
-                    .to_string()
-            }
-            (_, ProxySource::NoProxyGnome { entry }) => format!(
-                "direct (the GNOME proxy settings' ignore-hosts entry {entry:?} exempts this host)"
+            (None, ProxySource::Gnome { read_as }) => format!(
+                "direct (the GNOME proxy settings{} are in manual mode with no HTTPS proxy)",
+                whose(read_as)
+            ),
+            (_, ProxySource::NoProxyGnome { entry, read_as }) => format!(
+                "direct (the GNOME proxy settings'{} ignore-hosts entry {entry:?} exempts this host)",
+                whose(read_as)
             ),
             (Some(p), ProxySource::EtcEnvironment(v)) => {
                 format!("proxy {} (from {v} in /etc/environment)", p.display_url())
@@ -304,10 +310,20 @@ impl ProxyChoice {
                     allowed,
                 },
             ) => {
-                let via = if from == "gnome" {
-                    format!("the PAC file {location} from the GNOME proxy settings (auto mode)")
-                } else {
-                    format!("the PAC file {location} (from {from})")
+                let via = match from.as_str() {
+                    "gnome" => {
+                        format!("the PAC file {location} from the GNOME proxy settings (auto mode)")
+                    }
+                    "wpad" if location.is_empty() => {
+                        "WPAD (the OS proxy settings say auto-detect)".to_string()
+                    }
+                    "wpad" => format!(
+                        "the PAC file {location} found by WPAD (the OS proxy settings say auto-detect)"
+                    ),
+                    "wsl" => format!(
+                        "the PAC file {location} from $WSL_PAC_URL (WSL's copy of the Windows proxy settings)"
+                    ),
+                    _ => format!("the PAC file {location} (from {from})"),
                 };
                 let route = match endpoint {
                     Some(p) => format!("proxy {}", p.display_url()),
@@ -321,6 +337,14 @@ impl ProxyChoice {
             }
             _ => "direct (no proxy configured)".to_string(),
         }
+    }
+}
+
+/// ` of USER (read as USER under sudo, read-only)` for settings read as sudo's invoking user.
+fn whose(read_as: &Option<String>) -> String {
+    match read_as {
+        Some(user) => format!(" of {user} (the user who ran sudo; read as {user}, read-only)"),
+        None => String::new(),
     }
 }
 
@@ -355,6 +379,9 @@ pub struct ProxySettings {
     /// target: when a target is listed here, [`ProxySettings::choose`] answers with it, so
     /// discover never reads OS settings or runs a PAC file itself.
     pub resolved: Vec<(Target, ProxyChoice)>,
+    /// `NO_PROXY` for the snippets, translated from the bypass list of the OS source that chose
+    /// the proxy; `None`: the environment's `NO_PROXY` is used as it is.
+    pub no_proxy_translation: Option<crate::proxy::bypass::NoProxyTranslation>,
 }
 
 /// Where `--proxy-user` takes the password from when no terminal can be asked.
@@ -381,6 +408,7 @@ impl ProxySettings {
             no_proxy,
             credentials: None,
             resolved: Vec::new(),
+            no_proxy_translation: None,
         }
     }
 

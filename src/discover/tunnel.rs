@@ -178,6 +178,17 @@ pub fn connect_tcp(
     deadline: Deadline,
 ) -> Result<TcpStream, TunnelError> {
     let addrs = resolve(host, port, deadline)?;
+    connect_addrs(what, host, port, &addrs, deadline)
+}
+
+/// TCP to the first of `addrs` (already resolved for `host`) that answers within the deadline.
+pub fn connect_addrs(
+    what: &'static str,
+    host: &str,
+    port: u16,
+    addrs: &[SocketAddr],
+    deadline: Deadline,
+) -> Result<TcpStream, TunnelError> {
     let mut last: Option<TunnelError> = None;
     for (i, addr) in addrs.iter().enumerate() {
         let left = deadline.remaining().map_err(|_| TunnelError::Timeout {

@@ -461,7 +461,10 @@ fn remember_proxy(after: &mut State, result: &DiscoverResult, config: &DiscoverC
         .filter_map(|t| t.proxy.as_ref())
         .find_map(|p| p.snippet_endpoint())
         .map(|e| e.env_url());
-    after.no_proxy = config.proxy.no_proxy.as_ref().map(|(_, v)| v.clone());
+    after.no_proxy = match &config.proxy.no_proxy_translation {
+        Some(translated) => translated.value(),
+        None => config.proxy.no_proxy.as_ref().map(|(_, v)| v.clone()),
+    };
 }
 
 /// A self-signed certificate that is not a CA: the shape with its own validation and store rules.

@@ -4,11 +4,19 @@
 //! reads OS settings or runs a script itself. Calls `discover` only for its bounded network
 //! primitives (name resolution, TCP, the HTTP reader) and `terminal_text`.
 //!
-//! Today: [`env`], [`gnome`], [`etc_environment`], [`pac`] (PAC files evaluated in a sandboxed
-//! engine). KDE, macOS, Windows and WPAD follow as further files here (issue 9).
+//! Today: [`env`], [`wsl`] (`WSL_PAC_URL`), [`gnome`] (read as sudo's invoking user through
+//! [`invoking_user`] when elevated), [`etc_environment`], [`pac`] (PAC files evaluated in a
+//! sandboxed engine), [`wpad`] with [`dhcp_wpad`] (auto-detection), and [`bypass`] (`NO_PROXY`
+//! for the snippets from the deciding source's bypass list). KDE, macOS and Windows follow as
+//! further files here (issue 9).
 
+pub mod bypass;
+pub mod dhcp_wpad;
 pub mod env;
 pub mod etc_environment;
 pub mod gnome;
+pub mod invoking_user;
 pub mod pac;
 pub mod resolve;
+pub mod wpad;
+pub mod wsl;

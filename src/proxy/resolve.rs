@@ -3,17 +3,21 @@
 //!
 //! 1. flags: `--no-proxy`, `--proxy URL`, `--pac FILE|URL`;
 //! 2. the environment ([`env`](crate::proxy::env)): `HTTPS_PROXY` & co. with `NO_PROXY`;
-//! 3. OS settings: GNOME ([`gnome`](crate::proxy::gnome)) in manual mode (with
-//!    `ignore-hosts`), or in auto mode its PAC file (step 4 with GNOME's URL); mode `none`
-//!    passes to the next source; then the `*_proxy` lines of `/etc/environment`;
+//! 3. OS settings: in WSL, `WSL_PAC_URL` ([`wsl`](crate::proxy::wsl), the Windows host's PAC
+//!    URL); GNOME ([`gnome`](crate::proxy::gnome)) in manual mode (with `ignore-hosts`), or in
+//!    auto mode its PAC file (step 4 with GNOME's URL), or with no URL WPAD
+//!    ([`wpad`](crate::proxy::wpad): DHCP option 252, then `wpad.<domain>` by DNS); mode `none`
+//!    passes to the next source; then the `*_proxy` lines of `/etc/environment`. Under sudo the
+//!    GNOME settings are the invoking user's ([`invoking_user`](crate::proxy::invoking_user));
 //! 4. PAC: `FindProxyForURL` in the sandboxed engine, its choices tried in order (a TCP connect
 //!    within the connect timeout) so the first that answers is used;
 //! 5. direct.
 //!
-//! A PAC file is network-provided configuration: the proxy it names gets no credentials, and is
-//! written into snippets only when it equals an `--allow-proxy HOST:PORT` value. A PAC file
-//! from GNOME that cannot be fetched or evaluated means direct (as browsers do), with the
-//! failure in the reason; one given with `--pac` is an error.
+//! A PAC file is network-provided configuration (however its URL was learned): the proxy it
+//! names gets no credentials, and is written into snippets only when it equals an
+//! `--allow-proxy HOST:PORT` value. A PAC file from the OS settings (GNOME, WSL, WPAD) that
+//! cannot be found, fetched or evaluated means direct (as browsers do), with the failure in
+//! the reason; one given with `--pac` is an error.
 //!
 //! Runs on the caller's thread (the PAC engine is not `Send`), before discover starts: the
 //! result is a [`ProxyChoice`] per target handed to discover in `ProxySettings::resolved`.
@@ -25,10 +29,12 @@ use crate::discover::proxy::{
 };
 use crate::discover::target::Target;
 use crate::discover::tunnel;
+use crate::proxy::bypass::{self, Dialect, NoProxyTranslation};
 use crate::proxy::gnome::GnomeProxy;
 use crate::proxy::pac::choice::ChoiceError;
-use crate::proxy::pac::source;
+use crate::proxy::pac::source::{self, PacText};
 use crate::proxy::pac::{failover, Failover, PacChoice, PacEngine, PacLimits, SystemResolver};
+use crate::proxy::wpad::{self, Discovery, WpadSetup};
 use crate::terminal_text::printable;
 use std::cell::OnceCell;
 use std::sync::Arc;
@@ -42,8 +48,14 @@ pub struct Sources {
     pub pac_flag: Option<String>,
     /// The environment's proxy variables (flags in it are ignored).
     pub env: ProxySettings,
+    /// `WSL_PAC_URL`, when this is WSL and WSL set it.
+    pub wsl_pac_url: Option<String>,
     /// `None`: GNOME's settings are not present here.
     pub gnome: Option<GnomeProxy>,
+    /// The user whose OS settings were read, when that is not this process's user (sudo).
+    pub read_as: Option<String>,
+    /// How WPAD runs when the OS settings say "auto-detect".
+    pub wpad: WpadSetup,
     /// `None`: no readable `/etc/environment`.
     pub etc_environment: Option<ProxySettings>,
     /// `--allow-proxy` values: PAC-named proxies that may go into snippets.
@@ -84,14 +96,27 @@ pub enum ResolveError {
 enum LoadedPac {
     Ready {
         engine: PacEngine,
+        pac: PacText,
     },
     /// Why the PAC file cannot be used (its own error names the location).
     Failed(String),
 }
 
+/// Where the PAC file comes from, when one is configured at all.
+enum PacPlan<'a> {
+    /// A location given by `from` (`--pac`, `wsl`, `gnome`).
+    Location {
+        from: &'static str,
+        location: &'a str,
+    },
+    /// The OS says "auto-detect": WPAD finds the location.
+    AutoDetect,
+}
+
 pub struct Resolver {
     sources: Sources,
     pac: OnceCell<LoadedPac>,
+    discovery: OnceCell<Discovery>,
 }
 
 impl Resolver {
@@ -99,6 +124,7 @@ impl Resolver {
         Resolver {
             sources,
             pac: OnceCell::new(),
+            discovery: OnceCell::new(),
         }
     }
 
@@ -106,15 +132,78 @@ impl Resolver {
         &self.sources
     }
 
-    /// The PAC location and who gave it, if a PAC file is configured at all.
-    fn pac_location(&self) -> Option<(&'static str, &str)> {
+    /// What WPAD did, if a URL reached it.
+    pub fn discovery(&self) -> Option<&Discovery> {
+        self.discovery.get()
+    }
+
+    fn pac_plan(&self) -> Option<PacPlan<'_>> {
         if let Some(location) = &self.sources.pac_flag {
-            return Some(("--pac", location));
+            return Some(PacPlan::Location {
+                from: "--pac",
+                location,
+            });
+        }
+        if let Some(location) = &self.sources.wsl_pac_url {
+            return Some(PacPlan::Location {
+                from: "wsl",
+                location,
+            });
         }
         match &self.sources.gnome {
-            Some(GnomeProxy::Auto { autoconfig_url }) if !autoconfig_url.trim().is_empty() => {
-                Some(("gnome", autoconfig_url.trim()))
+            Some(GnomeProxy::Auto { autoconfig_url }) if autoconfig_url.trim().is_empty() => {
+                Some(PacPlan::AutoDetect)
             }
+            Some(GnomeProxy::Auto { autoconfig_url }) => Some(PacPlan::Location {
+                from: "gnome",
+                location: autoconfig_url.trim(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Who gave the PAC file and where it is (the URL WPAD found; empty when it found none).
+    fn pac_origin(&self) -> (&'static str, String) {
+        match self.pac_plan() {
+            Some(PacPlan::Location { from, location }) => (from, location.to_string()),
+            Some(PacPlan::AutoDetect) => (
+                "wpad",
+                self.discovery
+                    .get()
+                    .and_then(|d| d.found.as_ref())
+                    .map(|f| f.url.clone())
+                    .unwrap_or_default(),
+            ),
+            None => ("--pac", String::new()),
+        }
+    }
+
+    /// The `NO_PROXY` for the snippets from the bypass list of the source that chose `choice`;
+    /// `None` for the environment and the flags, whose own `NO_PROXY` is kept as it is.
+    pub fn no_proxy_for(&self, choice: &ProxyChoice) -> Option<NoProxyTranslation> {
+        match &choice.source {
+            ProxySource::Gnome { .. } => match &self.sources.gnome {
+                Some(GnomeProxy::Manual { ignore_hosts, .. }) => Some(bypass::translate(
+                    "the GNOME proxy settings' ignore-hosts",
+                    ignore_hosts,
+                    Dialect::HostPatterns,
+                )),
+                _ => None,
+            },
+            ProxySource::EtcEnvironment(_) => {
+                let (var, list) = self.sources.etc_environment.as_ref()?.no_proxy.clone()?;
+                Some(bypass::translate(
+                    &format!("{var} in /etc/environment"),
+                    &bypass::split_no_proxy(&list),
+                    Dialect::NoProxy,
+                ))
+            }
+            ProxySource::Pac { location, .. } => match self.pac.get() {
+                Some(LoadedPac::Ready { pac, .. }) => {
+                    Some(bypass::from_pac(&pac.origin, &pac.text))
+                }
+                _ => Some(bypass::from_pac(location, "")),
+            },
             _ => None,
         }
     }
@@ -144,6 +233,10 @@ impl Resolver {
         if env.source != ProxySource::None {
             return Ok(plain(env.endpoint, env.source));
         }
+        if self.sources.wsl_pac_url.is_some() {
+            return self.ask_pac(url, &target);
+        }
+        let read_as = self.sources.read_as.clone();
         match &self.sources.gnome {
             Some(GnomeProxy::Manual {
                 https,
@@ -153,7 +246,7 @@ impl Resolver {
                     .iter()
                     .find_map(|entry| no_proxy_match(entry, &target))
                 {
-                    return Ok(plain(None, ProxySource::NoProxyGnome { entry }));
+                    return Ok(plain(None, ProxySource::NoProxyGnome { entry, read_as }));
                 }
                 let endpoint = https.as_ref().map(|(host, port)| ProxyEndpoint {
                     scheme: ProxyScheme::Http,
@@ -161,9 +254,9 @@ impl Resolver {
                     port: *port,
                     credentials: None,
                 });
-                return Ok(plain(endpoint, ProxySource::Gnome));
+                return Ok(plain(endpoint, ProxySource::Gnome { read_as }));
             }
-            Some(GnomeProxy::Auto { .. }) if self.pac_location().is_some() => {
+            Some(GnomeProxy::Auto { .. }) => {
                 return self.ask_pac(url, &target);
             }
             _ => {}
@@ -185,26 +278,49 @@ impl Resolver {
     }
 
     fn engine(&self) -> Option<&LoadedPac> {
-        let (_, location) = self.pac_location()?;
-        Some(self.pac.get_or_init(|| load_pac(location)))
+        let loaded = match self.pac_plan()? {
+            PacPlan::Location { location, .. } => self.pac.get_or_init(|| load_pac(location)),
+            PacPlan::AutoDetect => self.pac.get_or_init(|| {
+                let discovery = self
+                    .discovery
+                    .get_or_init(|| wpad::auto_detect(&self.sources.wpad));
+                match &discovery.found {
+                    Some(found) => engine_for(found.pac.clone()),
+                    None => LoadedPac::Failed(discovery.summary()),
+                }
+            }),
+        };
+        Some(loaded)
     }
 
     fn ask_pac(&self, url: &str, target: &Target) -> Result<Decision, ResolveError> {
-        let (from, location) = self.pac_location().unwrap_or(("--pac", ""));
         let pac_decision = match self.engine() {
             Some(LoadedPac::Ready { engine, .. }) => engine.decide(url).map_err(|e| e.to_string()),
             Some(LoadedPac::Failed(message)) => Err(message.clone()),
             None => Err("no PAC location is configured".to_string()),
         };
+        let (from, location) = self.pac_origin();
+        let location = location.as_str();
+        // How the location was learned, and as whom, said before the PAC's own answer.
+        let mut learned = Vec::new();
+        if let Some(found) = self.discovery.get().filter(|d| d.found.is_some()) {
+            learned.push(found.summary());
+        }
+        if let (Some(user), "gnome" | "wpad") = (&self.sources.read_as, from) {
+            learned.push(format!(
+                "the GNOME settings are {user}'s, the user who ran sudo (read as {user}, read-only)"
+            ));
+        }
+        let learned: String = learned.iter().map(|l| format!("{l}; ")).collect();
         let source = |why: String, allowed: bool| ProxySource::Pac {
             from: from.to_string(),
             location: printable(location),
-            why,
+            why: format!("{learned}{why}"),
             allowed,
         };
         let decision = match pac_decision {
             Ok(d) => d,
-            Err(message) if from == "gnome" => {
+            Err(message) if from != "--pac" => {
                 let choice = ProxyChoice {
                     endpoint: None,
                     source: source(
@@ -286,12 +402,15 @@ fn load_pac(location: &str) -> LoadedPac {
     } else {
         Vec::new()
     };
-    let pac = match source::load(location, &roots) {
-        Ok(p) => p,
-        Err(e) => return LoadedPac::Failed(e.to_string()),
-    };
+    match source::load(location, &roots) {
+        Ok(pac) => engine_for(pac),
+        Err(e) => LoadedPac::Failed(e.to_string()),
+    }
+}
+
+fn engine_for(pac: PacText) -> LoadedPac {
     match PacEngine::load(&pac.text, Arc::new(SystemResolver), PacLimits::default()) {
-        Ok(engine) => LoadedPac::Ready { engine },
+        Ok(engine) => LoadedPac::Ready { engine, pac },
         Err(e) => LoadedPac::Failed(format!("PAC file {}: {e}", printable(&pac.origin))),
     }
 }
@@ -382,7 +501,8 @@ mod tests {
         assert_eq!(
             d.choice.source,
             ProxySource::NoProxyGnome {
-                entry: "*.corp".into()
+                entry: "*.corp".into(),
+                read_as: None
             }
         );
         assert!(d.why.contains("ignore-hosts"));

@@ -13,6 +13,7 @@ use crate::discover::tunnel::{self, Stream, TunnelError};
 use crate::terminal_text::printable;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,15 @@ pub fn load(
     location: &str,
     extra_roots: &[CertificateDer<'static>],
 ) -> Result<PacText, SourceError> {
+    load_within(location, extra_roots, Deadline::after(PAC_FETCH_TIMEOUT))
+}
+
+/// [`load`] with the fetch bounded by `deadline` instead of [`PAC_FETCH_TIMEOUT`].
+pub fn load_within(
+    location: &str,
+    extra_roots: &[CertificateDer<'static>],
+    deadline: Deadline,
+) -> Result<PacText, SourceError> {
     let bad = |message: String| SourceError::Location {
         location: printable(location),
         message,
@@ -71,7 +81,7 @@ pub fn load(
             read_file(&path)
         }
         Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {
-            fetch(url, extra_roots, Deadline::after(PAC_FETCH_TIMEOUT))
+            fetch(url, extra_roots, deadline, None)
         }
         // A Windows path (`C:\x.pac`) parses as a URL with scheme "c".
         Ok(url) if url.scheme().len() > 1 => Err(bad(format!(
@@ -130,15 +140,27 @@ fn decode(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// An `http:` URL whose host was already resolved to `addrs` (WPAD): the first request goes to
+/// those addresses, so the name that answered the lookup is the one that serves the file (no
+/// second lookup can give another answer); redirects resolve as any fetch does.
+pub fn fetch_resolved(
+    url: url::Url,
+    addrs: &[SocketAddr],
+    deadline: Deadline,
+) -> Result<PacText, SourceError> {
+    fetch(url, &[], deadline, Some(addrs))
+}
+
 fn fetch(
     start: url::Url,
     extra_roots: &[CertificateDer<'static>],
     deadline: Deadline,
+    mut first_hop: Option<&[SocketAddr]>,
 ) -> Result<PacText, SourceError> {
     let mut current = start;
     for _ in 0..=MAX_REDIRECTS {
         let shown = printable(current.as_str());
-        let mut stream = open(&current, extra_roots, deadline)?;
+        let mut stream = open(&current, extra_roots, deadline, first_hop.take())?;
         let host_header = match (current.host_str(), current.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
@@ -197,6 +219,7 @@ fn open(
     url: &url::Url,
     extra_roots: &[CertificateDer<'static>],
     deadline: Deadline,
+    resolved: Option<&[SocketAddr]>,
 ) -> Result<Stream, SourceError> {
     let shown = printable(url.as_str());
     let host = match url.host() {
@@ -212,11 +235,13 @@ fn open(
     };
     let https = url.scheme() == "https";
     let port = url.port().unwrap_or(if https { 443 } else { 80 });
-    let tcp = tunnel::connect_tcp("PAC server", &host, port, deadline).map_err(|source| {
-        SourceError::Transport {
-            url: shown.clone(),
-            source,
-        }
+    let connected = match resolved {
+        Some(addrs) => tunnel::connect_addrs("PAC server", &host, port, addrs, deadline),
+        None => tunnel::connect_tcp("PAC server", &host, port, deadline),
+    };
+    let tcp = connected.map_err(|source| SourceError::Transport {
+        url: shown.clone(),
+        source,
     })?;
     let plain = DeadlineStream::new(tcp, deadline);
     if !https {

@@ -631,10 +631,7 @@ fn proxy_settings(
                     .to_string(),
             );
         }
-        proxy.credentials = Some(Credentials {
-            user: user.clone(),
-            password: proxy_password(user)?,
-        });
+        proxy.credentials = Some(Credentials::new(user.clone(), proxy_password(user)?));
     }
     Ok(proxy)
 }

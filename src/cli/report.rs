@@ -73,6 +73,8 @@ struct JsonTarget<'a> {
     top_issuer: Option<&'a str>,
     notes: Vec<&'a str>,
     proxy_tls_unverified: Option<&'a str>,
+    /// The proxy answered 407: the schemes it offered, what trust-proxy supports, advice.
+    proxy_auth: Option<crate::discover::proxy_auth::AuthJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -169,6 +171,7 @@ fn json_target(t: &TargetResult) -> JsonTarget<'_> {
         top_issuer,
         notes,
         proxy_tls_unverified: t.proxy_tls_unverified.as_deref(),
+        proxy_auth: t.proxy_auth.as_ref().map(|a| a.json()),
     }
 }
 
@@ -262,6 +265,9 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
     };
     out.push_str(&format!("trust-proxy discover: {headline}\n\n"));
     out.push_str(&targets_text(result));
+    out.push_str(&crate::discover::proxy_auth::summary_text(
+        result.targets.iter().filter_map(|t| t.proxy_auth.as_ref()),
+    ));
     let intercepted = result
         .targets
         .iter()

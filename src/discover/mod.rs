@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod hints;
 pub mod probe;
 pub mod proxy;
+pub mod proxy_auth;
 pub mod target;
 pub mod tunnel;
 
@@ -74,6 +75,8 @@ pub struct TargetResult {
     pub presented: Vec<Cert>,
     pub tls_version: Option<String>,
     pub proxy_tls_unverified: Option<String>,
+    /// The proxy answered 407: what it offered and what was sent.
+    pub proxy_auth: Option<proxy_auth::AuthRequired>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -194,6 +197,7 @@ pub fn discover(config: &DiscoverConfig) -> DiscoverResult {
                     presented: Vec::new(),
                     tls_version: None,
                     proxy_tls_unverified: None,
+                    proxy_auth: None,
                 })
             })
             .collect()
@@ -227,6 +231,7 @@ fn probe_target(config: &DiscoverConfig, target: &Target, trust: &ProxyTlsTrust)
         presented: Vec::new(),
         tls_version: None,
         proxy_tls_unverified: None,
+        proxy_auth: None,
     };
     let fail = |mut r: TargetResult, kind: &'static str, message: String| {
         r.status = TargetStatus::Error { kind, message };
@@ -239,7 +244,10 @@ fn probe_target(config: &DiscoverConfig, target: &Target, trust: &ProxyTlsTrust)
     result.proxy = Some(choice.clone());
     let tunnel = match tunnel::open(&choice, target, deadline, trust) {
         Ok(t) => t,
-        Err(e) => return fail(result, e.kind(), e.to_string()),
+        Err(e) => {
+            result.proxy_auth = e.auth_required().cloned();
+            return fail(result, e.kind(), e.to_string());
+        }
     };
     result.proxy_tls_unverified = tunnel.info.proxy_tls_unverified.clone();
     let presented = match probe::capture_chain(tunnel.stream, &target.host) {
@@ -285,6 +293,7 @@ pub fn analyze_presented(
         presented: Vec::new(),
         tls_version: Some(tls_version),
         proxy_tls_unverified: None,
+        proxy_auth: None,
     };
     let sources = Sources {
         public: &config.public,

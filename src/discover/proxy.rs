@@ -18,13 +18,32 @@ pub enum ProxyScheme {
     Https,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Credentials {
     pub user: String,
     pub password: String,
+    /// Which proxies accepted or rejected these credentials in this run, shared by every clone,
+    /// so rejected ones are never sent twice (`proxy_auth`).
+    pub attempts: std::sync::Arc<crate::discover::proxy_auth::AttemptLog>,
 }
 
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.user == other.user && self.password == other.password
+    }
+}
+
+impl Eq for Credentials {}
+
 impl Credentials {
+    pub fn new(user: String, password: String) -> Credentials {
+        Credentials {
+            user,
+            password,
+            attempts: std::sync::Arc::default(),
+        }
+    }
+
     /// The `Proxy-Authorization` header line (with CRLF) sending these as Basic.
     pub fn basic_header(&self) -> String {
         use base64::Engine;
@@ -97,10 +116,10 @@ impl ProxyEndpoint {
                     .map(|c| c.into_owned())
                     .map_err(|_| ProxyUrlError::Credentials(redacted.clone()))
             };
-            Some(Credentials {
-                user: decode(url.username())?,
-                password: decode(url.password().unwrap_or(""))?,
-            })
+            Some(Credentials::new(
+                decode(url.username())?,
+                decode(url.password().unwrap_or(""))?,
+            ))
         };
         Ok(ProxyEndpoint {
             scheme,
@@ -607,10 +626,7 @@ mod tests {
         let mut s = ProxySettings::from_env(|k| {
             (k == "HTTPS_PROXY").then(|| "http://old:oldpw@envproxy:3128".to_string())
         });
-        s.credentials = Some(Credentials {
-            user: "alice".into(),
-            password: "pw".into(),
-        });
+        s.credentials = Some(Credentials::new("alice".into(), "pw".into()));
         let e = s.choose(&target("x.org")).unwrap().endpoint.unwrap();
         assert_eq!(e.credentials, s.credentials);
         assert_eq!(e.host, "envproxy");

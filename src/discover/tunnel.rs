@@ -4,6 +4,7 @@
 
 use crate::discover::deadline::{Deadline, DeadlineStream, Rewind};
 use crate::discover::proxy::{Credentials, ProxyChoice, ProxyEndpoint, ProxyScheme};
+use crate::discover::proxy_auth::{self, AuthRequired, CredentialsSent, Permit, Verdict};
 use crate::discover::target::Target;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -34,12 +35,9 @@ pub enum TunnelError {
     Timeout { stage: String },
     #[error("TLS to the proxy {proxy} failed: {message}")]
     ProxyTls { proxy: String, message: String },
-    #[error("{}", proxy_auth_message(scheme, realm.as_deref(), *had_credentials))]
-    ProxyAuthRequired {
-        scheme: String,
-        realm: Option<String>,
-        had_credentials: bool,
-    },
+    /// A 407, with every challenge the proxy offered (the message escapes them).
+    #[error("{}", .0.message())]
+    ProxyAuthRequired(Box<AuthRequired>),
     #[error("the proxy refused the tunnel: {status_line:?}")]
     ProxyRefused { status_line: String, code: u16 },
     #[error("the proxy's reply is not valid HTTP ({cause}; it began with {began_with:?})")]
@@ -56,18 +54,15 @@ pub enum TunnelError {
     Io { stage: String, source: io::Error },
 }
 
-fn proxy_auth_message(scheme: &str, realm: Option<&str>, had_credentials: bool) -> String {
-    let realm = realm.map(|r| format!(" realm {r:?}")).unwrap_or_default();
-    if had_credentials {
-        format!("the proxy rejected the credentials (407, it asks for {scheme}{realm}); check the user name (--proxy-user or the proxy URL) and the password")
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        format!("the proxy requires authentication (407, {scheme}{realm}): pass --proxy-user USER with the password in $TRUST_PROXY_PROXY_PASSWORD or typed at the prompt; credentials in the URL, --proxy http://USER:PASSWORD@HOST:PORT (percent-encode @ : / in them), work too but show in `ps` and shell history")
-    } else {
-        format!("the proxy requires {scheme} authentication{realm} (407); trust-proxy supports Basic only so far: ask IT for a Basic-auth or unauthenticated port, or pass --ca-file")
-    }
-}
-
 impl TunnelError {
+    /// The 407's details, for the JSON report.
+    pub fn auth_required(&self) -> Option<&AuthRequired> {
+        match self {
+            TunnelError::ProxyAuthRequired(auth) => Some(auth),
+            _ => None,
+        }
+    }
+
     /// The stable `kind` written into JSON.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -75,7 +70,7 @@ impl TunnelError {
             TunnelError::Connect { .. } => "connect",
             TunnelError::Timeout { .. } => "timeout",
             TunnelError::ProxyTls { .. } => "proxy_tls",
-            TunnelError::ProxyAuthRequired { .. } => "proxy_auth_required",
+            TunnelError::ProxyAuthRequired(_) => "proxy_auth_required",
             TunnelError::ProxyRefused { .. } => "proxy_refused",
             TunnelError::ProxyProtocol { .. } | TunnelError::ReplyTooLarge => "proxy_protocol",
             TunnelError::Closed { .. } => "closed",
@@ -138,17 +133,53 @@ pub fn open(
             })
         }
         Some(proxy) => {
-            let mut info = TunnelInfo::default();
-            let mut stream = connect_proxy(proxy, deadline, trust, &mut info)?;
-            let (status, leftover) =
-                send_connect(&mut stream, &target.authority(), proxy.credentials.as_ref())?;
-            info.connect_status = Some(status);
-            Ok(Tunnel {
-                stream: Box::new(Rewind::new(leftover, stream)),
-                info,
-            })
+            let Some(credentials) = &proxy.credentials else {
+                return open_through(proxy, target, deadline, trust);
+            };
+            let key = proxy.address().to_string();
+            match credentials.attempts.permit(&key, deadline) {
+                Permit::Send => {}
+                Permit::Rejected(auth) => {
+                    return Err(TunnelError::ProxyAuthRequired(Box::new(auth)))
+                }
+                Permit::TimedOut => {
+                    return Err(TunnelError::Timeout {
+                        stage: "waiting for another target's login to the proxy to be answered"
+                            .to_string(),
+                    })
+                }
+            }
+            let opened = open_through(proxy, target, deadline, trust);
+            credentials.attempts.record(
+                &key,
+                match &opened {
+                    Ok(_) | Err(TunnelError::ProxyRefused { .. }) => Verdict::Accepted,
+                    Err(TunnelError::ProxyAuthRequired(auth)) => {
+                        Verdict::Rejected((**auth).clone())
+                    }
+                    Err(_) => Verdict::Unknown,
+                },
+            );
+            opened
         }
     }
+}
+
+fn open_through(
+    proxy: &ProxyEndpoint,
+    target: &Target,
+    deadline: Deadline,
+    trust: &ProxyTlsTrust,
+) -> Result<Tunnel, TunnelError> {
+    let mut info = TunnelInfo::default();
+    let mut stream = connect_proxy(proxy, deadline, trust, &mut info)?;
+    let (status, leftover) =
+        send_connect(&mut stream, &target.authority(), proxy.credentials.as_ref())?;
+    info.connect_status = Some(status);
+    Ok(Tunnel {
+        stream: Box::new(Rewind::new(leftover, stream)),
+        info,
+    })
 }
 
 /// A stream to the proxy itself: plain TCP, or TLS for an `https://` proxy.
@@ -286,12 +317,11 @@ pub fn send_connect(
     match code {
         200..=299 => Ok((status_line, leftover)),
         407 => {
-            let (scheme, realm) = auth.unwrap_or_else(|| ("an unnamed scheme".to_string(), None));
-            Err(TunnelError::ProxyAuthRequired {
-                scheme,
-                realm,
-                had_credentials: credentials.is_some(),
-            })
+            let mut auth = auth;
+            if credentials.is_some() {
+                auth.credentials = CredentialsSent::Rejected;
+            }
+            Err(TunnelError::ProxyAuthRequired(Box::new(auth)))
         }
         _ => Err(TunnelError::ProxyRefused { status_line, code }),
     }
@@ -300,8 +330,8 @@ pub fn send_connect(
 struct ReplyHead {
     code: u16,
     status_line: String,
-    /// First `Proxy-Authenticate` challenge: scheme and realm.
-    auth: Option<(String, Option<String>)>,
+    /// Every `Proxy-Authenticate` challenge.
+    auth: AuthRequired,
     leftover: Vec<u8>,
 }
 
@@ -342,11 +372,13 @@ fn parse_reply_head(buf: &[u8]) -> Result<Option<ReplyHead>, TunnelError> {
             let version = response.version.unwrap_or(1);
             let reason = response.reason.unwrap_or("");
             let status_line = format!("HTTP/1.{version} {code} {}", printable(reason));
-            let auth = response
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("proxy-authenticate"))
-                .map(|h| parse_challenge(&String::from_utf8_lossy(h.value)));
+            let auth = proxy_auth::parse_challenges(
+                response
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("proxy-authenticate"))
+                    .map(|h| h.value),
+            );
             Ok(Some(ReplyHead {
                 code,
                 status_line: status_line.trim_end().to_string(),
@@ -372,19 +404,6 @@ pub fn parse_connect_reply(buf: &[u8]) -> Result<Option<(u16, String, usize)>, T
 
 /// Peer text is escaped by the one sanitizer every renderer uses.
 pub use crate::terminal_text::printable;
-
-/// `Basic realm="corp proxy"` -> ("Basic", Some("corp proxy")).
-fn parse_challenge(value: &str) -> (String, Option<String>) {
-    let value = value.trim();
-    let (scheme, params) = value.split_once(' ').unwrap_or((value, ""));
-    let realm = params.split(',').find_map(|p| {
-        let (k, v) = p.trim().split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("realm")
-            .then(|| printable(v.trim().trim_matches('"')))
-    });
-    (printable(scheme), realm)
-}
 
 fn tls_to_proxy(
     proxy: &ProxyEndpoint,
@@ -555,15 +574,5 @@ mod tests {
                 .unwrap()
                 .unwrap();
         assert_eq!((code, line.as_str()), (403, "HTTP/1.1 403"));
-    }
-
-    #[test]
-    fn challenges() {
-        assert_eq!(
-            parse_challenge("Basic realm=\"corp proxy\", charset=\"UTF-8\""),
-            ("Basic".into(), Some("corp proxy".into()))
-        );
-        assert_eq!(parse_challenge("NTLM"), ("NTLM".into(), None));
-        assert!(proxy_auth_message("Basic", Some("r"), false).contains("USER:PASSWORD"));
     }
 }

@@ -22,8 +22,9 @@
 #      wrong one gives one clear error naming the schemes squid offered, and squid's access log
 #      has the documented number of 407s for that run (one).
 #
-# Checks that need another branch's work are listed in PENDING until that branch is merged: they
-# run and print "not ok ... # TODO until BRANCH is merged" without failing the stage.
+# Each check that tests a branch's work names it (h-wpad: WPAD and sudo; h-proxyauth: the 407
+# report). While a named branch is in PENDING (default empty: both are merged) its checks print
+# "not ok ... # TODO until BRANCH is merged" without failing the stage, for a branch not in yet.
 #
 # Usage (root): TRUST_PROXY_BIN=target/release/trust-proxy tests/lab/proxy.sh
 #   TPLAB_KEEP=1 keeps the outputs in /tmp/tpproxy-state/proxy-out.
@@ -35,8 +36,8 @@ export TPLAB_PREFIX=${TPLAB_PREFIX:-tpproxy}
 # shellcheck source=lab.sh
 source "$here/lab.sh"
 
-# Branches whose checks may fail until merged (each named at its checks).
-PENDING=" ${TPPROXY_PENDING-h-wpad h-proxyauth} "
+# Branches whose checks may fail until merged (each named at its checks); none since both landed.
+PENDING=" ${TPPROXY_PENDING-} "
 EMP=tplabemp
 PAC_IP=$LAB_PROXY_IP      # pac.corp.example, wpad.corp.example (port 80, proxy namespace)
 EVIL_IP=10.200.1.66       # wpad.example: a PAC above the registrable domain (must never be asked)
@@ -280,8 +281,8 @@ if [[ ${1:-} == --inside ]]; then
     hasnt " $asked " " wpad.example "
   expect "wpad: nothing was ever fetched from wpad.example's server" "" \
     same "$(grep -c GET "$EVIL_LOG")" 0
-  expect "wpad: with no WPAD found the target goes direct (source none) and fails to connect" "" \
-    same "$(rc discover-wpad-stop) $(jqv discover-wpad-stop '.targets[0].proxy.source')" "5 none"
+  expect "wpad: with no PAC found the target goes direct (no proxy, the reason says so) and fails to connect" "" \
+    same "$(rc discover-wpad-stop) $(jqv discover-wpad-stop '.targets[0].proxy | "\(.url) \(.why | test("WPAD found no PAC file"))"')" "5 null true"
   resolver dept.corp.example
 
   # ==============================================================================================
@@ -299,20 +300,22 @@ if [[ ${1:-} == --inside ]]; then
     same "$(rc auth-pac) $(grep -c 'PAC' "$OUTD/auth-pac.err")" "2 1"
   # GNOME manual mode names the authenticating squid; the password is typed.
   gnome_settings manual '' "$LAB_PROXY_HOST" "$LAB_PORT_SQUID_AUTH"
-  # typed NAME PASSWORD TARGET...: discover --proxy-user as the employee on a pseudo-terminal
-  # (stdin and stderr; stdout, the JSON, to NAME.out), the password typed at the prompt.
+  # typed NAME PASSWORD json|text TARGET...: discover --proxy-user as the employee on a
+  # pseudo-terminal (stdin and stderr; stdout to NAME.out), the password typed at the prompt.
   typed() {
-    local name=$1 password=$2 targets=() t; shift 2
+    local name=$1 password=$2 format=() targets=() t
+    [[ $3 == json ]] && format=(--json)
+    shift 3
     for t in "$@"; do targets+=(--target "$t"); done
     LAST=$name
     python3 "$here/pty_answer.py" "$OUTD/$name.tty" "$PROMPT" "$password" -- \
       bash -c 'out=$1; shift; exec "$@" >"$out"' _ "$OUTD/$name.out" "${AS_USER[@]}" timeout -k 5 90 "$BIN" \
-      discover --json --proxy-user "$AUTH_USER" "${targets[@]}" --public-roots "$LAB_PUBLIC_ROOT"
+      discover "${format[@]}" --proxy-user "$AUTH_USER" "${targets[@]}" --public-roots "$LAB_PUBLIC_ROOT"
     echo $? >"$OUTD/$name.rc"
     cp "$OUTD/$name.tty" "$OUTD/$name.err"
   }
   n_auth=$(lines "$AUTH_LOG")
-  typed auth-good "$AUTH_PASS" "$TARGET"
+  typed auth-good "$AUTH_PASS" json "$TARGET"
   expect "auth: the prompt was shown on the terminal" "" has "$(cat "$OUTD/auth-good.tty")" "$PROMPT"
   expect "auth: the typed password is not on the terminal" "" hasnt "$(cat "$OUTD/auth-good.tty")" "$AUTH_PASS"
   expect "auth: discover with the right password exits 0 and finds the squid's root (source os:gnome)" "" \
@@ -320,7 +323,7 @@ if [[ ${1:-} == --inside ]]; then
   expect "auth: the password is in no output" "" hasnt "$(cat "$OUTD/auth-good.out" "$OUTD/auth-good.tty")" "$AUTH_PASS"
   expect "auth: squid saw alice (access log)" "" has "$(since "$AUTH_LOG" "$n_auth")" " $AUTH_USER "
   n_auth=$(lines "$AUTH_LOG")
-  typed auth-wrong "$AUTH_WRONG" "$TARGET"
+  typed auth-wrong "$AUTH_WRONG" json "$TARGET"
   denied=$(since "$AUTH_LOG" "$n_auth" | grep -c 'TCP_DENIED/407')
   message=$(jqv auth-wrong '.targets[0].error.message')
   expect "auth: a wrong password exits 5 with error.kind proxy_auth_required" "" \
@@ -328,13 +331,19 @@ if [[ ${1:-} == --inside ]]; then
   expect "auth: the wrong password gets exactly one 407 from squid (no retry)" "" same "$denied" 1
   expect "auth: the error names every scheme squid offered (NTLM, Basic) and Basic's realm" h-proxyauth \
     same "$(grep -oE 'NTLM|Basic|Trust Proxy Lab' <<<"$message" | sort -u | paste -sd,)" "Basic,NTLM,Trust Proxy Lab"
+  expect "auth: with NTLM offered, the error names a local authenticating proxy (px or cntlm)" h-proxyauth \
+    has "$(grep -oE 'cntlm|px' <<<"$message" | sort -u | paste -sd,)" "cntlm,px"
   expect "auth: the wrong password is not on the terminal nor in the output" "" \
     hasnt "$(cat "$OUTD/auth-wrong.out" "$OUTD/auth-wrong.tty")" "$AUTH_WRONG"
-  # Several targets, one wrong password: still one 407 for the whole run.
+  # Several targets, one wrong password, the human report: still one 407 for the whole run, and
+  # one explanation of it.
   n_auth=$(lines "$AUTH_LOG")
-  typed auth-wrong-3 "$AUTH_WRONG" "$TARGET" crates.io registry.npmjs.org
+  typed auth-wrong-3 "$AUTH_WRONG" text "$TARGET" crates.io registry.npmjs.org
   expect "auth: three targets with a wrong password: one 407 for the run" h-proxyauth \
     same "$(since "$AUTH_LOG" "$n_auth" | grep -c 'TCP_DENIED/407')" 1
+  report=$(cat "$OUTD/auth-wrong-3.out" "$OUTD/auth-wrong-3.tty")
+  expect "auth: ... exit 5; the human report explains the 407 once, the other targets 'not tried'" h-proxyauth \
+    same "$(rc auth-wrong-3) $(grep -c 'Proxy authentication (407)' <<<"$report") $(grep -c 'not tried: the proxy rejected' <<<"$report")" "5 1 2"
 
   echo "$pass passed, $fail failed"
   if ((pending)); then
@@ -413,7 +422,7 @@ for _ in $(seq 1 50); do grep -q "started" "$TPLAB_DIR/logs/dns.log" && break; s
 grep -q "started" "$TPLAB_DIR/logs/dns.log" || { cat "$TPLAB_DIR/logs/dnsmasq.out" "$TPLAB_DIR/logs/dns.log" >&2; exit 1; }
 
 set +e
-ip netns exec "$NS_LAPTOP" env TPPROXY_WORK="$work" TPLAB_PREFIX="$TPLAB_PREFIX" TPPROXY_PENDING="${TPPROXY_PENDING-h-wpad h-proxyauth}" \
+ip netns exec "$NS_LAPTOP" env TPPROXY_WORK="$work" TPLAB_PREFIX="$TPLAB_PREFIX" TPPROXY_PENDING="${TPPROXY_PENDING-}" \
   unshare --mount --propagation private bash "$here/proxy.sh" --inside
 rc=$?
 set -e

@@ -96,8 +96,8 @@ if [[ ${1:-} == --inside ]]; then
   # since FILE N: FILE's lines after its first N, once FILE stopped growing for 0.3 s (at most
   # 3 s): squid and dnsmasq write their line as the transaction ends, maybe after the client left.
   since() {
-    local size=-1 i
-    for i in $(seq 1 10); do
+    local size=-1
+    for _ in $(seq 1 10); do
       [[ $(stat -c %s "$1") == "$size" ]] && break
       size=$(stat -c %s "$1"); sleep 0.3
     done

@@ -269,9 +269,15 @@ fn dhcp_comes_before_dns_and_a_failed_one_falls_back() {
 
 #[test]
 fn nothing_found_means_direct_with_every_name_tried() {
-    let net = network("search corp.example.net other.example.net co.uk");
+    let net = network("search corp.example.net other.example.net co.uk lab.other.co.uk");
     let resolver = Resolver::new(net.sources(None));
     let decision = resolver.resolve("https://pypi.test/").unwrap();
+    // wpad.co.uk resolves (to a PAC file): whoever owns it must never be asked.
+    assert!(
+        !net.asked().iter().any(|n| n == "wpad.co.uk"),
+        "{:?}",
+        net.asked()
+    );
     assert!(decision.choice.endpoint.is_none());
     match &decision.choice.source {
         ProxySource::Pac {
@@ -281,11 +287,11 @@ fn nothing_found_means_direct_with_every_name_tried() {
             ..
         } => {
             assert_eq!((from.as_str(), location.as_str()), ("wpad", ""));
-            assert!(why.contains("WPAD found no PAC file; tried wpad.corp.example.net (does not resolve), wpad.example.net (does not resolve), wpad.other.example.net (does not resolve)"), "{why}");
+            assert!(why.contains("WPAD found no PAC file; tried wpad.corp.example.net (does not resolve), wpad.example.net (does not resolve), wpad.other.example.net (does not resolve), wpad.lab.other.co.uk (does not resolve), wpad.other.co.uk (does not resolve)"), "{why}");
             assert!(why.contains("co.uk has no registrable domain"), "{why}");
             assert!(why.contains("direct, as browsers do"), "{why}");
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(resolver.discovery().map(|d| d.tried.len()), Some(3));
+    assert_eq!(resolver.discovery().map(|d| d.tried.len()), Some(5));
 }

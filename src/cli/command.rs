@@ -65,7 +65,17 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
     let ca_files = read_ca_files(&args.ca_files)?;
     // No scope to install into: compare with the trust of the scope an install would default to.
-    let config = build_config(&args.probe, ca_files, default_scope(), &mut warnings)?;
+    let prompt = ProxyPrompt {
+        may_ask: !args.json,
+        writes_snippets: false,
+    };
+    let config = build_config_asking(
+        &args.probe,
+        ca_files,
+        default_scope(),
+        &mut warnings,
+        prompt,
+    )?;
     let result = discover::discover(&config);
     let exported = match &args.export {
         Some(path) => Some(export_roots(&result, path)?),
@@ -101,7 +111,17 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         ));
     }
     let ca_file_certs = read_ca_files(&args.ca_files)?;
-    let config = build_config(&args.probe, ca_file_certs.clone(), scope, &mut warnings)?;
+    let prompt = ProxyPrompt {
+        may_ask: !args.scope.json && !args.yes,
+        writes_snippets: !args.dry_run,
+    };
+    let config = build_config_asking(
+        &args.probe,
+        ca_file_certs.clone(),
+        scope,
+        &mut warnings,
+        prompt,
+    )?;
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
     if let Some(note) = parts.note.clone() {
@@ -490,11 +510,31 @@ fn read_ca_files(paths: &[std::path::PathBuf]) -> Result<Vec<CaFileCert>, Comman
     Ok(out)
 }
 
+/// Whether a network-learned proxy may be put to a person at the terminal (`proxy::confirm`),
+/// and what vouching for it would change.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProxyPrompt {
+    /// Not `--json` or `--yes`: a run meant to be unattended is never stopped by a question.
+    pub may_ask: bool,
+    /// install writes the proxy into the environment snippets.
+    pub writes_snippets: bool,
+}
+
 pub(crate) fn build_config(
     args: &ProbeArgs,
     ca_files: Vec<CaFileCert>,
     scope: Scope,
     warnings: &mut Vec<String>,
+) -> Result<DiscoverConfig, CommandError> {
+    build_config_asking(args, ca_files, scope, warnings, ProxyPrompt::default())
+}
+
+pub(crate) fn build_config_asking(
+    args: &ProbeArgs,
+    ca_files: Vec<CaFileCert>,
+    scope: Scope,
+    warnings: &mut Vec<String>,
+    prompt: ProxyPrompt,
 ) -> Result<DiscoverConfig, CommandError> {
     let usage = CommandError::Usage;
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
@@ -517,7 +557,7 @@ pub(crate) fn build_config(
         }
         v
     };
-    let proxy = proxy_settings(args, &targets, warnings)?;
+    let proxy = proxy_settings(args, &targets, warnings, prompt)?;
     let public = match &args.public_roots {
         Some(path) => {
             let certs = read_certs(path, "--public-roots")?;
@@ -554,6 +594,7 @@ fn proxy_settings(
     args: &ProbeArgs,
     targets: &[Target],
     warnings: &mut Vec<String>,
+    prompt: ProxyPrompt,
 ) -> Result<ProxySettings, CommandError> {
     let usage = CommandError::Usage;
     let mut proxy = crate::proxy::env::from_process();
@@ -610,14 +651,31 @@ fn proxy_settings(
             Err(e) => return Err(usage(e.to_string())),
         }
     }
+    // Before the password is asked for: it goes only to a proxy vouched for.
+    let stake = crate::proxy::confirm::AtStake {
+        credentials: args.proxy_user.is_some(),
+        snippets: prompt.writes_snippets,
+    };
+    if stake.credentials || stake.snippets {
+        let interactive =
+            prompt.may_ask && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let mut ask = |question: &str| ask_person(question);
+        let ask: Option<&mut dyn FnMut(&str) -> bool> =
+            if interactive { Some(&mut ask) } else { None };
+        for warning in crate::proxy::confirm::confirm(&mut proxy.resolved, stake, ask) {
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
+    }
     if let Some(user) = &args.proxy_user {
-        let named_locally = proxy
+        let vouched = proxy
             .resolved
             .iter()
-            .any(|(_, c)| c.endpoint.is_some() && !c.network_provided());
-        if !(proxy.has_proxy() || named_locally) {
+            .any(|(_, c)| c.endpoint.is_some() && c.credentials_allowed());
+        if !(proxy.has_proxy() || vouched) {
             return Err(usage(
-                "--proxy-user needs a proxy that is not from a PAC file: give --proxy URL, set HTTPS_PROXY, or set one in the OS proxy settings".to_string(),
+                "--proxy-user needs a proxy it may send the password to: give --proxy URL, set HTTPS_PROXY, set one in the OS proxy settings, or vouch for the one a PAC file names with --allow-proxy HOST:PORT (or by confirming it at a terminal)".to_string(),
             ));
         }
         let url_credentials = match (&proxy.flag, &proxy.env_proxy) {

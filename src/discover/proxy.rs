@@ -377,6 +377,12 @@ impl ProxyChoice {
         }
     }
 
+    /// Whether proxy credentials may be sent to it: not learned from the network, or vouched
+    /// for (an `--allow-proxy` value, or confirmed at the terminal).
+    pub fn credentials_allowed(&self) -> bool {
+        !matches!(self.source, ProxySource::Pac { allowed: false, .. })
+    }
+
     /// Whether the proxy came from network-provided configuration (a PAC file).
     pub fn network_provided(&self) -> bool {
         matches!(self.source, ProxySource::Pac { .. })
@@ -448,7 +454,7 @@ impl ProxySettings {
     pub fn choose(&self, target: &Target) -> Result<ProxyChoice, ProxyUrlError> {
         if let Some((_, choice)) = self.resolved.iter().find(|(t, _)| t == target) {
             let mut choice = choice.clone();
-            if !choice.network_provided() {
+            if choice.credentials_allowed() {
                 choice.endpoint = choice.endpoint.map(|e| self.with_credentials(e));
             }
             return Ok(choice);

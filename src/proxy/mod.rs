@@ -11,6 +11,7 @@
 //! further files here (issue 9).
 
 pub mod bypass;
+pub mod confirm;
 pub mod dhcp_wpad;
 pub mod env;
 pub mod etc_environment;

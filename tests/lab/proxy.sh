@@ -161,6 +161,16 @@ if [[ ${1:-} == --inside ]]; then
     echo $? >"$OUTD/$name.rc"
   }
   rc() { cat "$OUTD/$1.rc"; }
+  # on_pty NAME PROMPT ANSWER ARGS...: trust-proxy as the employee on a pseudo-terminal (stdin and
+  # stderr: NAME.tty, also NAME.err; stdout: NAME.out), ANSWER typed once PROMPT is shown.
+  on_pty() {
+    local name=$1 prompt=$2 answer=$3; shift 3
+    LAST=$name
+    python3 "$here/pty_answer.py" "$OUTD/$name.tty" "$prompt" "$answer" -- \
+      bash -c 'out=$1; shift; exec "$@" >"$out"' _ "$OUTD/$name.out" "${AS_USER[@]}" timeout -k 5 90 "$BIN" "$@"
+    echo $? >"$OUTD/$name.rc"
+    cp "$OUTD/$name.tty" "$OUTD/$name.err"
+  }
   # The DNS names asked since the log had N lines.
   dns_since() { since "$DNS_LOG" "$1" | grep -oE 'query\[[A-Z]+\] [^ ]+' | awk '{print $2}' | sort -u | paste -sd' '; }
   FP=$(lab_fp "$LAB_CA_SQUID")
@@ -230,6 +240,20 @@ if [[ ${1:-} == --inside ]]; then
   expect "gnome pac: ... and went through the squid (CONNECT in its access log)" "" \
     has "$(since "$SQUID_LOG" "$n_squid")" "CONNECT $TARGET:443"
   tp uninstall-allow user uninstall --scope user
+  # A person at the terminal vouches for the PAC's proxy instead: asked, 'yes' writes it into the
+  # snippet; Enter (the default, no) does not.
+  CONFIRM="Type 'yes' to confirm"
+  for answer in yes ''; do
+    name=install-confirm-${answer:-enter}
+    on_pty "$name" "$CONFIRM" "$answer" install --scope user --target "$TARGET" \
+      --public-roots "$LAB_PUBLIC_ROOT" --fingerprint "$FP"
+    expect "gnome pac, at a terminal: install asks about the PAC's proxy $SQUID (answer '${answer:-Enter}'), exit 0" h-proxyauth \
+      same "$(rc "$name") $(grep -c "The proxy $SQUID was named by the PAC file $PAC_URL" "$OUTD/$name.tty")" "0 1"
+    want=$([[ $answer == yes ]] && echo 1 || echo 0)
+    expect "gnome pac, at a terminal: answer '${answer:-Enter}': the squid is $([[ $want == 1 ]] || echo "not ")in the snippet" h-proxyauth \
+      same "$(grep -cE "^(export )?HTTPS_PROXY=.*$SQUID" "$ENV_SH")" "$want"
+    tp "un$name" user uninstall --scope user
+  done
 
   # ==============================================================================================
   # 2. Elevated: `sudo trust-proxy` reads the employee's settings, read-only.
@@ -306,18 +330,14 @@ if [[ ${1:-} == --inside ]]; then
   # GNOME manual mode names the authenticating squid; the password is typed.
   gnome_settings manual '' "$LAB_PROXY_HOST" "$LAB_PORT_SQUID_AUTH"
   # typed NAME PASSWORD json|text TARGET...: discover --proxy-user as the employee on a
-  # pseudo-terminal (stdin and stderr; stdout to NAME.out), the password typed at the prompt.
+  # pseudo-terminal, the password typed at the prompt.
   typed() {
     local name=$1 password=$2 format=() targets=() t
     [[ $3 == json ]] && format=(--json)
     shift 3
     for t in "$@"; do targets+=(--target "$t"); done
-    LAST=$name
-    python3 "$here/pty_answer.py" "$OUTD/$name.tty" "$PROMPT" "$password" -- \
-      bash -c 'out=$1; shift; exec "$@" >"$out"' _ "$OUTD/$name.out" "${AS_USER[@]}" timeout -k 5 90 "$BIN" \
-      discover "${format[@]}" --proxy-user "$AUTH_USER" "${targets[@]}" --public-roots "$LAB_PUBLIC_ROOT"
-    echo $? >"$OUTD/$name.rc"
-    cp "$OUTD/$name.tty" "$OUTD/$name.err"
+    on_pty "$name" "$PROMPT" "$password" discover "${format[@]}" --proxy-user "$AUTH_USER" "${targets[@]}" \
+      --public-roots "$LAB_PUBLIC_ROOT"
   }
   n_auth=$(lines "$AUTH_LOG")
   typed auth-good "$AUTH_PASS" json "$TARGET"

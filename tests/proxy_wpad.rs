@@ -2,6 +2,8 @@
 //! answered by an injected resolver (every name it knows is a loopback address), and real HTTP
 //! servers on loopback serving `wpad.dat` (or a captive-portal page). The production path is the
 //! same code with the system resolver; the namespace lab runs it against a real DNS server.
+//! Linux: a second loopback address (127.0.0.2) answers without configuration only there.
+#![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -125,6 +125,31 @@ pub fn gsettings_args(
     args
 }
 
+/// The programs that read another user's settings.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub setpriv: PathBuf,
+    pub env: PathBuf,
+    pub gsettings: PathBuf,
+}
+
+impl Programs {
+    /// From PATH. `Ok(None)`: no gsettings, so GNOME's settings are not present here.
+    pub fn from_path() -> Result<Option<Programs>, String> {
+        let Some(gsettings) = program("gsettings") else {
+            return Ok(None);
+        };
+        let setpriv = program("setpriv")
+            .ok_or("no setpriv on PATH (util-linux), which runs gsettings as that user")?;
+        let env = program("env").ok_or("no env on PATH")?;
+        Ok(Some(Programs {
+            setpriv,
+            env,
+            gsettings,
+        }))
+    }
+}
+
 /// GNOME's proxy settings of `user`, read by the real gsettings running as them. `Ok(None)`:
 /// gsettings or its schema is not installed. Needs root (setpriv changes the uid).
 pub fn read_gnome(
@@ -132,22 +157,37 @@ pub fn read_gnome(
     backend: Option<&str>,
     deadline: Duration,
 ) -> Result<Option<GnomeProxy>, String> {
-    let Some(gsettings) = program("gsettings") else {
-        return Ok(None);
-    };
-    let setpriv = program("setpriv").ok_or_else(|| {
-        format!(
-            "no setpriv on PATH (util-linux), so {}'s settings cannot be read as {}",
-            user.name, user.name
-        )
-    })?;
-    let env_program = program("env").ok_or("no env on PATH")?;
+    match Programs::from_path()? {
+        Some(programs) => read_gnome_with(&programs, user, backend, deadline),
+        None => Ok(None),
+    }
+}
+
+/// [`read_gnome`] with the programs given.
+pub fn read_gnome_with(
+    programs: &Programs,
+    user: &InvokingUser,
+    backend: Option<&str>,
+    deadline: Duration,
+) -> Result<Option<GnomeProxy>, String> {
     let runtime = PathBuf::from(format!("/run/user/{}", user.uid));
     let runtime = runtime.is_dir().then_some(runtime);
-    let args = gsettings_args(user, &env_program, &gsettings, backend, runtime.as_deref());
+    let args = gsettings_args(
+        user,
+        &programs.env,
+        &programs.gsettings,
+        backend,
+        runtime.as_deref(),
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // "/": root's working directory may be closed to the user.
-    match run_bounded_in(&setpriv, &args, deadline, Some(Path::new("/")), &[]) {
+    match run_bounded_in(
+        &programs.setpriv,
+        &args,
+        deadline,
+        Some(Path::new("/")),
+        &[],
+    ) {
         Ok(output) => gnome::parse_listing(&output.stdout)
             .map(Some)
             .map_err(|e| e.to_string()),

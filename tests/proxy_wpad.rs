@@ -292,6 +292,7 @@ fn nothing_found_means_direct_with_every_name_tried() {
             assert!(why.contains("WPAD found no PAC file; tried wpad.corp.example.net (does not resolve), wpad.example.net (does not resolve), wpad.other.example.net (does not resolve), wpad.lab.other.co.uk (does not resolve), wpad.other.co.uk (does not resolve)"), "{why}");
             assert!(why.contains("co.uk has no registrable domain"), "{why}");
             assert!(why.contains("direct, as browsers do"), "{why}");
+            assert!(!why.contains("could not be used"), "{why}");
         }
         other => panic!("{other:?}"),
     }

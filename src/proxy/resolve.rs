@@ -321,12 +321,15 @@ impl Resolver {
         let decision = match pac_decision {
             Ok(d) => d,
             Err(message) if from != "--pac" => {
+                let why = if location.is_empty() {
+                    // WPAD found nothing: its summary already says what was asked.
+                    format!("{message}, so direct, as browsers do")
+                } else {
+                    format!("it could not be used ({message}), so direct, as browsers do")
+                };
                 let choice = ProxyChoice {
                     endpoint: None,
-                    source: source(
-                        format!("it could not be used ({message}), so direct, as browsers do"),
-                        false,
-                    ),
+                    source: source(why, false),
                 };
                 return Ok(Decision {
                     why: choice.explain(),

@@ -1,7 +1,8 @@
 //! The proxy password never leaves the process: not in any output (human, JSON, warnings,
 //! errors, the exit-8 message), not in any file trust-proxy writes (state, bundles, snippets),
 //! whichever way it was given: in a `--proxy` URL, in HTTPS_PROXY, or with `--proxy-user` and
-//! TRUST_PROXY_PROXY_PASSWORD (which keeps it off the command line, out of `ps`).
+//! TRUST_PROXY_PROXY_PASSWORD (which keeps it off the command line, out of `ps`), or with
+//! `--proxy-user` and the OS keyring (the kernel keyring here).
 // Linux: the user scope has no OS store there, so installs stay inside the temporary HOME.
 #![cfg(target_os = "linux")]
 
@@ -10,6 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use trust_proxy_testkit::pki::base64_encode;
 use trust_proxy_testkit::*;
+
+#[path = "support/kernel_keyring.rs"]
+mod kernel_keyring;
 
 const USER: &str = "alice";
 /// Distinctive, and URL-safe so the URL form needs no percent-encoding to carry it verbatim.
@@ -101,6 +105,16 @@ fn ways(proxy: &ProxyHandle) -> Vec<Way> {
             env: vec![("TRUST_PROXY_PROXY_PASSWORD", PASSWORD.into())],
         },
         Way {
+            name: "--proxy-user and the keyring entry alice@127.0.0.1:PORT",
+            args: vec![
+                "--proxy".into(),
+                plain.clone(),
+                "--proxy-user".into(),
+                USER.into(),
+            ],
+            env: vec![],
+        },
+        Way {
             name: "HTTPS_PROXY without credentials, --proxy-user",
             args: vec!["--proxy-user".into(), USER.into()],
             env: vec![
@@ -153,6 +167,11 @@ fn the_proxy_password_appears_in_no_output_and_no_file() {
     )
     .unwrap();
     let pin = fingerprint(&root.cert_der());
+    // For the keyring way; in this test process's session keyring, which the runs inherit.
+    let _keyring = kernel_keyring::StoredPassword::new(
+        &format!("{USER}@127.0.0.1:{}", proxy.addr().port()),
+        PASSWORD,
+    );
     let mut leaks = Vec::new();
     for way in ways(&proxy) {
         let home = tempfile::tempdir().unwrap();

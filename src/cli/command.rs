@@ -259,9 +259,14 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
     ))
 }
 
-/// The proxy password for `--proxy-user`: from the environment, else typed at the terminal
-/// without echo. Never from a file or argument another user could read in `ps`.
-fn proxy_password(user: &str) -> Result<String, CommandError> {
+/// The proxy password for `--proxy-user`: from the environment, else the OS keyring entry for
+/// `USER@PROXY` (read only), else typed at the terminal without echo. Never from a file or
+/// argument another user could read in `ps`.
+fn proxy_password(
+    user: &str,
+    proxy: Option<&Target>,
+    warnings: &mut Vec<String>,
+) -> Result<String, CommandError> {
     match std::env::var(PASSWORD_VAR) {
         Ok(password) => return Ok(password),
         Err(std::env::VarError::NotUnicode(_)) => {
@@ -271,9 +276,26 @@ fn proxy_password(user: &str) -> Result<String, CommandError> {
         }
         Err(std::env::VarError::NotPresent) => {}
     }
+    if let Some(proxy) = proxy {
+        match crate::proxy::keyring::password(user, proxy) {
+            Ok(Some(password)) => return Ok(password),
+            Ok(None) => {}
+            // A locked or absent keyring is not a reason to stop: the prompt still works.
+            Err(e) => warnings.push(e.to_string()),
+        }
+    }
     if !std::io::stdin().is_terminal() {
+        let keyring = match proxy {
+            Some(p) => format!(
+                ", store it in {} (service {:?}, account {:?})",
+                crate::proxy::keyring::store_name(),
+                crate::proxy::keyring::SERVICE,
+                crate::terminal_text::printable(&crate::proxy::keyring::account(user, p))
+            ),
+            None => String::new(),
+        };
         return Err(CommandError::Usage(format!(
-            "--proxy-user {} needs the proxy password, and there is no terminal to ask for it: set ${PASSWORD_VAR}, or run trust-proxy at a terminal to type it (not echoed)",
+            "--proxy-user {} needs the proxy password, and there is no terminal to ask for it: set ${PASSWORD_VAR}{keyring}, or run trust-proxy at a terminal to type it (not echoed)",
             crate::terminal_text::printable(user)
         )));
     }
@@ -689,7 +711,24 @@ fn proxy_settings(
                     .to_string(),
             );
         }
-        proxy.credentials = Some(Credentials::new(user.clone(), proxy_password(user)?));
+        // The keyring entry names the proxy the password is for: the one the credentials go to.
+        let credentials_proxy = proxy
+            .flag
+            .as_ref()
+            .or(match &proxy.env_proxy {
+                Some((_, Ok(endpoint))) => Some(endpoint),
+                _ => None,
+            })
+            .or_else(|| {
+                proxy
+                    .resolved
+                    .iter()
+                    .filter(|(_, c)| c.credentials_allowed())
+                    .find_map(|(_, c)| c.endpoint.as_ref())
+            })
+            .map(|e| e.address());
+        let password = proxy_password(user, credentials_proxy.as_ref(), warnings)?;
+        proxy.credentials = Some(Credentials::new(user.clone(), password));
     }
     Ok(proxy)
 }

@@ -17,6 +17,7 @@ pub mod env;
 pub mod etc_environment;
 pub mod gnome;
 pub mod invoking_user;
+pub mod keyring;
 pub mod pac;
 pub mod resolve;
 pub mod wpad;

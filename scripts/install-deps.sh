@@ -33,6 +33,9 @@ APT_PKGS=(
   ruby zip file   # packaging/test-manifests.sh: `ruby -c` and a run of the Homebrew formula, the Windows
                   # zip's layout; packaging/test-static.sh: `file` says static
   tmux            # tests/terminal.rs drives trust-proxy at a real terminal (prompt, progress, colour)
+  dconf-cli dconf-gsettings-backend   # tests/lab/proxy.sh: the employee's dconf database (dconf
+                  # compile), read by the real gsettings through the dconf backend
+  dnsmasq-base    # tests/lab/proxy.sh: the lab's DNS server for WPAD (the binary only, no service)
 )
 
 missing=()
@@ -68,7 +71,8 @@ if [ -x /etc/init.d/squid ] && pgrep -x squid >/dev/null 2>&1 && ! command -v sy
   /etc/init.d/squid stop >/dev/null 2>&1 || true
 fi
 
-for b in squid /usr/lib/squid/security_file_certgen /usr/lib/squid/basic_ncsa_auth htpasswd openssl ip iptables curl; do
+for b in squid /usr/lib/squid/security_file_certgen /usr/lib/squid/basic_ncsa_auth htpasswd openssl ip iptables curl \
+  /usr/lib/squid/ntlm_fake_auth dnsmasq dconf gsettings; do
   command -v "$b" >/dev/null 2>&1 || [ -x "$b" ] || { echo "install-deps: $b missing after install" >&2; exit 1; }
 done
 squid_v="$(squid -v)"

@@ -46,6 +46,7 @@ logged tests/lab/install_system.sh || failed+=("lab-install")
 logged tests/lab/selfsigned.sh || failed+=("lab-selfsigned")
 logged tests/lab/tools.sh || failed+=("lab-tools")
 logged tests/lab/stores.sh || failed+=("lab-stores")
+logged tests/lab/proxy.sh || failed+=("lab-proxy")
 
 stage "packages (.deb and .rpm from the release binary: inspected, installed in throwaway roots)"
 # The build scripts install cargo-deb and cargo-generate-rpm when missing; the tests change

@@ -307,6 +307,12 @@ lab_start_squid() {
     fi
     echo "acl lab src 10.200.1.0/24"
     if [ "$auth" = auth ]; then
+      # LAB_SQUID_AUTH_NTLM=1: NTLM is offered before Basic, as corporate proxies offer their
+      # own schemes first (the fake helper accepts anything: only the offer matters here).
+      if [ "${LAB_SQUID_AUTH_NTLM:-0}" = 1 ]; then
+        echo "auth_param ntlm program /usr/lib/squid/ntlm_fake_auth"
+        echo "auth_param ntlm children 2 startup=1 idle=1"
+      fi
       echo "auth_param basic program /usr/lib/squid/basic_ncsa_auth $d/htpasswd"
       echo "auth_param basic realm $LAB_AUTH_REALM"
       echo "auth_param basic children 2 startup=1 idle=1"
@@ -396,6 +402,39 @@ lab_up() {
   lab_start_mitm explicit "$LAB_PORT_MITM" regular mitm-ca
   lab_start_mitm transparent "$LAB_PORT_MITM_TRANSPARENT" transparent transparent-ca
   lab_log "up"
+}
+
+# ---------------------------------------------------------------------------------------------
+# A private machine, for a script already in its own mount namespace (`unshare --mount`):
+# /etc, the local anchor dir and the state update-ca-certificates' hooks keep become copies under
+# WORK, so accounts added and trust stores changed exist only there.
+# ---------------------------------------------------------------------------------------------
+lab_private_machine() { # WORK
+  local work="$1" d
+  mount --make-rprivate /
+  cp -a /etc "$work/etc"
+  mkdir -p "$work/local-ca"
+  cp -a /usr/local/share/ca-certificates/. "$work/local-ca/" 2>/dev/null
+  mount --bind "$work/etc" /etc
+  mount --bind "$work/local-ca" /usr/local/share/ca-certificates
+  for d in /var/lib/dpkg /var/lib/ca-certificates-java; do
+    if [ -d "$d" ]; then
+      mkdir -p "$work/private$d" && cp -a "$d/." "$work/private$d/" && mount --bind "$work/private$d" "$d"
+    fi
+  done
+}
+
+# An account only the private /etc knows, at a uid no account of the machine has: prints the uid.
+lab_add_user() { # NAME HOME
+  local name="$1" home="$2" uid=61234
+  while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do uid=$((uid + 1)); done
+  echo "$name:x:$uid:$uid:Lab User:$home:/bin/bash" >>/etc/passwd
+  echo "$name:x:$uid:" >>/etc/group
+  echo "$name:!:20000:0:99999:7:::" >>/etc/shadow
+  mkdir -p "$home"
+  cp -a /etc/skel/. "$home/"
+  chown -R "$uid:$uid" "$home"
+  echo "$uid"
 }
 
 # Dump the tail of every lab log (for failures).

@@ -8,11 +8,9 @@
 //! An example rather than a build.rs: only packaging needs these files, and a build script would
 //! run on every build of the crate.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use trust_proxy::cli::args::Cli;
 
 const SHELLS: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell];
 
@@ -38,7 +36,8 @@ fn main() -> ExitCode {
 
 fn generate(out_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out_dir)?;
-    let mut command = Cli::command();
+    // help_text's command: the pages end with the same examples as `--help`.
+    let mut command = trust_proxy::cli::help_text::command();
     let binary_name = command.get_name().to_owned();
     let mut written = Vec::new();
 

@@ -420,7 +420,7 @@ fn the_exit_code_table_matches_the_code() {
     assert_eq!(help_codes(&help), expected, "--help:\n{help}");
 
     let mut man = Vec::new();
-    clap_mangen::Man::new(<trust_proxy::cli::args::Cli as clap::CommandFactory>::command())
+    clap_mangen::Man::new(trust_proxy::cli::help_text::command())
         .render(&mut man)
         .unwrap();
     let man = String::from_utf8(man).unwrap();

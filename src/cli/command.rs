@@ -810,20 +810,45 @@ pub(crate) fn os_sources(mut sources: Sources, warnings: &mut Vec<String>) -> So
     }
     sources.etc_environment =
         crate::proxy::etc_environment::read(Path::new(crate::proxy::etc_environment::PATH));
-    os_proxy_settings(&mut sources, warnings);
+    // Under sudo, KDE's user file is the invoking user's too, not root's.
+    let sudo_home = sudo
+        .as_ref()
+        .and_then(|(name, uid)| invoking_user::lookup(name, *uid).ok())
+        .map(|user| user.home);
+    os_proxy_settings(&mut sources, sudo_home.as_deref(), warnings);
     sources
 }
 
+/// The kioslaverc files to read; under sudo (`sudo_home`) the user file is the invoking user's,
+/// in its default place: root's `HOME` and `XDG_CONFIG_HOME` are not theirs.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn kde_files(
+    sudo_home: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Vec<std::path::PathBuf> {
+    use crate::proxy::kde;
+    match sudo_home {
+        Some(home) => kde::candidate_files(|name| match name {
+            "HOME" => Some(home.display().to_string()),
+            "XDG_CONFIG_HOME" => None,
+            other => env(other),
+        }),
+        None => kde::candidate_files(env),
+    }
+}
+
 /// KDE (Linux and BSD), macOS or Windows settings into `sources.os`; one that cannot be read
-/// is a warning and left out, as GNOME's is.
-fn os_proxy_settings(sources: &mut Sources, warnings: &mut Vec<String>) {
+/// is a warning and left out, as GNOME's is. `sudo_home`: the invoking user's home under sudo.
+fn os_proxy_settings(sources: &mut Sources, sudo_home: Option<&Path>, warnings: &mut Vec<String>) {
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    let _ = sudo_home;
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         use crate::proxy::kde;
         let env = |name: &str| std::env::var(name).ok();
         sources.os_before_gnome =
             kde::is_kde_desktop(std::env::var("XDG_CURRENT_DESKTOP").ok().as_deref());
-        match kde::read(&kde::candidate_files(env), env) {
+        match kde::read(&kde_files(sudo_home, env), env) {
             Ok(Some(os)) => sources.os.push(os),
             Ok(None) => {}
             Err(e) => warnings.push(format!("the KDE proxy settings are ignored: {e}")),
@@ -913,6 +938,31 @@ fn export_roots(result: &DiscoverResult, path: &Path) -> Result<(String, bool), 
     let pem = crate::export::pem(&roots);
     let changed = crate::cli::export::write_if_different("--export", path, pem.as_bytes())?;
     Ok((path.display().to_string(), changed))
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod kde_under_sudo_tests {
+    use super::*;
+
+    #[test]
+    fn under_sudo_the_kde_user_file_is_the_invoking_users() {
+        let root_env = |name: &str| match name {
+            "HOME" => Some("/root".to_string()),
+            "XDG_CONFIG_HOME" => Some("/root/.config".to_string()),
+            _ => None,
+        };
+        let files = kde_files(Some(Path::new("/home/alice")), root_env);
+        assert_eq!(
+            files.last().map(std::path::PathBuf::as_path),
+            Some(Path::new("/home/alice/.config/kioslaverc"))
+        );
+        assert!(!files.iter().any(|f| f.starts_with("/root")), "{files:?}");
+        let files = kde_files(None, root_env);
+        assert_eq!(
+            files.last().map(std::path::PathBuf::as_path),
+            Some(Path::new("/root/.config/kioslaverc"))
+        );
+    }
 }
 
 #[cfg(all(test, unix))]

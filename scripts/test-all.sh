@@ -29,6 +29,11 @@ stage "dependencies"
 scripts/install-deps.sh
 
 stage "format and lint"
+# A merge left half-resolved: conflict markers in any tracked file (README too) fail the run.
+if git grep -nE '^(<<<<<<< |>>>>>>> )' -- . ':!scripts/test-all.sh'; then
+  echo "test-all: conflict markers above" >&2
+  exit 1
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -107,6 +107,7 @@ impl Network {
     fn setup(&self, dhcp: Option<String>) -> WpadSetup {
         WpadSetup {
             resolv_conf: self.resolv_conf.path().to_path_buf(),
+            search_domains: None,
             resolver: self.resolver.clone(),
             port: self.port(),
             dhcp: DhcpSource::Given(dhcp),
@@ -184,6 +185,22 @@ fn dns_walk_finds_wpad_dat_below_the_public_suffix() {
         summary.starts_with("found by WPAD (DNS): wpad.example.co.uk answered; tried wpad.a.eng.example.co.uk (does not resolve)"),
         "{summary}"
     );
+}
+
+#[test]
+fn search_domains_the_os_keeps_elsewhere_replace_resolv_conf() {
+    // Windows: the registry's DNS suffixes, not a resolv.conf.
+    let net = network("search other.example.org");
+    let setup = WpadSetup {
+        search_domains: Some(vec!["eng.example.co.uk".to_string()]),
+        ..net.setup(None)
+    };
+    let found = wpad::auto_detect(&setup);
+    assert_eq!(
+        net.asked(),
+        ["wpad.eng.example.co.uk", "wpad.example.co.uk"]
+    );
+    assert!(found.found.is_some(), "{}", found.summary());
 }
 
 #[test]

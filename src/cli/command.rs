@@ -874,6 +874,8 @@ fn os_proxy_settings(sources: &mut Sources, sudo_home: Option<&Path>, warnings: 
             Ok(None) => {}
             Err(e) => warnings.push(format!("the WinHTTP machine proxy is ignored: {e}")),
         }
+        // Windows has no resolv.conf: WPAD walks the DNS suffixes the registry holds.
+        sources.wpad.search_domains = Some(windows::dns_search_domains());
     }
 }
 

@@ -242,6 +242,42 @@ impl BlobReader<'_> {
     }
 }
 
+/// The DNS suffixes WPAD walks on Windows, from `Tcpip\Parameters`: the `SearchList` an admin
+/// or policy set (comma-separated) when there is one, else the primary suffix (`Domain`, the
+/// computer's; then `DhcpDomain`, what DHCP gave), as the resolver itself picks them. Empty
+/// entries and duplicates are dropped.
+pub fn search_domains_from(
+    search_list: Option<&str>,
+    domain: Option<&str>,
+    dhcp_domain: Option<&str>,
+) -> Vec<String> {
+    let listed: Vec<&str> = search_list
+        .unwrap_or_default()
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let chosen = if listed.is_empty() {
+        [domain, dhcp_domain]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .take(1)
+            .collect()
+    } else {
+        listed
+    };
+    let mut out: Vec<String> = Vec::new();
+    for d in chosen {
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        if !d.is_empty() && !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
 #[cfg(windows)]
 mod registry {
     use super::*;
@@ -314,6 +350,20 @@ mod registry {
         }))
     }
 
+    /// [`search_domains_from`] the machine's `Tcpip\Parameters`; none when unreadable.
+    pub fn dns_search_domains() -> Vec<String> {
+        const TCPIP: &str = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters";
+        let Ok(Some(key)) = open(LOCAL_MACHINE, "HKLM", TCPIP) else {
+            return Vec::new();
+        };
+        let text = |name: &str| key.get_string(name).ok();
+        search_domains_from(
+            text("SearchList").as_deref(),
+            text("Domain").as_deref(),
+            text("DhcpDomain").as_deref(),
+        )
+    }
+
     /// The machine-wide WinHTTP blob; `Ok(None)` when it is not set.
     pub fn read_winhttp() -> Result<Option<ConnectionSettings>, WinProxyError> {
         match open(LOCAL_MACHINE, "HKLM", CONNECTIONS)? {
@@ -324,11 +374,32 @@ mod registry {
 }
 
 #[cfg(windows)]
-pub use registry::{read_winhttp, read_wininet};
+pub use registry::{dns_search_domains, read_winhttp, read_wininet};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_suffixes_as_the_resolver_picks_them() {
+        assert_eq!(
+            search_domains_from(
+                Some("Corp.Example., eng.corp.example,,corp.example"),
+                Some("x.test"),
+                None
+            ),
+            ["corp.example", "eng.corp.example"]
+        );
+        assert_eq!(
+            search_domains_from(Some(" "), Some(""), Some("dhcp.example")),
+            ["dhcp.example"]
+        );
+        assert_eq!(
+            search_domains_from(None, Some("eng.corp.example"), Some("dhcp.example")),
+            ["eng.corp.example"]
+        );
+        assert!(search_domains_from(None, None, None).is_empty());
+    }
 
     fn blob(version: u32, flags: u32, strings: &[&str]) -> Vec<u8> {
         let mut out = Vec::new();

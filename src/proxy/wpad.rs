@@ -85,6 +85,9 @@ pub enum DhcpSource {
 #[derive(Clone)]
 pub struct WpadSetup {
     pub resolv_conf: PathBuf,
+    /// The search domains when the OS keeps them elsewhere than `resolv_conf` (Windows: the
+    /// registry); `None`: read `resolv_conf`.
+    pub search_domains: Option<Vec<String>>,
     pub resolver: Arc<dyn Resolver>,
     pub port: u16,
     pub dhcp: DhcpSource,
@@ -95,6 +98,7 @@ impl Default for WpadSetup {
     fn default() -> WpadSetup {
         WpadSetup {
             resolv_conf: PathBuf::from(RESOLV_CONF),
+            search_domains: None,
             resolver: Arc::new(SystemResolver),
             port: 80,
             dhcp: DhcpSource::NetworkManager,
@@ -223,7 +227,10 @@ pub fn auto_detect(setup: &WpadSetup) -> Discovery {
             }),
         }
     }
-    let domains = read_search_domains(&setup.resolv_conf);
+    let domains = match &setup.search_domains {
+        Some(domains) => domains.clone(),
+        None => read_search_domains(&setup.resolv_conf),
+    };
     let left = setup.limits.total_time.saturating_sub(started.elapsed());
     let limits = WpadLimits {
         total_time: left,

@@ -12,6 +12,8 @@
 #   2. Elevated (`sudo trust-proxy ...`: root, the environment sudo leaves, SUDO_USER/SUDO_UID the
 #      employee): the employee's settings are read, read-only (the home is unchanged, nothing in
 #      it owned by root); `install --scope system --fingerprint` works for curl.
+#   2b. KDE: GNOME off, the employee's kioslaverc names the PAC (`Proxy Config Script`, ProxyType
+#      2, KDE's AutoConfigURL): found as the employee and under sudo (their file, not root's).
 #   3. WPAD by DNS: mode 'auto' with an empty autoconfig-url, a dnsmasq in the lab answering
 #      wpad.corp.example, the laptop's resolv.conf `search dept.corp.example`: the PAC is found at
 #      http://wpad.corp.example/wpad.dat (wpad.dept.corp.example does not exist), and with `search
@@ -276,6 +278,21 @@ if [[ ${1:-} == --inside ]]; then
   expect "sudo: the employee's home is unchanged (every path, mode, owner, sha256)" "" \
     diff "$OUTD/home-before-sudo.txt" "$OUTD/home-after-sudo.txt"
   expect "sudo: nothing in the employee's home belongs to root" "" same "$(find "$UHOME" -uid 0 | head -n 5)" ""
+
+  # ==============================================================================================
+  # 2b. KDE's AutoConfigURL (`Proxy Config Script` in kioslaverc, ProxyType=2) with GNOME off:
+  #     found by the employee's run and by a sudo run (the employee's file, not root's).
+  gnome_settings none ''
+  mkdir -p "$UHOME/.config"
+  printf '[Proxy Settings]\nProxyType=2\nProxy Config Script=%s\n' "$PAC_URL" >"$UHOME/.config/kioslaverc"
+  chown "$uid:$uid" "$UHOME/.config/kioslaverc"
+  tp proxy-kde user proxy --url "https://$TARGET/" --json
+  expect "kde pac: proxy --json names source pac:kde and chose the squid" "" \
+    same "$(jqv proxy-kde '.urls[0].source') $(jqv proxy-kde '.urls[0].chosen | "\(.host):\(.port)"')" "pac:kde $SQUID"
+  tp discover-kde-sudo sudo discover --json --target "$TARGET" --public-roots "$LAB_PUBLIC_ROOT"
+  expect "kde pac, under sudo: the employee's kioslaverc decides (pac:kde) and the squid's root is found" "" \
+    same "$(jqv discover-kde-sudo '.targets[0].proxy.source') $(jqv discover-kde-sudo '[.roots[].certificate.sha256_fingerprint] | unique | join(" ")')" "pac:kde $FP"
+  rm -f "$UHOME/.config/kioslaverc"
 
   # ==============================================================================================
   # 3. WPAD by DNS: GNOME says auto with no URL.

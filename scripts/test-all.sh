@@ -71,7 +71,9 @@ logged packaging/test-manifests.sh || failed+=("manifests")
 if ! cargo deny --version >/dev/null 2>&1; then
   cargo install --locked cargo-deny@0.20.2
 fi
-cargo deny --offline check licenses bans sources || failed+=("deny")
+# cargo deny reads `cargo metadata` for every target, whose crates a Linux build never downloads
+# (bumpalo, redox_syscall, ...): fetch them first, then check offline.
+{ cargo fetch --locked && cargo deny --offline check licenses bans sources; } || failed+=("deny")
 
 stage "cross-target checks (Windows/macOS clippy, Windows store under wine)"
 if [[ -d $repo/../shared/xplat || -n ${XPLAT_SHARED:-} ]]; then

@@ -249,6 +249,11 @@ impl Resolver {
             },
             ProxySource::Os { os, .. } => {
                 let settings = self.sources.os.iter().find(|s| s.origin.id() == os)?;
+                if settings.bypass_reversed {
+                    // KDE's ReversedException lists the hosts that USE the proxy: as NO_PROXY
+                    // it would mean the opposite, so none is written.
+                    return None;
+                }
                 Some(bypass::translate(
                     &format!("the bypass list of {}", settings.origin.settings_name()),
                     &settings.bypass,
@@ -785,10 +790,11 @@ mod tests {
             os: vec![reversed],
             ..Sources::default()
         };
-        let d = Resolver::new(s.clone())
-            .resolve("https://git.corp/")
-            .unwrap();
+        let resolver = Resolver::new(s.clone());
+        let d = resolver.resolve("https://git.corp/").unwrap();
         assert_eq!(host(&d), Some("kde-proxy"));
+        // The list names the hosts that use the proxy: never written as NO_PROXY.
+        assert!(resolver.no_proxy_for(&d.choice).is_none());
         let d = Resolver::new(s).resolve("https://pypi.org/").unwrap();
         assert_eq!(
             (host(&d), d.choice.source.to_string().as_str()),

@@ -108,14 +108,7 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
             (!args.no_connect).then_some(connect_timeout),
         ));
     }
-    let exit_code = if urls.iter().any(|u| u.error.is_some()) {
-        ExitStatus::LocalError
-    } else if !args.no_connect && urls.iter().any(|u| u.chosen.is_none()) {
-        ExitStatus::NetworkFailure
-    } else {
-        ExitStatus::Success
-    }
-    .code();
+    let exit_code = exit_code_of(&urls, args.no_connect);
     let report = ProxyReport {
         schema_version: SCHEMA_VERSION,
         command: "proxy",
@@ -128,6 +121,19 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
         urls,
     };
     render(&report, args.json, warnings)
+}
+
+/// A URL that could not be decided is a local error; one whose every choice failed to answer
+/// (when answers were checked) a network failure.
+fn exit_code_of(urls: &[UrlReport], no_connect: bool) -> i32 {
+    if urls.iter().any(|u| u.error.is_some()) {
+        ExitStatus::LocalError
+    } else if !no_connect && urls.iter().any(|u| u.chosen.is_none()) {
+        ExitStatus::NetworkFailure
+    } else {
+        ExitStatus::Success
+    }
+    .code()
 }
 
 fn render(
@@ -272,14 +278,7 @@ fn resolve_urls(
         }
         urls.push(report);
     }
-    let exit_code = if urls.iter().any(|u| u.error.is_some()) {
-        ExitStatus::LocalError
-    } else if !args.no_connect && urls.iter().any(|u| u.chosen.is_none()) {
-        ExitStatus::NetworkFailure
-    } else {
-        ExitStatus::Success
-    }
-    .code();
+    let exit_code = exit_code_of(&urls, args.no_connect);
     let report = ProxyReport {
         schema_version: SCHEMA_VERSION,
         command: "proxy",

@@ -26,6 +26,10 @@ pub enum ApplyError {
     },
 }
 
+/// How long a run waits for another one's lock before it says the directory is busy.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Test seams: make step `n` fail before it runs, to prove the rollback; run a hook between
 /// reading the state and applying the plan, to prove no other run can slip in there.
 #[derive(Clone, Default)]
@@ -95,6 +99,34 @@ impl Lock {
     /// writable by others all the way up (Unix), or created with a protected ACL and owned by
     /// SYSTEM or Administrators (Windows).
     pub fn acquire(dir: &Path, lock_path: &Path, system: bool) -> Result<Lock, ApplyError> {
+        // Another run holds the lock only as long as it runs; and a lock file descriptor can
+        // outlive its run for a moment in a child forked by another thread of the same process
+        // (between fork and exec), which would make a run right after this one fail for nothing.
+        // So a busy lock is retried, from the start, for a short while before saying so.
+        let started = std::time::Instant::now();
+        loop {
+            let attempt = Lock::try_acquire(dir, lock_path, system)?;
+            match attempt {
+                Ok(lock) => return Ok(lock),
+                Err(mut busy) => {
+                    // Whoever holds the lock owns the directory now: dropping this attempt
+                    // must not tidy away their lock file.
+                    busy.created_dirs.clear();
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(busy.busy());
+                    }
+                }
+            }
+            std::thread::sleep(LOCK_RETRY);
+        }
+    }
+
+    /// One attempt: the lock, or (as `Err`) the attempt that found it busy.
+    fn try_acquire(
+        dir: &Path,
+        lock_path: &Path,
+        system: bool,
+    ) -> Result<Result<Lock, Lock>, ApplyError> {
         let created_dirs = missing_dirs(dir);
         let prepared = if system {
             trust_proxy_platform::secure_system_dir(dir)
@@ -131,18 +163,19 @@ impl Lock {
         };
         match locked.file.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(locked.busy()),
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(Err(locked)),
             Err(std::fs::TryLockError::Error(source)) => return Err(io_error("lock", source)),
         }
         // A run that finished an uninstall removes the lock file while holding it: a lock taken
-        // on that removed file excludes nobody, so it counts as busy.
+        // on that removed file excludes nobody, so it counts as busy (and the next attempt
+        // starts again from the directory).
         if !locked
             .is_current()
             .map_err(|source| io_error("stat lock", source))?
         {
-            return Err(locked.busy());
+            return Ok(Err(locked));
         }
-        Ok(locked)
+        Ok(Ok(locked))
     }
 
     fn busy(&self) -> ApplyError {
@@ -628,4 +661,26 @@ fn rollback(undo: Vec<Undo>, host: Host<'_>, lock: &Lock) -> Vec<String> {
         }
     }
     failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lock that is released a moment later (the other run ends, or a forked child of
+    /// another thread execs and drops its copy) is waited for, not reported as busy.
+    #[test]
+    fn a_lock_released_a_moment_later_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let managed = dir.path().join("trust-proxy");
+        let lock_file = managed.join(".lock");
+        let held = Lock::acquire(&managed, &lock_file, false).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let second = Lock::acquire(&managed, &lock_file, false);
+        release.join().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
+    }
 }

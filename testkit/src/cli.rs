@@ -25,6 +25,40 @@ pub const INHERITED_SETTINGS: &[&str] = &[
     "TRUST_PROXY_SCOPE",
     "TRUST_PROXY_TOOLS",
     "XDG_CONFIG_HOME",
+    // The other proxy sources: plain-HTTP proxy variables, the desktop's KDE settings (found
+    // through the desktop name and the config search path), WSL's PAC URL, and sudo's record of
+    // the invoking user (a developer running the tests under sudo must not make them read their
+    // own desktop settings).
+    "HTTP_PROXY",
+    "http_proxy",
+    "XDG_CURRENT_DESKTOP",
+    "XDG_CONFIG_DIRS",
+    "WSL_PAC_URL",
+    "SUDO_USER",
+    "SUDO_UID",
+    "SUDO_GID",
+    // Where the tools keep their settings and which CA they are told to use: doctor and verify
+    // read them, and a developer's own must not decide what a test sees.
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
+    "PIP_CERT",
+    "PIP_CONFIG_FILE",
+    "NPM_CONFIG_USERCONFIG",
+    "npm_config_userconfig",
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_NO_VERIFY",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "CURL_HOME",
+    "WGETRC",
+    "AWS_CA_BUNDLE",
+    "AWS_CONFIG_FILE",
+    "CLOUDSDK_CONFIG",
+    "CONDARC",
 ];
 
 /// `exe` (pass `env!("CARGO_BIN_EXE_trust-proxy")`) without [`INHERITED_SETTINGS`], stdin closed.

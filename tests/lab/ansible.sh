@@ -98,12 +98,9 @@ export ANSIBLE_ROLES_PATH="$repo/packaging/ansible/roles" ANSIBLE_LOCAL_TEMP="$w
 mkdir -p "\$HOME"
 unset SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE HTTPS_PROXY https_proxy ALL_PROXY all_proxy NO_PROXY no_proxy
 
+work="$work"
 pass=0; fail=0
-check() { # DESCRIPTION COMMAND...
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "ok - \$what"; pass=\$((pass+1));
-  else echo "not ok - \$what"; sed 's/^/#   /' "$work/last.out" | tail -n 15; fail=\$((fail+1)); fi
-}
+$(declare -f check refuse)
 # play NAME ARGS...: runs the playbook; its output in $work/NAME.out, the recap's numbers in
 # \$play_rc, \$play_changed, \$play_failed.
 play() {

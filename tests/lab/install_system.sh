@@ -79,33 +79,12 @@ PY
 # hook's queue are copies in $work.
 cat >"$work/inside.sh" <<INSIDE
 set -uo pipefail
-mount --make-rprivate /
-cp -a /etc "$work/etc"
-mkdir -p "$work/local-ca"
-cp -a /usr/local/share/ca-certificates/. "$work/local-ca/" 2>/dev/null || true
-mount --bind "$work/etc" /etc
-mount --bind "$work/local-ca" /usr/local/share/ca-certificates
-# update-ca-certificates' Java hook queues work for dpkg triggers and runs them: keep dpkg's
-# database and that queue private too, so nothing outside this namespace changes.
-for d in /var/lib/dpkg /var/lib/ca-certificates-java; do
-  if [ -d "\$d" ]; then
-    mkdir -p "$work/private\$d" && cp -a "\$d/." "$work/private\$d/" && mount --bind "$work/private\$d" "\$d"
-  fi
-done
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-unset SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE HTTPS_PROXY https_proxy ALL_PROXY all_proxy NO_PROXY no_proxy
+work="$work"
+$(declare -f lab_private_machine lab_clean_env check refuse)
+lab_private_machine "$work"
+lab_clean_env
 
 pass=0; fail=0
-check() { # DESCRIPTION COMMAND...
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "ok - \$what"; pass=\$((pass+1));
-  else echo "not ok - \$what"; sed 's/^/#   /' "$work/last.out" | tail -n 15; fail=\$((fail+1)); fi
-}
-refuse() { # DESCRIPTION COMMAND...: the command must fail
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "not ok - \$what (it succeeded)"; fail=\$((fail+1));
-  else echo "ok - \$what"; pass=\$((pass+1)); fi
-}
 store_listing() {
   { find /etc/ssl/certs /usr/local/share/ca-certificates -printf '%p %y %l\n' | sort
     find /etc/ssl/certs /usr/local/share/ca-certificates -type f ! -path /etc/ssl/certs/java/cacerts -print0 | sort -z | xargs -0 sha256sum

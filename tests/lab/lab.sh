@@ -437,6 +437,27 @@ lab_add_user() { # NAME HOME
   echo "$uid"
 }
 
+# The environment every stage's inside runs in: a plain PATH, root's home, and none of the
+# variables that would point a client at a CA or a proxy before trust-proxy does.
+lab_clean_env() {
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+  unset JAVA_HOME SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS \
+    HTTPS_PROXY https_proxy HTTP_PROXY http_proxy ALL_PROXY all_proxy NO_PROXY no_proxy
+}
+
+# TAP lines, counted in $pass and $fail; a command's output goes to $work/last.out and its tail
+# is shown when the check goes the wrong way.
+check() { # DESCRIPTION COMMAND...: the command must succeed
+  local what=$1; shift
+  if "$@" >"$work/last.out" 2>&1; then echo "ok - $what"; pass=$((pass+1));
+  else echo "not ok - $what"; sed 's/^/#   /' "$work/last.out" | tail -n 15; fail=$((fail+1)); fi
+}
+refuse() { # DESCRIPTION COMMAND...: the command must fail
+  local what=$1; shift
+  if "$@" >"$work/last.out" 2>&1; then echo "not ok - $what (it succeeded)"; sed 's/^/#   /' "$work/last.out" | tail -n 5; fail=$((fail+1));
+  else echo "ok - $what"; pass=$((pass+1)); fi
+}
+
 # Dump the tail of every lab log (for failures).
 lab_logs() {
   local f

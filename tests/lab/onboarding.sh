@@ -47,17 +47,9 @@ done
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 unset SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE HTTPS_PROXY https_proxy ALL_PROXY all_proxy NO_PROXY no_proxy
 
+work="$work"
 pass=0; fail=0
-check() { # DESCRIPTION COMMAND...
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "ok - \$what"; pass=\$((pass+1));
-  else echo "not ok - \$what"; sed 's/^/#   /' "$work/last.out" | tail -n 15; fail=\$((fail+1)); fi
-}
-refuse() { # DESCRIPTION COMMAND...: the command must fail
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "not ok - \$what (it succeeded)"; fail=\$((fail+1));
-  else echo "ok - \$what"; pass=\$((pass+1)); fi
-}
+$(declare -f check refuse)
 curl_pypi() { curl -sS --max-time 20 -x "$PROXY" -o /dev/null https://pypi.org/; }
 python_pypi() {
   python3 -c 'import http.client, ssl

@@ -69,31 +69,12 @@ JAVA
 
 cat >"$work/inside.sh" <<INSIDE
 set -uo pipefail
-mount --make-rprivate /
-cp -a /etc "$work/etc"
-mkdir -p "$work/local-ca"
-cp -a /usr/local/share/ca-certificates/. "$work/local-ca/" 2>/dev/null || true
-mount --bind "$work/etc" /etc
-mount --bind "$work/local-ca" /usr/local/share/ca-certificates
-for d in /var/lib/dpkg /var/lib/ca-certificates-java; do
-  if [ -d "\$d" ]; then
-    mkdir -p "$work/private\$d" && cp -a "\$d/." "$work/private\$d/" && mount --bind "$work/private\$d" "\$d"
-  fi
-done
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-unset JAVA_HOME SSL_CERT_FILE SSL_CERT_DIR HTTPS_PROXY https_proxy ALL_PROXY all_proxy NO_PROXY no_proxy
+work="$work"
+$(declare -f lab_private_machine lab_clean_env check refuse)
+lab_private_machine "$work"
+lab_clean_env
 
 pass=0; fail=0
-check() { # DESCRIPTION COMMAND...
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "ok - \$what"; pass=\$((pass+1));
-  else echo "not ok - \$what"; sed 's/^/#   /' "$work/last.out" | tail -n 15; fail=\$((fail+1)); fi
-}
-refuse() { # DESCRIPTION COMMAND...: the command must fail
-  local what=\$1; shift
-  if "\$@" >"$work/last.out" 2>&1; then echo "not ok - \$what (it succeeded)"; sed 's/^/#   /' "$work/last.out" | tail -n 5; fail=\$((fail+1));
-  else echo "ok - \$what"; pass=\$((pass+1)); fi
-}
 java_fetch() { # JAVA: the real client through the squid, with the JDK's default trust
   timeout 60 "\$1" -Dhttps.proxyHost=$LAB_PROXY_IP -Dhttps.proxyPort=$LAB_PORT_SQUID "$work/java/Fetch.java" https://pypi.org/
 }

@@ -286,8 +286,8 @@ fn with_examples(command: clap::Command, path: &str) -> clap::Command {
     })
 }
 
-/// A command line naming a command that does not exist: besides clap's "similar commands", say
-/// where to start.
+/// A command line naming a command that does not exist: where to start, unless clap already
+/// names the command it was probably meant to be; and where every command is.
 pub fn with_where_to_start(mut error: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if error.kind() != ErrorKind::InvalidSubcommand {
@@ -297,7 +297,11 @@ pub fn with_where_to_start(mut error: clap::Error) -> clap::Error {
         Some(ContextValue::StyledStrs(tips)) => tips.clone(),
         _ => Vec::new(),
     };
-    tips.push("to start, run 'trust-proxy discover' (it only looks; nothing is changed)".into());
+    if error.get(ContextKind::SuggestedSubcommand).is_none() {
+        tips.push(
+            "to start, run 'trust-proxy discover' (it only looks; nothing is changed)".into(),
+        );
+    }
     tips.push("every command, with examples: 'trust-proxy --help'".into());
     error.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
     error

@@ -159,3 +159,26 @@ fn bare_command_says_where_to_start() {
     assert!(err.contains("  trust-proxy discover\n"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// The man pages, generated as packaging generates them (examples/gen-assets.rs), end with the
+/// same examples as `--help`.
+#[test]
+fn the_man_pages_hold_the_same_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    clap_mangen::generate_to(help_text::command(), dir.path()).unwrap();
+    for path in command_paths() {
+        let page_name = format!("trust-proxy {path}").trim_end().replace(' ', "-");
+        let roff = std::fs::read_to_string(dir.path().join(format!("{page_name}.1")))
+            .unwrap_or_else(|e| panic!("no man page {page_name}.1: {e}"));
+        // The roff escapes the examples use: a hyphen, a backslash, an apostrophe.
+        let text = roff
+            .replace("\\*(Aq", "'")
+            .replace("\\-", "-")
+            .replace("\\\\", "\\");
+        let ending = help_text::examples_ending(&path).unwrap();
+        assert!(
+            text.contains(&ending),
+            "{page_name}.1 does not hold the examples of `trust-proxy {path} --help`:\n{roff}"
+        );
+    }
+}

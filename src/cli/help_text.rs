@@ -173,7 +173,7 @@ Examples:
   and whether it answers:
     trust-proxy proxy --url https://pypi.org
 
-  What IT's PAC file says for two URLs, without connecting anywhere else:
+  What IT's PAC file says for two URLs, without trying the proxies it names:
     trust-proxy proxy --pac http://wpad.corp.example/wpad.dat --no-connect \\
         --url https://pypi.org --url https://git.corp.example
 

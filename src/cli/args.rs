@@ -46,41 +46,46 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Probe HTTPS targets through the proxy, detect interception and extract its root CA.
+    /// Probe HTTPS sites through the proxy, see whether it intercepts, and find its root CA.
     ///
-    /// Nothing is trusted or installed: the presented chain is recorded, the handshake is
-    /// aborted before any application data, and the root is found by signature-verified path
-    /// building (chain, OS store, AIA, --ca-file, vendor hints).
+    /// Nothing is trusted or installed: the certificates presented are recorded, the handshake is
+    /// stopped before any data is sent, and the root is found by checking each signature upwards
+    /// (in the certificates presented, the OS trust store, the issuer URLs the certificates name,
+    /// --ca-file, and the files proxy vendors' agents leave on the machine).
     #[command(after_help = EXIT_CODES)]
     Discover(DiscoverArgs),
-    /// Trust the interception root: OS trust store, CA bundle, hashed dir, environment snippets.
+    /// Trust the proxy's root CA: in the OS trust store, a CA bundle, a hashed directory and
+    /// environment snippets.
     ///
-    /// The CA comes from discover, or from --ca-file (no probe needed). A CA that is not
-    /// already in the OS store is installed only when a --fingerprint pin matches its verified
-    /// path, or when you confirm it at a terminal.
+    /// The CA comes from a probe, as discover finds it, or from --ca-file (no probe needed). A CA
+    /// the OS does not already trust is installed only when it matches your --fingerprint pin,
+    /// or when you confirm it at the terminal.
     #[command(after_help = EXIT_CODES)]
     Install(InstallArgs),
-    /// Reverse exactly what install recorded (all CAs, or those given with --fingerprint).
+    /// Undo exactly what install did (every CA, or those given with --fingerprint).
     #[command(after_help = EXIT_CODES)]
     Uninstall(UninstallArgs),
     /// Show what is installed, where, and whether each piece is still as written.
     Status(ScopeArgs),
-    /// Print the environment snippet for the current shell: eval "$(trust-proxy env)".
+    /// Print the environment snippet for your shell: eval "$(trust-proxy env)".
     Env(EnvArgs),
-    /// Rebuild the bundle and hashed dir from the current OS store (safe from a timer).
+    /// Rebuild the CA bundle and hashed directory from the OS trust store as it is now (safe to
+    /// run from a timer).
     Refresh(ScopeArgs),
-    /// Make each developer tool found on PATH trust the installed CA (pip, uv, ...), and load
-    /// the env snippet from the shell start-up files. Run as yourself, after install.
+    /// Make the developer tools found on PATH (pip, uv, npm, git, ...) trust the installed CA.
+    /// Run as yourself, after install.
     ///
-    /// Per tool and version: its own OS-store mode where it has one and the CA is in the OS
+    /// Also loads the environment snippet from your shell's start-up files. Per tool and version: its own OS-store mode where it has one and the CA is in the OS
     /// store, else a setting naming the FULL bundle, else the environment. Every file changed
     /// is recorded so `uninstall` (or --undo) gives it back byte for byte.
     #[command(name = "configure-tools", after_help = EXIT_CODES)]
     ConfigureTools(ConfigureToolsArgs),
-    /// Make one real HTTPS request through the proxy with every client found on PATH (python3,
-    /// requests, httpx, pip, uv, curl, git, node, npm, cargo, openssl, java), with the trust a
-    /// new login shell gets and nothing that weakens verification; say per client whether it
-    /// works, and if not, why and the command that fixes it.
+    /// Make one real HTTPS request through the proxy with each client found on PATH, and say
+    /// whether it works; if not, why, and the command that fixes it.
+    ///
+    /// The clients: python3, requests, httpx, pip, uv, curl, git, node, npm, cargo, openssl and
+    /// java. Each runs with the trust a new login shell gets, and with nothing that weakens
+    /// verification.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
     /// Find what weakens or breaks TLS verification here, each with its fix.
@@ -91,9 +96,10 @@ pub enum Command {
     /// not configured. The exit code says the worst severity found.
     #[command(after_help = EXIT_CODES)]
     Doctor(DoctorArgs),
-    /// Which proxy each URL would use according to a PAC file, and whether it answers.
+    /// Which proxy each URL would use (from --pac, or as discover finds it), and whether it
+    /// answers.
     ///
-    /// The PAC file runs in a sandboxed JavaScript engine (memory, stack and time bounds); each
+    /// A PAC file runs in a sandboxed JavaScript engine (memory, stack and time bounds); each
     /// choice it returns is tried in order with a TCP connect until one answers.
     Proxy(ProxyArgs),
     /// The configuration files and TRUST_PROXY_* variables: `config show` prints the effective
@@ -119,22 +125,24 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub struct ConfigShowArgs {
-    /// Show what a run in this scope would use (system: the system file and flags only).
+    /// Show what a run for this scope would use (system: only the flags and the system file).
+    /// Default: the scope this run has (system when run as root or administrator).
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
 
-    /// Print JSON (schema_version 1, see README).
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ConfigureToolsArgs {
-    /// Only these tools (comma-separated); default: every tool trust-proxy knows.
+    /// Only these tools (comma-separated). Default: every tool trust-proxy knows that is found
+    /// on PATH.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tools: Vec<crate::tools::ToolId>,
 
-    /// Print what would change and change nothing.
+    /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -142,18 +150,18 @@ pub struct ConfigureToolsArgs {
     #[arg(long, conflicts_with = "tools")]
     pub undo: bool,
 
-    /// Only `user`: tool settings live in your home and are changed as you.
+    /// Only user: tool settings live in your home and are changed as you (system is refused).
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
 
-    /// Print JSON (schema_version 1, see README).
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Host every client fetches from, repeatable. Default: each client's own public host
+    /// Host every client makes its request to, repeatable. Default: each client's own public host
     /// (pypi.org for python3, httpx, pip, uv and java, files.pythonhosted.org for requests,
     /// registry.npmjs.org for node and npm, index.crates.io for cargo, github.com for git,
     /// crates.io for curl, static.crates.io for openssl).
@@ -161,7 +169,7 @@ pub struct VerifyArgs {
     pub targets: Vec<String>,
 
     /// Proxy URL for every client (given to them as HTTPS_PROXY and the like). Default: the
-    /// installed environment snippet's proxy, else $HTTPS_PROXY & co.
+    /// proxy in the installed environment snippet, else $HTTPS_PROXY and the like.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
 
@@ -169,11 +177,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
 
-    /// Only these clients (comma-separated).
+    /// Only these clients (comma-separated). Default: every client found on PATH.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
     pub tools: Vec<crate::tools::clients::ClientId>,
 
-    /// Print JSON (schema_version 1, see README).
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
@@ -183,12 +191,13 @@ pub struct VerifyArgs {
 pub struct ProbeArgs {
     /// Proxy URL (http://HOST:PORT or https://...; credentials better with --proxy-user).
     /// Default, in this order: $HTTPS_PROXY, $https_proxy, $ALL_PROXY, $all_proxy (honouring
-    /// $NO_PROXY); the OS settings (GNOME, then /etc/environment); their PAC file; else direct.
+    /// $NO_PROXY); the OS settings (GNOME or KDE, macOS, Windows, /etc/environment) and the PAC
+    /// file they name or WPAD finds; else direct (README "How the proxy is found").
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
 
     /// Ask this PAC file (a path, or a file:, http: or https: URL) which proxy each target
-    /// uses, before the environment and the OS settings.
+    /// uses, instead of the environment and the OS settings.
     #[arg(long, value_name = "FILE|URL", conflicts_with_all = ["proxy", "no_proxy"])]
     pub pac: Option<String>,
 
@@ -199,25 +208,29 @@ pub struct ProbeArgs {
     pub allow_proxy: Vec<String>,
 
     /// User name for the proxy's Basic authentication. The password is read from
-    /// $TRUST_PROXY_PROXY_PASSWORD, else asked at the terminal without echo, so it never appears
-    /// on a command line (where `ps` shows it). Replaces credentials in the proxy URL.
+    /// $TRUST_PROXY_PROXY_PASSWORD, else the OS keyring, else asked at the terminal without
+    /// echo, so it never appears on a command line (where `ps` shows it). Replaces the user and
+    /// password in the proxy URL.
     #[arg(long, value_name = "USER", conflicts_with = "no_proxy")]
     pub proxy_user: Option<String>,
 
-    /// Connect directly, ignoring proxy settings (transparent interception).
+    /// Connect directly, ignoring every proxy setting (transparent interception, or a service
+    /// reached without the proxy).
     #[arg(long)]
     pub no_proxy: bool,
 
-    /// Host to probe, repeatable. Default: pypi.org, files.pythonhosted.org, crates.io,
+    /// Host to probe (port 443 unless given), repeatable. Default: pypi.org, files.pythonhosted.org, crates.io,
     /// static.crates.io, github.com.
     #[arg(long = "target", value_name = "HOST[:PORT]")]
     pub targets: Vec<String>,
 
-    /// Public reference roots replacing Mozilla's set (air-gapped networks, tests).
+    /// A file of public root CAs (PEM) to tell public sites from intercepted ones, instead of
+    /// Mozilla's roots built into trust-proxy (air-gapped networks, tests).
     #[arg(long, value_name = "PATH")]
     pub public_roots: Option<PathBuf>,
 
-    /// Deadline per target, in seconds (covers connect, CONNECT, handshake and AIA fetches).
+    /// Deadline per target, in seconds: connecting, the proxy's answer, the TLS handshake and
+    /// fetching missing issuer certificates all count.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub timeout: f64,
 }
@@ -227,11 +240,12 @@ pub struct DiscoverArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
 
-    /// Candidate CA certificates (PEM, DER or PKCS#7), repeatable: e.g. the file IT published.
+    /// A file of CA certificates to look for the root in (PEM, DER or PKCS#7), repeatable: e.g.
+    /// the file IT published.
     #[arg(long = "ca-file", value_name = "PATH")]
     pub ca_files: Vec<PathBuf>,
 
-    /// Write the interception root(s) found as PEM to PATH.
+    /// Write the root CA(s) found to PATH, as PEM (for install --ca-file, or to compare).
     #[arg(long, value_name = "PATH")]
     pub export: Option<PathBuf>,
 
@@ -248,11 +262,12 @@ pub enum ScopeArg {
 
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
-    /// system (needs root/administrator) or user. Default: system when elevated, else user.
+    /// Whose installation: system (the whole machine; needs root or administrator) or user
+    /// (yours). Default: system when run as root or administrator, else user.
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
 
-    /// Print JSON (schema_version 1, see README).
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
@@ -266,12 +281,13 @@ pub struct InstallArgs {
     #[arg(long = "ca-file", value_name = "PATH")]
     pub ca_files: Vec<PathBuf>,
 
-    /// SHA-256 of the CA (or of a certificate of its verified path) as IT publishes it; hex,
-    /// colons optional, optional sha256: prefix. Repeatable, for rotations.
+    /// The CA's SHA-256 fingerprint as IT publishes it (or that of a certificate between it and
+    /// the server): hex, colons and a sha256: prefix optional. Repeatable, for rotations.
     #[arg(long = "fingerprint", value_name = "SHA256")]
     pub fingerprints: Vec<String>,
 
-    /// Do not ask questions. Never replaces a --fingerprint pin.
+    /// Never ask at the terminal (not even for the proxy password). A CA the OS does not
+    /// already trust then needs a --fingerprint pin: --yes never replaces one.
     #[arg(long, short = 'y')]
     pub yes: bool,
 
@@ -294,7 +310,7 @@ pub struct InstallArgs {
     #[arg(long)]
     pub java: bool,
 
-    /// Print the plan and change nothing.
+    /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -315,11 +331,12 @@ pub struct InstallArgs {
 
 #[derive(Debug, Args)]
 pub struct UninstallArgs {
-    /// Remove only this CA (repeatable); default: everything trust-proxy installed.
+    /// Remove only the CA with this SHA-256 fingerprint, repeatable. Default: everything
+    /// trust-proxy installed in the scope.
     #[arg(long = "fingerprint", value_name = "SHA256")]
     pub fingerprints: Vec<String>,
 
-    /// Print the plan and change nothing.
+    /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -336,11 +353,11 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub no_probe: bool,
 
-    /// Which installation to check (system or user). Default: both.
+    /// Which installation to check: system or user. Default: both.
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
 
-    /// Print JSON (schema_version 1, see README).
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
@@ -351,11 +368,11 @@ pub struct EnvArgs {
     #[arg(long, value_name = "sh|bash|zsh|fish|pwsh|cmd")]
     pub shell: Option<Shell>,
 
-    /// system or user. Default: the scope that has an installation (user first).
+    /// Whose installation: system or user. Default: the one that exists (yours first).
     #[arg(long, value_enum)]
     pub scope: Option<ScopeArg>,
 
-    /// Print JSON (schema_version 1, see README): the variables and the snippet.
+    /// Print the variables and the snippet as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
@@ -369,19 +386,19 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "FILE|URL")]
     pub pac: Option<String>,
 
-    /// URL to ask the PAC file about, repeatable.
+    /// URL to find the proxy for, repeatable.
     #[arg(long = "url", value_name = "URL", required = true)]
     pub urls: Vec<String>,
 
-    /// Only evaluate the PAC file; do not check which choice answers.
+    /// Only say which proxy would be used; do not connect to check that it answers.
     #[arg(long)]
     pub no_connect: bool,
 
-    /// Seconds each "does it answer" TCP connect may take.
+    /// Deadline, in seconds, for each connect that checks whether a proxy answers.
     #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub connect_timeout: f64,
 
-    /// Print JSON instead of text.
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }
@@ -392,24 +409,25 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
 
-    /// The CA to export (PEM, DER or PKCS#7), repeatable; without --target no probe is made.
+    /// The CA to export (PEM, DER or PKCS#7), repeatable; no probe is made unless --target is
+    /// given too.
     #[arg(long = "ca-file", value_name = "PATH")]
     pub ca_files: Vec<PathBuf>,
 
-    /// SHA-256 of the CA (or of a certificate of its verified path) as IT publishes it; as for
-    /// install. Repeatable; with several roots seen, only the pinned ones are exported.
+    /// The CA's SHA-256 fingerprint as IT publishes it, as for install. Repeatable; when
+    /// several roots are seen, only those matching a pin are exported.
     #[arg(long = "fingerprint", value_name = "SHA256")]
     pub fingerprints: Vec<String>,
 
-    /// What to write.
+    /// The kind of file to write.
     #[arg(long, value_enum)]
     pub format: crate::export::Format,
 
-    /// Where to write it (atomically; a symlink in the path is refused).
+    /// Where to write it (a complete file or none; a symlink in the path is refused).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
 
-    /// Print the result as JSON (schema_version 1).
+    /// Print the report as JSON (schema_version 1, see README).
     #[arg(long)]
     pub json: bool,
 }

@@ -101,6 +101,7 @@ pub fn parse_args() -> (Cli, clap::ArgMatches) {
     match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
+            let error = crate::cli::help_text::with_where_to_start(error);
             // `--help` and `--version` are answers, not errors: clap prints them as usual.
             if error.use_stderr() && std::env::args_os().any(|a| a == "--json") {
                 let args: Vec<String> = std::env::args_os()

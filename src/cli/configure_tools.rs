@@ -35,7 +35,7 @@ fn refuse_privileged(scope: Option<ScopeArg>, how: &str) -> Result<(), CommandEr
             "as that user, without sudo"
         };
         return Err(CommandError::NotPrivileged(format!(
-            "tool configuration changes files in your home and runs as you, not as root or an administrator: install the CA first (as root for everyone, or with --scope user), then {who}:\n  {how}"
+            "tool configuration changes files in your home, so it runs as you, not as root or an administrator: once the CA is installed (as root for everyone, or with --scope user), run {who}:\n  {how}"
         )));
     }
     Ok(())

@@ -273,3 +273,31 @@ fn export_formats_and_refusals() {
         export("reg", "link.reg", &[&first_pem], &[pin(&first)])
     );
 }
+
+/// With a CA installed (user scope, from the file IT gave and its pin: nothing probed), doctor
+/// says the installed CA makes a workaround unnecessary, and names the tool left unconfigured.
+#[test]
+fn doctor_after_an_install() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let path = path_with(h, &["curl"]);
+    let root = Ca::new_root("Snapshot Doctor Root");
+    let file = h.join("corp-root.pem");
+    std::fs::write(&file, root.cert_pem()).unwrap();
+    let (code, _, err) = trust_proxy_testkit::cli::output_text(
+        bare(h, &path)
+            .args(["install", "--scope", "user", "--ca-file"])
+            .arg(&file)
+            .args(["--fingerprint", &fingerprint(&root.cert_der())]),
+    )
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(h.join(".curlrc"), "insecure\n").unwrap();
+    snapshot!(
+        "doctor_after_install",
+        outcome(
+            h,
+            bare(h, &path).args(["doctor", "--scope", "user", "--no-probe"])
+        )
+    );
+}

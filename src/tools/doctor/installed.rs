@@ -216,7 +216,7 @@ fn unconfigured_tools(input: &Input<'_>, out: &mut Collector) {
             location: program.display().to_string(),
             setting: String::new(),
             message: format!(
-                "{} is installed but its configuration names no CA file, and the installed CA is not in the OS trust store: it works only where the environment snippet was loaded, not from an IDE, cron or a service",
+                "{} is installed but its configuration names no CA file, and the installed CA is not in the OS trust store, so it works only where the environment snippet was loaded, not from an IDE, cron or a service",
                 tool.as_str()
             ),
             fix: format!("trust-proxy configure-tools --tools {}", tool.as_str()),

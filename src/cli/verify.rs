@@ -270,9 +270,13 @@ fn to_text(results: &[ClientResult], source: &EnvSource, proxy: &str) -> String 
         ),
         None => "this environment only (nothing installed by trust-proxy)".to_string(),
     };
+    let verdict = match counted.len() {
+        0 => "no client checked".to_string(),
+        1 => format!("{passed} of 1 client works"),
+        n => format!("{passed} of {n} clients work"),
+    };
     out.push_str(&format!(
-        "trust-proxy verify: {passed} of {} clients work; {}\ntrust: {}\n",
-        counted.len(),
+        "trust-proxy verify: {verdict}; {}\ntrust: {}\n",
         escaped(proxy),
         escaped(&trust)
     ));

@@ -137,14 +137,20 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
-    #[error("{}: refused: {reason}; it must be root's (the administrator's on Windows) and writable by nobody else, the directories above it too", path.display())]
-    Unsafe { path: PathBuf, reason: String },
+    /// A file others could change: the system file's rules (root's, and the directories above
+    /// it) or, for the user's own file, the user's.
+    #[error("{}", refused_text(path, reason, *system_rules))]
+    Unsafe {
+        path: PathBuf,
+        reason: String,
+        system_rules: bool,
+    },
     /// A flag's value (a `--fingerprint` that is not one).
     #[error("{0}")]
     Flag(String),
     #[error("${var}: {message}")]
     Env { var: &'static str, message: String },
-    #[error("the pin {pin} ({given_by}) is not among the fingerprints the system configuration allows ({ceiling}: {allowed}); configuration below the system file may only narrow that list: ask the administrator to add it there")]
+    #[error("the pin {pin} (from {}) is not among the fingerprints the system configuration allows ({ceiling}: {allowed}); pins given elsewhere may only narrow that list: use one of those, or have an administrator add it to the `fingerprints` of {}", given_by_words(given_by), ceiling_file(ceiling))]
     /// The sources as text (`flag`, `env VAR`, `FILE:LINE`): two `Source`s would make every
     /// `Result` of this type large.
     AboveCeiling {
@@ -153,6 +159,34 @@ pub enum ConfigError {
         ceiling: String,
         allowed: String,
     },
+}
+
+/// Why a file was refused and, on Unix, the commands that make it acceptable.
+fn refused_text(path: &Path, reason: &str, system_rules: bool) -> String {
+    let path = path.display();
+    match (system_rules, cfg!(unix)) {
+        (true, true) => format!("{path}: refused: {reason}; it must be root's and writable by nobody else, the directories above it too (sudo chown root: {path}; sudo chmod go-w {path}; the same for a directory named)"),
+        (true, false) => format!("{path}: refused: {reason}; it must be the administrators' (or SYSTEM's) and writable by nobody else, the folders above it too"),
+        (false, true) => format!("{path}: refused: {reason}; your configuration file must be yours (or root's) and writable by nobody else (chmod go-w {path})"),
+        (false, false) => format!("{path}: refused: {reason}; your configuration file must be yours and writable by nobody else"),
+    }
+}
+
+/// `flag` as a person knows it: the option they typed.
+fn given_by_words(given_by: &str) -> &str {
+    if given_by == "flag" {
+        "--fingerprint"
+    } else {
+        given_by
+    }
+}
+
+/// `/etc/trust-proxy/config.toml:3` without its line number: the file to edit.
+fn ceiling_file(ceiling: &str) -> &str {
+    match ceiling.rsplit_once(':') {
+        Some((file, line)) if !line.is_empty() && line.chars().all(|c| c.is_ascii_digit()) => file,
+        _ => ceiling,
+    }
 }
 
 impl ConfigError {
@@ -679,11 +713,17 @@ pub fn read_system_file(path: &Path) -> Result<Option<String>, ConfigError> {
     let unsafe_file = |e: trust_proxy_platform::StoreError| ConfigError::Unsafe {
         path: path.to_path_buf(),
         reason: e.to_string(),
+        system_rules: true,
     };
     #[cfg(unix)]
     check_path_as_named(path)?;
     trust_proxy_platform::ownership::check_system_file(&real).map_err(unsafe_file)?;
-    read_bounded(path, &real, |_| Ok(())).map(Some)
+    let unsafe_system_file = |path: PathBuf, reason: String| ConfigError::Unsafe {
+        path,
+        reason,
+        system_rules: true,
+    };
+    read_bounded(path, &real, unsafe_system_file, |_| Ok(())).map(Some)
 }
 
 /// Where `path` leads after every symlink, `None` when nothing is there.
@@ -708,6 +748,7 @@ fn check_path_as_named(path: &Path) -> Result<(), ConfigError> {
     let refuse = |reason: String| ConfigError::Unsafe {
         path: path.to_path_buf(),
         reason,
+        system_rules: true,
     };
     let io = |p: &Path, e: std::io::Error| ConfigError::File {
         path: p.to_path_buf(),
@@ -758,8 +799,14 @@ pub fn read_user_file(path: &Path) -> Result<Option<String>, ConfigError> {
     trust_proxy_platform::ownership::check_user_file(&real).map_err(|e| ConfigError::Unsafe {
         path: path.to_path_buf(),
         reason: e.to_string(),
+        system_rules: false,
     })?;
-    read_bounded(path, &real, |meta| {
+    let unsafe_file = |path: PathBuf, reason: String| ConfigError::Unsafe {
+        path,
+        reason,
+        system_rules: false,
+    };
+    read_bounded(path, &real, unsafe_file, |meta| {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
@@ -790,6 +837,7 @@ pub fn read_user_file(path: &Path) -> Result<Option<String>, ConfigError> {
 fn read_bounded(
     shown: &Path,
     real: &Path,
+    refused: impl Fn(PathBuf, String) -> ConfigError,
     check: impl Fn(&std::fs::Metadata) -> Result<(), String>,
 ) -> Result<String, ConfigError> {
     let fail = |message: String| ConfigError::File {
@@ -806,10 +854,7 @@ fn read_bounded(
     if !meta.is_file() {
         return Err(fail("not a regular file".to_string()));
     }
-    check(&meta).map_err(|reason| ConfigError::Unsafe {
-        path: shown.to_path_buf(),
-        reason,
-    })?;
+    check(&meta).map_err(|reason| refused(shown.to_path_buf(), reason))?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES.saturating_add(1))
         .read_to_end(&mut bytes)

@@ -35,7 +35,7 @@ fn refuse_privileged(scope: Option<ScopeArg>, how: &str) -> Result<(), CommandEr
             "as that user, without sudo"
         };
         return Err(CommandError::NotPrivileged(format!(
-            "tool configuration changes files in your home and runs as you, not as root or an administrator: install the CA first (as root for everyone, or with --scope user), then {who}:\n  {how}"
+            "tool configuration changes files in your home, so it runs as you, not as root or an administrator: once the CA is installed (as root for everyone, or with --scope user), run {who}:\n  {how}"
         )));
     }
     Ok(())
@@ -221,9 +221,14 @@ fn installed_context(
         }
     }
     let Some((layout, state)) = found else {
-        return Err(CommandError::Local(
-            "no CA is installed yet, so there is nothing to point the tools at: run `trust-proxy install` first (as root for every user of this machine, or with --scope user for yourself)".to_string(),
-        ));
+        let for_everyone = if cfg!(windows) {
+            "`trust-proxy install ...` from an elevated prompt"
+        } else {
+            "`sudo trust-proxy install ...`"
+        };
+        return Err(CommandError::Local(format!(
+            "no CA is installed yet, so there is nothing to point the tools at: install it first, for every user of this machine ({for_everyone}) or for yourself (`trust-proxy install --scope user ...`), then run configure-tools again"
+        )));
     };
     let effective = install::effective_layout(&layout, &state);
     let mut strict_x509_findings = Vec::new();

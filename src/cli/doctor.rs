@@ -159,7 +159,9 @@ fn read_recorded(notes: &mut Vec<String>) -> Vec<RecordedSetting> {
             })
             .collect(),
         Err(e) => {
-            notes.push(format!("{e}: settings trust-proxy made count as found"));
+            notes.push(format!(
+                "{e}: a revocation setting trust-proxy made for cargo, if any, is reported below as if someone else had made it"
+            ));
             Vec::new()
         }
     }

@@ -7,6 +7,7 @@ use crate::cli::args::ExportArgs;
 use crate::cli::command::{
     ask_person, build_config, parse_pins, read_ca_files, CommandError, Rendered,
 };
+use crate::cli::words;
 use crate::discover::{self, Provenance};
 use crate::install::apply::ApplyOptions;
 use crate::install::decide::{Decision, Policy};
@@ -121,30 +122,26 @@ pub fn run_export(args: &ExportArgs) -> Result<Rendered, CommandError> {
 }
 
 fn text(report: &ExportReport) -> String {
-    let mut out = format!(
-        "{} {} root CA{} as {} to {}\n",
-        if report.changed {
-            "wrote"
-        } else {
-            "unchanged (already held these bytes):"
-        },
+    let roots = format!(
+        "{} root CA{} ({})",
         report.exported.len(),
         if report.exported.len() == 1 { "" } else { "s" },
         report.format,
-        crate::terminal_text::printable(&report.output),
     );
+    let output = crate::terminal_text::printable(&report.output);
+    let mut out = if report.changed {
+        format!("wrote {roots} to {output}\n")
+    } else {
+        format!("{output} already holds {roots}: left as it was\n")
+    };
     for root in &report.exported {
         out.push_str(&format!(
-            "  {}\n    SHA-256 {}\n    SHA-1 thumbprint {}\n    trusted because: {}\n",
+            "  {}\n    SHA-256 {}\n    SHA-1 thumbprint {}\n    trusted because: {}\n    came from: {}\n",
             crate::terminal_text::printable(&root.subject),
             root.sha256,
             root.sha1_thumbprint,
-            match root.decision {
-                Decision::OsStore => "already in this machine's OS trust store",
-                Decision::Pinned => "a --fingerprint pin matched",
-                Decision::Confirmed => "confirmed at the terminal",
-                Decision::TrustOnFirstUse => "trust on first use",
-            }
+            words::trusted_because(root.decision),
+            words::came_from(root.provenance),
         ));
     }
     out.trim_end().to_string()

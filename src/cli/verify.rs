@@ -270,9 +270,13 @@ fn to_text(results: &[ClientResult], source: &EnvSource, proxy: &str) -> String 
         ),
         None => "this environment only (nothing installed by trust-proxy)".to_string(),
     };
+    let verdict = match counted.len() {
+        0 => "no client checked".to_string(),
+        1 => format!("{passed} of 1 client works"),
+        n => format!("{passed} of {n} clients work"),
+    };
     out.push_str(&format!(
-        "trust-proxy verify: {passed} of {} clients work; {}\ntrust: {}\n",
-        counted.len(),
+        "trust-proxy verify: {verdict}; {}\ntrust: {}\n",
         escaped(proxy),
         escaped(&trust)
     ));
@@ -299,7 +303,7 @@ fn to_text(results: &[ClientResult], source: &EnvSource, proxy: &str) -> String 
             r.seconds
         ));
         if !r.passed {
-            out.push_str(&format!("         {}", r.status.label()));
+            out.push_str(&format!("         {}", r.status.what()));
             if let Some(reason) = &r.reason {
                 out.push_str(&format!(": {}", printable(reason)));
             }
@@ -325,7 +329,19 @@ fn to_text(results: &[ClientResult], source: &EnvSource, proxy: &str) -> String 
         ));
     }
     if counted.is_empty() {
-        out.push_str("\nno client could be checked\n");
+        let unimportable: Vec<&str> = results
+            .iter()
+            .filter(|r| r.found() && !r.counted())
+            .map(|r| r.client.as_str())
+            .collect();
+        out.push_str(&if unimportable.is_empty() {
+            "\nno client could be checked: none of them is on PATH (verify runs the real tools: run it where the ones you use are installed, with that PATH)".to_string()
+        } else {
+            format!(
+                "\nno client could be checked: python3 cannot import {}; install it for python3, or name other clients with --tools",
+                unimportable.join(" or ")
+            )
+        });
     }
     out.trim_end().to_string()
 }

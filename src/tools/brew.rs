@@ -51,8 +51,8 @@ impl Tool for Brew {
                           macOS), and the CA is not in it"
                         .to_string(),
                     fix: format!(
-                        "trust-proxy install --scope system, then trust-proxy configure-tools (it \
-                         runs {command})"
+                        "sudo trust-proxy install --scope system, then, as yourself, trust-proxy \
+                         configure-tools (it runs {command})"
                     ),
                 },
                 Vec::new(),

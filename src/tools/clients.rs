@@ -665,7 +665,7 @@ fn fix(result: &ClientResult, ctx: &FixContext, timeout: Duration) -> Option<Str
     match result.status {
         Status::Works | Status::NotAvailable => None,
         Status::StrictX509 => Some(
-            "re-issue the CA: Python >= 3.13 checks it with VERIFY_X509_STRICT (critical basicConstraints, keyUsage, subject and authority key identifiers); no trust setting fixes this, and turning the check off is not a fix".to_string(),
+            "ask IT (whoever runs the proxy) to re-issue the CA: Python >= 3.13 checks it with VERIFY_X509_STRICT (critical basicConstraints, keyUsage, subject and authority key identifiers); no trust setting fixes this, and turning the check off is not a fix".to_string(),
         ),
         Status::CertificateRejected => Some(if !ctx.installed {
             install.to_string()

@@ -96,7 +96,7 @@ impl Tool for Conda {
                 ))
             }
             Some(old) if old != value => notes.push(format!(
-                "{}: ssl_verify was {old}; now {value} (the old value comes back on uninstall)",
+                "{}: ssl_verify was {old}; now {value} (the old value comes back on uninstall or configure-tools --undo)",
                 path.display()
             )),
             _ => {}

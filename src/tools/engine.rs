@@ -761,8 +761,7 @@ mod tests {
         // What the follow-up command built keeps the CA until it runs again: uninstall says so.
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].contains("pnpm: the file `touch ")
-                && warnings[0].contains("--scope system"),
+            warnings[0].contains("pnpm: what `touch ") && warnings[0].contains("--scope system"),
             "{warnings:?}"
         );
         assert!(!steps.is_empty());

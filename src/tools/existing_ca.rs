@@ -74,8 +74,8 @@ pub fn judge(
     let tool = tool.as_str();
     let replaced = |why: &str| {
         Existing::Replaced(format!(
-            "{tool}: {setting} named {current}, which {why}; replaced by {bundle} (uninstall puts \
-             yours back)"
+            "{tool}: {setting} named {current}, which {why}; replaced by {bundle} (uninstall or \
+             configure-tools --undo puts yours back)"
         ))
     };
     let Some(file) = resolve(current, ctx) else {

@@ -218,7 +218,7 @@ pub struct ToolPlan {
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     /// A config file trust-proxy cannot edit without guessing: left as it is.
-    #[error("{}: {message}; left as it is, fix it by hand or pass --configure-tools without {tool}", path.display(), tool = tool.as_str())]
+    #[error("{}: {message}; left as it is: fix the file by hand, then run `trust-proxy configure-tools --tools {tool}`", path.display(), tool = tool.as_str())]
     Unparsable {
         tool: ToolId,
         path: PathBuf,

@@ -86,7 +86,7 @@ pub(crate) fn set_cafile(
                 } else {
                     notes.push(format!(
                         "{}: cafile was {old}; it now names the full bundle {wanted} (the old line \
-                         comes back on uninstall; CAs of your own that only that file held belong \
+                         comes back on uninstall or configure-tools --undo; CAs of your own that only that file held belong \
                          in trust-proxy's bundle: trust-proxy install --ca-file FILE)",
                         path.display()
                     ));
@@ -117,7 +117,7 @@ pub(crate) fn set_cafile(
         notes.push(format!(
             "{}: removed {removed_ca} ca/ca[] line(s): beside cafile, npm uses whichever comes \
              last and pnpm prefers ca, so the bundle would not be used reliably; they come back on \
-             uninstall; a CA they named that is not the proxy's belongs in trust-proxy's bundle \
+             uninstall or configure-tools --undo; a CA they named that is not the proxy's belongs in trust-proxy's bundle \
              (trust-proxy install --ca-file FILE)",
             path.display()
         ));

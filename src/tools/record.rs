@@ -40,11 +40,10 @@ impl RecordedRebuild {
     /// What uninstall tells the person, since nothing else will ever rebuild that file.
     pub fn reminder(&self) -> String {
         format!(
-            "{}: the file `{}` built still holds the CA: once the CA has left the OS store \
-             (sudo trust-proxy uninstall --scope system), run `{}` as yourself",
+            "{}: what `{command}` built still holds the CA: once the CA has left the OS store \
+             (sudo trust-proxy uninstall --scope system), run `{command}` again as yourself",
             self.tool,
-            self.command.join(" "),
-            self.command.join(" ")
+            command = self.command.join(" ")
         )
     }
 }
@@ -82,11 +81,11 @@ pub struct RecordedFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("tools record {}: {message}", path.display())]
+    #[error("{}: the record of the tool settings trust-proxy made cannot be read ({message}); nothing was changed: restore the file from a backup (without it trust-proxy cannot give the tools' files back)", path.display())]
     Corrupt { path: PathBuf, message: String },
-    #[error("tools record {}: written by a newer trust-proxy (schema {found}); upgrade trust-proxy", path.display())]
+    #[error("{}: the record of the tool settings trust-proxy made was written by a newer trust-proxy (schema {found}); nothing was changed: use that version, or upgrade this one", path.display())]
     Newer { path: PathBuf, found: u32 },
-    #[error("tools record could not be encoded: {0}")]
+    #[error("the record of the tool settings trust-proxy made could not be encoded: {0}")]
     Encode(String),
     #[error(transparent)]
     Fs(#[from] StoreError),

@@ -164,15 +164,25 @@ fn block_edit(
     edits: &mut Vec<StartupEdit>,
     warnings: &mut Vec<String>,
 ) {
-    let result = block.and_then(|block| {
-        let current = fs_safe::read_nofollow(path)
-            .map_err(|e| format!("{e} (trust-proxy does not write through links)"))?;
-        let contents = envsnippet::replace_marked_block_bytes(
-            current.as_deref().unwrap_or_default(),
-            Some(&block),
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(StartupEdit {
+    let block = match block {
+        Ok(block) => block,
+        Err(e) => {
+            warnings.push(format!("{}: not edited: {e}", path.display()));
+            return;
+        }
+    };
+    let current = match fs_safe::read_nofollow(path) {
+        Ok(current) => current,
+        Err(e) => {
+            warnings.push(left_alone(path, &e, block.trim_end()));
+            return;
+        }
+    };
+    match envsnippet::replace_marked_block_bytes(
+        current.as_deref().unwrap_or_default(),
+        Some(&block),
+    ) {
+        Ok(contents) => edits.push(StartupEdit {
             edit: FileEdit {
                 path: path.to_path_buf(),
                 contents,
@@ -181,10 +191,7 @@ fn block_edit(
             },
             kind: EditKind::Block,
             why: format!("{}: {why}", path.display()),
-        })
-    });
-    match result {
-        Ok(edit) => edits.push(edit),
+        }),
         Err(e) => warnings.push(format!("{}: not edited: {e}", path.display())),
     }
 }
@@ -207,10 +214,30 @@ fn whole_edit(
             kind: EditKind::Whole,
             why: format!("{}: {why}", path.display()),
         }),
-        Err(e) => warnings.push(format!(
-            "{}: not written: {e} (trust-proxy does not write through links)",
+        Err(e) => {
+            // The managed-file comment would be untrue in a file the person writes.
+            let by_hand: Vec<&str> = contents
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .map(str::trim)
+                .collect();
+            warnings.push(left_alone(path, &e, &by_hand.join("; ")));
+        }
+    }
+}
+
+/// A start-up file trust-proxy could not edit, and the line that would load the environment
+/// snippet, for the person to add: without it new shells do not get the variables.
+fn left_alone(path: &Path, e: &trust_proxy_platform::StoreError, line: &str) -> String {
+    match e {
+        trust_proxy_platform::StoreError::Symlink { .. } => format!(
+            "{}: not edited: it is a symlink, and trust-proxy does not write through links; add this line by hand to the file it leads to: {line}",
             path.display()
-        )),
+        ),
+        other => format!(
+            "{}: not edited ({other}); for new shells to load the environment, add this line to it by hand: {line}",
+            path.display()
+        ),
     }
 }
 
@@ -238,6 +265,37 @@ mod tests {
             fish: PathBuf::from("/d/env.fish"),
             pwsh: PathBuf::from("/d/env.ps1"),
         }
+    }
+
+    /// A dotfile manager's symlink is left alone, and the warning gives the line to add by
+    /// hand, for the bash family and for fish's whole file alike.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_start_up_file_gets_the_line_to_add_by_hand() {
+        let home = tempfile::tempdir().unwrap();
+        let dotfiles = home.path().join("dotfiles");
+        std::fs::create_dir_all(&dotfiles).unwrap();
+        std::fs::write(dotfiles.join("bashrc"), "alias ll='ls -l'\n").unwrap();
+        std::os::unix::fs::symlink(dotfiles.join("bashrc"), home.path().join(".bashrc")).unwrap();
+        let conf_d = home.path().join(".config/fish/conf.d");
+        std::fs::create_dir_all(&conf_d).unwrap();
+        std::fs::write(dotfiles.join("tp.fish"), "").unwrap();
+        std::os::unix::fs::symlink(dotfiles.join("tp.fish"), conf_d.join("trust-proxy.fish"))
+            .unwrap();
+        let (_, warnings) = plan(
+            &ctx(home.path(), "/bin/bash"),
+            &snippets(),
+            Shells::default(),
+        );
+        let bashrc = home.path().join(".bashrc");
+        let fish = conf_d.join("trust-proxy.fish");
+        assert_eq!(
+            warnings,
+            vec![
+                format!("{}: not edited: it is a symlink, and trust-proxy does not write through links; add this line by hand to the file it leads to: if [ -r '/d/it'\\''s/env.sh' ]; then . '/d/it'\\''s/env.sh'; fi", bashrc.display()),
+                format!("{}: not edited: it is a symlink, and trust-proxy does not write through links; add this line by hand to the file it leads to: if test -r '/d/env.fish'; source '/d/env.fish'; end", fish.display()),
+            ]
+        );
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl Tool for Yarn {
         if let Some(old) = previous.filter(|old| old != wanted) {
             notes.push(format!(
                 "{}: {} was {old}; it now names the full bundle {wanted} (the old value comes \
-                 back on uninstall)",
+                 back on uninstall or configure-tools --undo)",
                 path.display(),
                 key.name()
             ));

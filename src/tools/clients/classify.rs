@@ -45,6 +45,7 @@ impl Status {
         self != Status::NotAvailable
     }
 
+    /// One line on its own (a progress line): a failure says FAILS.
     pub fn label(self) -> &'static str {
         match self {
             Status::Works => "works",
@@ -56,6 +57,12 @@ impl Status {
             Status::CouldNotTell => "could not tell",
             Status::NotAvailable => "not available",
         }
+    }
+
+    /// What happened, under a report line that already says FAILS.
+    pub fn what(self) -> &'static str {
+        let label = self.label();
+        label.strip_prefix("FAILS: ").unwrap_or(label)
     }
 }
 

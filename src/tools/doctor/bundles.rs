@@ -122,8 +122,8 @@ pub fn check(path_text: &str, s: &Setting<'_>, out: &mut Collector) -> bool {
         _ => vec![PathBuf::from(path_text)],
     };
     let instead = match s.suggested_bundle {
-        Some(b) => format!("a complete bundle (OS roots + the CA), such as trust-proxy's {}", shown(s.ctx, b)),
-        None => "a complete bundle (OS roots + the CA; `trust-proxy install` writes one and `trust-proxy status` names it)".to_string(),
+        Some(b) => format!("a full bundle (OS roots + the CA), such as trust-proxy's {}", shown(s.ctx, b)),
+        None => "a full bundle (OS roots + the CA; `trust-proxy install` writes one and `trust-proxy status` names it)".to_string(),
     };
     let mut usable = true;
     let mut all = Vec::new();
@@ -135,12 +135,16 @@ pub fn check(path_text: &str, s: &Setting<'_>, out: &mut Collector) -> bool {
                 format!("{}; point it at {instead} by its absolute path", s.remove)));
         }
         if std::fs::metadata(path).is_err() {
-            let effect = match s.usage {
-                Use::Replaces => {
-                    "uv >= 0.12 fails every HTTPS request, Python, curl and git fail to load it"
-                }
-                Use::Adds => {
+            // Said of the tool that reads this setting: PIP_CERT is no concern of uv's.
+            let effect = match (s.usage, s.tool) {
+                (Use::Replaces, Some(tool)) => format!(
+                    "{} cannot load it and fails every HTTPS request",
+                    tool.as_str()
+                ),
+                (Use::Replaces, None) => "the programs that read it fail every HTTPS request (uv >= 0.12 trusts nothing at all; Python, curl and git fail to load it)".to_string(),
+                (Use::Adds, _) => {
                     "the tool skips it (Node with a warning), so hosts behind the proxy fail"
+                        .to_string()
                 }
             };
             out.push(finding(

@@ -304,7 +304,7 @@ pub fn check(input: &Input<'_>, out: &mut Collector) {
                 location: "environment".to_string(),
                 setting: format!("{name}={value}"),
                 message: if rule.severity == Severity::Error {
-                    format!("{}; anyone on the path can read and change the traffic. Install the CA instead (trust-proxy install) so verification can stay on", rule.what)
+                    format!("{}; {}", rule.what, super::verification_off(input))
                 } else {
                     rule.what.to_string()
                 },

@@ -46,7 +46,7 @@ fn insecure(
         tool: Some(tool),
         location: path.display().to_string(),
         setting: entry.text.trim().to_string(),
-        message: format!("{what}; anyone on the path can read and change the traffic. Install the CA instead (trust-proxy install) so verification can stay on"),
+        message: format!("{what}; {}", super::verification_off(input)),
         fix: remove_line(input.ctx, path, entry),
     });
 }

@@ -29,7 +29,7 @@ struct Value {
 
 pub fn check(git: &Path, input: &Input<'_>, out: &mut Collector) {
     match config_values(git, "bool", r"^http\.(.+\.)?sslverify$") {
-        Ok(values) => ssl_verify(&values, out),
+        Ok(values) => ssl_verify(&values, input, out),
         Err(why) => out.push(unreadable(why)),
     }
     match config_values(git, "path", r"^http\.(.+\.)?sslcainfo$") {
@@ -61,7 +61,7 @@ fn effective(values: &[Value]) -> BTreeMap<&str, &Value> {
     last
 }
 
-fn ssl_verify(values: &[Value], out: &mut Collector) {
+fn ssl_verify(values: &[Value], input: &Input<'_>, out: &mut Collector) {
     for (key, last) in effective(values) {
         if last.value != "false" {
             continue;
@@ -89,7 +89,7 @@ fn ssl_verify(values: &[Value], out: &mut Collector) {
                 .collect::<Vec<_>>()
                 .join(", "),
             setting: format!("{key}=false"),
-            message: format!("{what}; anyone on the path can read and change the traffic. Install the CA instead (trust-proxy install) so verification can stay on"),
+            message: format!("{what}; {}", super::verification_off(input)),
             fix: fixes.join(" && "),
         });
     }

@@ -22,7 +22,7 @@ pub fn check(input: &Input<'_>, out: &mut Collector) {
             message: format!(
                 "the installation could not be read, so its CA was not checked: {why}"
             ),
-            fix: format!("trust-proxy status --scope {scope}"),
+            fix: "if a newer trust-proxy wrote it, use that one; otherwise restore the state file named above from a backup: status, install and uninstall stop at it too".to_string(),
         });
     }
     let now = now_unix();
@@ -40,7 +40,10 @@ pub fn check(input: &Input<'_>, out: &mut Collector) {
                     location: format!("{} scope state", installed.scope),
                     setting: ca.sha256.clone(),
                     message: "the state file holds a certificate that does not parse".to_string(),
-                    fix: format!("trust-proxy status --scope {}", installed.scope),
+                    fix: format!(
+                        "restore the {} scope's state.json from a backup: it was changed outside trust-proxy, and status and uninstall stop at it too",
+                        installed.scope
+                    ),
                 });
                 continue;
             };
@@ -57,26 +60,35 @@ pub fn check(input: &Input<'_>, out: &mut Collector) {
 
 fn expiry(installed: &Installed, cert: &Cert, now: i64, out: &mut Collector) {
     let info = &cert.info;
-    let (id, severity, message) = if now > cert.not_after_unix() {
+    let tp = trust_proxy_as(&installed.scope);
+    let replace = format!(
+        "trust-proxy discover (find the CA the proxy uses now and compare its fingerprint with IT's), then {tp} install --scope {scope} --fingerprint NEW, then {tp} uninstall --scope {scope} --fingerprint {old}",
+        scope = installed.scope,
+        old = cert.sha256()
+    );
+    let (id, severity, message, fix) = if now > cert.not_after_unix() {
         (
             "ca_expired",
             Severity::Error,
             format!("expired on {}: every client rejects the certificates it signs; if the proxy still uses it, IT must re-issue it, and if the proxy moved to a new CA, trust that one", info.not_after),
+            replace,
         )
     } else if cert.not_after_unix().saturating_sub(now) < EXPIRY_WARNING_SECS {
         (
             "ca_expires_soon",
             Severity::Warning,
             format!("expires on {} (within 30 days): ask IT for the new CA and install it beside this one before then", info.not_after),
+            replace,
         )
     } else if !cert.valid_at(now) {
         (
             "ca_not_yet_valid",
             Severity::Warning,
             format!(
-                "not valid before {}: check this machine's clock",
+                "not valid before {}: this machine's clock is behind, or the CA was issued with a start date in the future",
                 info.not_before
             ),
+            "set this machine's clock right (timedatectl status shows it and whether it is synchronised); if it is right, ask IT to re-issue the CA".to_string(),
         )
     } else {
         return;
@@ -88,11 +100,7 @@ fn expiry(installed: &Installed, cert: &Cert, now: i64, out: &mut Collector) {
         location: format!("installed CA ({} scope)", installed.scope),
         setting: format!("{} SHA-256 {}", info.subject, cert.sha256()),
         message,
-        fix: format!(
-            "trust-proxy discover (find the CA the proxy uses now and compare its fingerprint with IT's), trust-proxy install --scope {scope} --fingerprint NEW, then trust-proxy uninstall --scope {scope} --fingerprint {old}",
-            scope = installed.scope,
-            old = cert.sha256()
-        ),
+        fix,
     });
 }
 
@@ -149,10 +157,21 @@ fn rotation(input: &Input<'_>, installed: &[(&Installed, Cert)], out: &mut Colle
             setting: format!("{} SHA-256 {}", root.info.subject, root.sha256()),
             message,
             fix: format!(
-                "compare the fingerprint with the one IT publishes, then: trust-proxy install --scope {scope} --fingerprint {}",
+                "compare the fingerprint with the one IT publishes, then: {} install --scope {scope} --fingerprint {}",
+                trust_proxy_as(scope),
                 root.sha256()
             ),
         });
+    }
+}
+
+/// How a person runs trust-proxy for `scope`: the system scope needs root (an elevated prompt
+/// on Windows, which has no `sudo` to name).
+fn trust_proxy_as(scope: &str) -> &'static str {
+    if scope == "system" && cfg!(unix) {
+        "sudo trust-proxy"
+    } else {
+        "trust-proxy"
     }
 }
 
@@ -197,7 +216,7 @@ fn unconfigured_tools(input: &Input<'_>, out: &mut Collector) {
             location: program.display().to_string(),
             setting: String::new(),
             message: format!(
-                "{} is installed but its configuration names no CA file, and the installed CA is not in the OS trust store: it works only where the environment snippet was loaded, not from an IDE, cron or a service",
+                "{} is installed but its configuration names no CA file, and the installed CA is not in the OS trust store, so it works only where the environment snippet was loaded, not from an IDE, cron or a service",
                 tool.as_str()
             ),
             fix: format!("trust-proxy configure-tools --tools {}", tool.as_str()),

@@ -240,6 +240,16 @@ pub fn sh_quote(arg: &str) -> String {
     }
 }
 
+/// Why a setting that turns verification off must go, and what makes it unnecessary: the CA
+/// installed (already, or by the commands named).
+pub fn verification_off(input: &Input<'_>) -> &'static str {
+    if input.installed.iter().any(|i| !i.state.cas.is_empty()) {
+        "anyone on the path can read and change the traffic, and the CA trust-proxy installed already makes it unnecessary"
+    } else {
+        "anyone on the path can read and change the traffic; install the CA instead (trust-proxy discover, then trust-proxy install --fingerprint SHA256) so verification can stay on"
+    }
+}
+
 /// A path for a message: `~/.npmrc` under the home, else as it is.
 pub fn shown(ctx: &Context, path: &Path) -> String {
     match path.strip_prefix(&ctx.home) {

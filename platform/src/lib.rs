@@ -149,7 +149,7 @@ pub fn os_store(scope: Scope) -> Result<Box<dyn TrustStore>, StoreError> {
         match scope {
             Scope::System => Ok(Box::new(linux::LinuxStore::detect("/"))),
             Scope::User => Err(StoreError::Unsupported(
-                "Linux has no per-user OS trust store; use the system scope".into(),
+                "Linux has no per-user OS trust store".into(),
             )),
         }
     }

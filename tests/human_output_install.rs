@@ -96,7 +96,7 @@ fn refusals_keep_their_notes_and_name_what_to_run() {
 }
 
 /// The system scope without the rights it needs (exit 8): each command repeats itself with sudo
-/// and offers its own user-scope way.
+/// and offers its own user-scope way; status says how to install there.
 #[test]
 fn system_scope_without_privileges() {
     let home = tempfile::tempdir().unwrap();
@@ -109,6 +109,11 @@ fn system_scope_without_privileges() {
         (
             "uninstall_system_not_privileged",
             &["uninstall", "--scope", "system"][..],
+        ),
+        // Reading needs no privileges; the install it suggests does.
+        (
+            "status_system_nothing_installed",
+            &["status", "--scope", "system"][..],
         ),
         (
             "refresh_system_not_privileged",

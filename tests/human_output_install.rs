@@ -186,11 +186,16 @@ fn ca_file_problems() {
     }
 }
 
+/// Before any install, and after one with a pin that names another CA.
 #[test]
 fn uninstall_with_a_pin_that_matches_nothing() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let other = "ab".repeat(32);
+    snapshot!(
+        "refresh_nothing_installed",
+        outcome(h, bin(h).args(["refresh", "--scope", "user"]))
+    );
     snapshot!(
         "uninstall_pin_nothing_installed",
         outcome(

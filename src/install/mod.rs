@@ -1019,7 +1019,7 @@ pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
         .ok()
         .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
         .ok_or_else(|| {
-            InstallError::Plan("the state file holds a certificate that does not parse".to_string())
+            InstallError::Plan("the state file holds a certificate that does not parse: restore the file from a backup, or move it aside and run `trust-proxy install` again".to_string())
         })
 }
 
@@ -1171,9 +1171,15 @@ pub fn refresh(
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
     let nothing_installed = || {
-        InstallError::Plan(
-            "nothing is installed in this scope; run `trust-proxy install` first".to_string(),
-        )
+        let scope = scope_name(layout);
+        let sudo = if scope == "system" && cfg!(unix) {
+            "sudo "
+        } else {
+            ""
+        };
+        InstallError::Plan(format!(
+            "nothing is installed in the {scope} scope, so there is nothing to refresh: run `{sudo}trust-proxy install --scope {scope}` first"
+        ))
     };
     let lock = lock_if_installed(layout)?.ok_or_else(nothing_installed)?;
     let Some(before) = load_state(layout)? else {

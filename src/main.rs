@@ -29,21 +29,25 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    let outcome = match &cli.command {
-        Command::Discover(args) => command::run_discover(args),
+    // Every command's notes are printed whether it succeeds or fails: a refusal keeps the notes
+    // gathered before it (the scope note, the proxy notes).
+    let outcome: Result<_, command::Failure> = match &cli.command {
+        Command::Discover(args) => command::run_discover(args).map_err(Into::into),
         Command::Install(args) => configure_tools::run_install(args),
-        Command::Uninstall(args) => command::run_uninstall(args),
-        Command::Status(args) => command::run_status(args),
-        Command::Env(args) => command::run_env(args),
-        Command::Refresh(args) => command::run_refresh(args),
-        Command::ConfigureTools(args) => configure_tools::run_configure_tools(args),
-        Command::Verify(args) => trust_proxy::cli::verify::run_verify(args),
-        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
-        Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args),
+        Command::Uninstall(args) => command::run_uninstall(args).map_err(Into::into),
+        Command::Status(args) => command::run_status(args).map_err(Into::into),
+        Command::Env(args) => command::run_env(args).map_err(Into::into),
+        Command::Refresh(args) => command::run_refresh(args).map_err(Into::into),
+        Command::ConfigureTools(args) => {
+            configure_tools::run_configure_tools(args).map_err(Into::into)
+        }
+        Command::Verify(args) => trust_proxy::cli::verify::run_verify(args).map_err(Into::into),
+        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args).map_err(Into::into),
+        Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args).map_err(Into::into),
         Command::Config(ConfigCommand::Show(args)) => Ok(
             trust_proxy::cli::config_show::run_config_show(args, &effective),
         ),
-        Command::Export(args) => trust_proxy::cli::export::run_export(args),
+        Command::Export(args) => trust_proxy::cli::export::run_export(args).map_err(Into::into),
     };
     match outcome {
         Ok(rendered) => {
@@ -61,12 +65,15 @@ fn main() -> ExitCode {
             let _ = out.write_all(b"\n");
             ExitCode::from(rendered.exit_code as u8)
         }
-        Err(e) => {
-            if let Some(json) = json_contract::error_json(&cli.command, &e) {
+        Err(command::Failure { error, warnings }) => {
+            if let Some(json) = json_contract::error_json(&cli.command, &error, &warnings) {
                 let _ = writeln!(std::io::stdout().lock(), "{json}");
             }
-            style::print_error(&for_terminal(&e.to_string()));
-            ExitCode::from(e.exit_code() as u8)
+            for w in &warnings {
+                style::print_warning(&for_terminal(w));
+            }
+            style::print_error(&for_terminal(&error.to_string()));
+            ExitCode::from(error.exit_code() as u8)
         }
     }
 }

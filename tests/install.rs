@@ -544,7 +544,10 @@ fn rotation_then_exact_uninstall() {
     assert!(!proxy_ca.contains(lab.root.cert_pem().trim()));
 
     let unknown = lab.uninstall(&[lab.pin()]);
-    assert!(matches!(unknown, Err(InstallError::UnknownFingerprint(_))));
+    assert!(matches!(
+        unknown,
+        Err(InstallError::UnknownFingerprint { .. })
+    ));
 
     lab.uninstall(&[]).unwrap();
     assert!(lab.store.list().unwrap().is_empty());

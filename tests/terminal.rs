@@ -192,7 +192,7 @@ fn install_declined_at_the_terminal_changes_nothing() {
     let screen = strip(&tmux.wait_for("[exit code: "));
     assert!(screen.contains("[exit code: 6]"), "{screen}");
     assert!(screen.contains("declined"), "{screen}");
-    assert!(screen.contains("run install again"), "{screen}");
+    assert!(screen.contains("run again and type yes"), "{screen}");
     assert!(!home.path().join("data").exists());
 }
 

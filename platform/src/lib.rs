@@ -70,19 +70,19 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
-    #[error("refusing to follow symlink {}", path.display())]
+    #[error("{} is a symlink, which trust-proxy does not follow (a planted link could redirect what it reads or writes): if the link is yours, replace it with the file it points to and run the command again", path.display())]
     Symlink { path: PathBuf },
-    #[error("{} is owned by uid {uid}, expected root", path.display())]
+    #[error("{} is owned by uid {uid}, not root, and decides what the whole machine trusts: check who changed it, then `sudo chown root {}` and run the command again", path.display(), path.display())]
     NotRootOwned { path: PathBuf, uid: u32 },
-    #[error("{} is writable by group or others (mode {mode:o})", path.display())]
+    #[error("{} is writable by group or others (mode {mode:o}), so anyone could change what the machine trusts: check its contents, then `sudo chmod go-w {}` and run the command again", path.display(), path.display())]
     Writable { path: PathBuf, mode: u32 },
-    #[error("{} is owned by {owner}, expected {expected}", path.display())]
+    #[error("{} is owned by {owner}, not {expected}, and decides what the whole machine trusts: check who changed it, give it back to {expected} (as an administrator) and run the command again", path.display())]
     WrongOwner {
         path: PathBuf,
         owner: String,
         expected: String,
     },
-    #[error("{} can be changed by {who}, not only by {allowed}", path.display())]
+    #[error("{} can be changed by {who}, not only by {allowed}: check its contents, remove the other permissions (as an administrator) and run the command again", path.display())]
     WritableBy {
         path: PathBuf,
         who: String,
@@ -149,7 +149,7 @@ pub fn os_store(scope: Scope) -> Result<Box<dyn TrustStore>, StoreError> {
         match scope {
             Scope::System => Ok(Box::new(linux::LinuxStore::detect("/"))),
             Scope::User => Err(StoreError::Unsupported(
-                "Linux has no per-user OS trust store; use the system scope".into(),
+                "Linux has no per-user OS trust store".into(),
             )),
         }
     }

@@ -55,6 +55,43 @@ impl CommandError {
     }
 }
 
+/// A command that failed, with the notes it gathered before it failed (the scope note, the
+/// proxy notes): they explain a refusal as much as a success, so main prints them either way.
+#[derive(Debug)]
+pub struct Failure {
+    /// Boxed: a failure is rare, and the Result every run returns stays small.
+    pub error: Box<CommandError>,
+    pub warnings: Vec<String>,
+}
+
+impl From<CommandError> for Failure {
+    fn from(error: CommandError) -> Self {
+        Failure {
+            error: Box::new(error),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Runs `command` with a list it adds its notes to; they come back with the report, or with the
+/// error when it fails.
+pub fn keeping_warnings(
+    command: impl FnOnce(&mut Vec<String>) -> Result<Rendered, CommandError>,
+) -> Result<Rendered, Failure> {
+    let mut warnings = Vec::new();
+    match command(&mut warnings) {
+        Ok(mut rendered) => {
+            warnings.append(&mut rendered.warnings);
+            rendered.warnings = warnings;
+            Ok(rendered)
+        }
+        Err(error) => Err(Failure {
+            error: Box::new(error),
+            warnings,
+        }),
+    }
+}
+
 /// What main prints and the exit code it returns.
 pub struct Rendered {
     pub stdout: String,
@@ -103,9 +140,18 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     })
 }
 
-pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
-    let mut warnings = Vec::new();
-    let scope = resolve_scope(args.scope.scope)?;
+pub fn run_install(args: &InstallArgs) -> Result<Rendered, Failure> {
+    keeping_warnings(|warnings| install_noting(args, warnings))
+}
+
+fn install_noting(
+    args: &InstallArgs,
+    warnings: &mut Vec<String>,
+) -> Result<Rendered, CommandError> {
+    let scope = resolve_scope(
+        args.scope.scope,
+        "or install for yourself only with --scope user",
+    )?;
     crate::cli::stores::check_scope(args.nss, args.java, scope)?;
     let pins = parse_pins(&args.fingerprints)?;
     // macOS confirms a user trust-settings change in a dialog: without a GUI session it would
@@ -125,13 +171,7 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
         may_ask: !args.scope.json && !args.yes,
         writes_snippets: !args.dry_run,
     };
-    let config = build_config_asking(
-        &args.probe,
-        ca_file_certs.clone(),
-        scope,
-        &mut warnings,
-        prompt,
-    )?;
+    let config = build_config_asking(&args.probe, ca_file_certs.clone(), scope, warnings, prompt)?;
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
     if let Some(note) = parts.note.clone() {
@@ -182,12 +222,15 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
     Ok(Rendered {
         stdout,
         exit_code,
-        warnings,
+        warnings: Vec::new(),
     })
 }
 
 pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
-    let scope = resolve_scope(args.scope.scope)?;
+    let scope = resolve_scope(
+        args.scope.scope,
+        "or remove what you installed for yourself only with --scope user",
+    )?;
     let pins = parse_pins(&args.fingerprints)?;
     let (os_roots, _) = load_os_roots(scope).unwrap_or_default();
     let parts = scope_setup(scope)?;
@@ -213,8 +256,15 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
 }
 
 pub fn run_refresh(args: &ScopeArgs) -> Result<Rendered, CommandError> {
-    let scope = resolve_scope(args.scope)?;
-    let (os_roots, _) = load_os_roots(scope).map_err(CommandError::Local)?;
+    let scope = resolve_scope(
+        args.scope,
+        "or refresh what you installed for yourself only with --scope user",
+    )?;
+    let (os_roots, _) = load_os_roots(scope).map_err(|e| {
+        CommandError::Local(format!(
+            "cannot read the OS trust store: {e}; nothing was changed"
+        ))
+    })?;
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
     let report = install::refresh(&layout, parts.host(), &os_roots, ApplyOptions::default())?;
@@ -282,9 +332,23 @@ pub fn run_env(args: &EnvArgs) -> Result<Rendered, CommandError> {
             });
         }
     }
-    Err(CommandError::Local(
-        "nothing is installed yet: run `trust-proxy install` first".to_string(),
-    ))
+    Err(CommandError::Local(match args.scope.map(to_scope) {
+        None => "nothing is installed yet, for you or for every user: run `trust-proxy install` first, then `trust-proxy env` prints the variables to set".to_string(),
+        Some(Scope::User) => "nothing is installed for the user scope: run `trust-proxy install --scope user` first, or `trust-proxy env --scope system` for what is installed for every user".to_string(),
+        Some(Scope::System) => format!(
+            "nothing is installed for the system scope: run {} first, or `trust-proxy env --scope user` for what you installed for yourself",
+            as_administrator("trust-proxy install --scope system")
+        ),
+    }))
+}
+
+/// `command` as a person runs it with the rights the system scope needs, quoted for a sentence.
+fn as_administrator(command: &str) -> String {
+    if cfg!(windows) {
+        format!("`{command}` from an elevated PowerShell")
+    } else {
+        format!("`sudo {command}`")
+    }
 }
 
 /// The proxy password for `--proxy-user`: from the environment, else the OS keyring entry for
@@ -364,8 +428,9 @@ fn default_scope() -> Scope {
     }
 }
 
-/// The scope to change, refusing early (before any probe) when the privileges do not fit.
-fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
+/// The scope to change, refusing early (before any probe) when the privileges do not fit;
+/// `user_scope_instead` is the command's own way out with `--scope user`.
+fn resolve_scope(arg: Option<ScopeArg>, user_scope_instead: &str) -> Result<Scope, CommandError> {
     let scope = arg.map(to_scope).unwrap_or_else(default_scope);
     if scope == Scope::System && !trust_proxy_platform::is_elevated() {
         // The command is repeated for the person to run, so a password in a proxy URL would be
@@ -392,7 +457,7 @@ fn resolve_scope(arg: Option<ScopeArg>) -> Result<Scope, CommandError> {
             String::new()
         };
         return Err(CommandError::NotPrivileged(format!(
-            "{how}\nor install for yourself only with --scope user{password_note}"
+            "{how}\n{user_scope_instead}{password_note}"
         )));
     }
     if cfg!(unix) && scope == Scope::User && trust_proxy_platform::is_elevated() {
@@ -515,7 +580,7 @@ fn scope_setup(scope: Scope) -> Result<ScopeParts, CommandError> {
             StoreChoice::None(NoOsStore),
             // Said by install only (the one command that writes for a scope without a store).
             Some(format!(
-                "{why} (`sudo trust-proxy install --scope system`) for programs that read only the OS store; this user-scope install covers trust-proxy's bundle and the environment snippets, which most tools read"
+                "{why}, so a user-scope install writes only trust-proxy's bundle and the environment snippets, which most tools read; for programs that read only the OS store, install for every user with `sudo trust-proxy install --scope system`"
             )),
         ),
         Err(e) => return Err(CommandError::Local(e.to_string())),
@@ -898,17 +963,31 @@ fn read_small_file(path: &Path) -> Option<Vec<u8>> {
     (bytes.len() as u64 <= LIMIT).then_some(bytes)
 }
 
+/// Why a file named on the command line could not be read, in words (not `os error 2`).
+fn unreadable(flag: &str, path: &Path, e: &std::io::Error) -> CommandError {
+    let why = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    CommandError::Usage(format!("{flag} {}: {why}", path.display()))
+}
+
 fn read_certs(path: &Path, flag: &str) -> Result<Vec<Cert>, CommandError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| CommandError::Usage(format!("{flag} {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(flag, path, &e))?;
+    if meta.is_dir() {
+        return Err(CommandError::Usage(format!(
+            "{flag} {}: is a directory; name the certificate file in it",
+            path.display()
+        )));
+    }
     if meta.len() > 64 * 1024 * 1024 {
         return Err(CommandError::Usage(format!(
             "{flag} {}: larger than 64 MiB, not a certificate file",
             path.display()
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| CommandError::Usage(format!("{flag} {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| unreadable(flag, path, &e))?;
     certload::load_certs(&bytes)
         .map_err(|e| CommandError::Usage(format!("{flag} {}: {e}", path.display())))
 }

@@ -4,7 +4,7 @@
 
 use crate::analyze::lint;
 use crate::cli::args::{ConfigureToolsArgs, InstallArgs, ScopeArg};
-use crate::cli::command::{self, CommandError, NoOsStore, Rendered};
+use crate::cli::command::{self, CommandError, Failure, NoOsStore, Rendered};
 use crate::exit_status::ExitStatus;
 use crate::install::apply::Lock;
 use crate::install::envsnippet::Shell;
@@ -77,7 +77,7 @@ pub fn run_configure_tools(args: &ConfigureToolsArgs) -> Result<Rendered, Comman
 
 /// `install` as before, then, with `--configure-tools`, the tools. The refusal comes before the
 /// install changes anything.
-pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
+pub fn run_install(args: &InstallArgs) -> Result<Rendered, Failure> {
     let Some(selected) = &args.configure_tools else {
         return command::run_install(args);
     };
@@ -93,7 +93,15 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
     {
         return Ok(rendered);
     }
-    let user = user_layout()?;
+    // The CA is in place by now: a failure from here on keeps the install's notes.
+    let fail = |error: CommandError, rendered: Rendered| Failure {
+        error: Box::new(error),
+        warnings: rendered.warnings,
+    };
+    let user = match user_layout() {
+        Ok(user) => user,
+        Err(e) => return Err(fail(e, rendered)),
+    };
     let report = match configure(&user, selected, args.dry_run) {
         Ok(report) => report,
         // A dry run installed nothing for the tools to point at.
@@ -103,7 +111,7 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, CommandError> {
             ));
             return Ok(rendered);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(fail(e, rendered)),
     };
     if report.report.failed && rendered.exit_code == ExitStatus::Success.code() {
         rendered.exit_code = ExitStatus::LocalError.code();

@@ -179,6 +179,12 @@ fn verification_text(verification: Option<&Verification>) -> String {
                     words::tls_versions_in(&printable(&t.detail))
                 ));
             }
+            if let Some(failed) = targets.iter().find(|t| !t.ok) {
+                out.push_str(&format!(
+                    "What now: `trust-proxy discover --target {}` shows what that target presents now; `trust-proxy uninstall` undoes this install\n",
+                    failed.target
+                ));
+            }
         }
         Some(Verification::NotApplicable { reason }) => {
             out.push_str(&format!(
@@ -215,8 +221,14 @@ pub fn status_text(status: &StatusReport) -> String {
         } else {
             "system"
         };
+        // The default scope follows the privileges: the command names this one.
+        let install = match (status.scope.as_str(), cfg!(windows)) {
+            ("system", false) => "sudo trust-proxy install --scope system",
+            ("system", true) => "trust-proxy install --scope system (from an elevated PowerShell)",
+            _ => "trust-proxy install --scope user",
+        };
         return format!(
-            "trust-proxy status: nothing installed in the {} scope.\nTo install: trust-proxy install (or look at the other scope: trust-proxy status --scope {other})",
+            "trust-proxy status: nothing installed in the {} scope.\nTo install: {install} (or look at the other scope: trust-proxy status --scope {other})",
             status.scope
         );
     }
@@ -286,4 +298,30 @@ pub fn env_json(
         snippet: snippet.trim_end(),
     })
     .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install::verify::TargetCheck;
+
+    #[test]
+    fn a_failed_verification_names_the_failing_target_to_look_at() {
+        let check = |target: &str, ok| TargetCheck {
+            target: target.to_string(),
+            ok,
+            detail: "handshake".to_string(),
+        };
+        let text = verification_text(Some(&Verification::Failed {
+            targets: vec![check("pypi.org:443", true), check("github.com:443", false)],
+        }));
+        assert!(
+            text.contains("What now: `trust-proxy discover --target github.com:443`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`trust-proxy uninstall` undoes this install"),
+            "{text}"
+        );
+    }
 }

@@ -134,7 +134,10 @@ pub fn usage_error_json(args: &[String], clap_message: &str) -> String {
         false,
         false,
     );
-    object.insert("error".to_string(), error_value(ExitStatus::Usage, message));
+    object.insert(
+        "error".to_string(),
+        error_value(ExitStatus::Usage, message, &[]),
+    );
     render(&Value::Object(object))
 }
 
@@ -155,19 +158,20 @@ pub fn seal(command: &Command, mut rendered: Rendered) -> Rendered {
                     "the {} report could not be encoded: {why}",
                     command_name(command)
                 ),
+                &rendered.warnings,
             );
         }
     }
     rendered
 }
 
-/// The JSON object for an error, when `--json` was asked for.
-pub fn error_json(command: &Command, error: &CommandError) -> Option<String> {
+/// The JSON object for an error, with the notes printed before it, when `--json` was asked for.
+pub fn error_json(command: &Command, error: &CommandError, warnings: &[String]) -> Option<String> {
     if !wants_json(command) {
         return None;
     }
     let status = ExitStatus::from_code(error.exit_code()).unwrap_or(ExitStatus::LocalError);
-    Some(error_object(command, status, &error.to_string()))
+    Some(error_object(command, status, &error.to_string(), warnings))
 }
 
 /// The JSON object for an error found before the command ran (its configuration), when
@@ -177,7 +181,7 @@ pub fn early_error_json(command: &Command, exit_code: i32, message: &str) -> Opt
         return None;
     }
     let status = ExitStatus::from_code(exit_code).unwrap_or(ExitStatus::LocalError);
-    Some(error_object(command, status, message))
+    Some(error_object(command, status, message, &[]))
 }
 
 /// `json` (a command's JSON object) with `changed` set: for renderers that know it only after
@@ -202,21 +206,30 @@ pub fn changed_by(effects: impl IntoIterator<Item = Effect>) -> bool {
         .any(|e| matches!(e, Effect::Create | Effect::Replace | Effect::Remove))
 }
 
-fn error_object(command: &Command, status: ExitStatus, message: &str) -> String {
+fn error_object(
+    command: &Command,
+    status: ExitStatus,
+    message: &str,
+    warnings: &[String],
+) -> String {
     let mut object = envelope(
         Value::String(command_name(command).to_string()),
         status.code(),
         false,
         dry_run_flag(command),
     );
-    object.insert("error".to_string(), error_value(status, message));
+    object.insert("error".to_string(), error_value(status, message, warnings));
     render(&Value::Object(object))
 }
 
-fn error_value(status: ExitStatus, message: &str) -> Value {
+fn error_value(status: ExitStatus, message: &str, warnings: &[String]) -> Value {
     let mut error = Map::new();
     error.insert("kind".to_string(), Value::String(status.name().to_string()));
     error.insert("message".to_string(), Value::String(message.to_string()));
+    error.insert(
+        "warnings".to_string(),
+        Value::Array(warnings.iter().cloned().map(Value::String).collect()),
+    );
     Value::Object(error)
 }
 

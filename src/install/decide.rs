@@ -94,13 +94,20 @@ pub struct Policy {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("no --fingerprint pin matches any certificate found (pins: {pins}; found: {found}); nothing was changed")]
+    #[error("no --fingerprint pin matches any certificate found (pins: {pins}; found: {found}); nothing was changed. Check the pin with whoever published it; `trust-proxy discover` shows every certificate found with its SHA-256")]
     PinMismatch { pins: String, found: String },
-    #[error("{subject} came from {origin} and no --fingerprint pin matches it; without a terminal nobody can confirm it. Pass --fingerprint with the SHA-256 your IT department publishes (or, for a per-user install only, --trust-on-first-use)")]
-    NeedsPin { subject: String, origin: String },
-    #[error("{subject} needs a --fingerprint pin: --yes never replaces one. Pass --fingerprint, or run without --yes to confirm it yourself")]
-    YesIsNotAPin { subject: String },
-    #[error("--trust-on-first-use is refused for the system scope: a system-wide root needs a --fingerprint pin or a person's confirmation")]
+    #[error("{subject} came from {}, no --fingerprint pin matches it, and without a terminal nobody can confirm it; nothing was changed. Compare its SHA-256 {sha256} with the one your IT department publishes; if they are the same, run again with --fingerprint {sha256}{}, or run at a terminal to confirm it yourself", crate::cli::words::came_from(*provenance), if *per_user_install { " (or, for this user only, --trust-on-first-use to trust it without that check)" } else { "" })]
+    NeedsPin {
+        subject: String,
+        provenance: Provenance,
+        sha256: String,
+        /// A per-user install may be told of --trust-on-first-use; the system scope and export
+        /// never accept it.
+        per_user_install: bool,
+    },
+    #[error("--yes never replaces a --fingerprint pin, and no pin matches {subject}; nothing was changed. Compare its SHA-256 {sha256} with the one your IT department publishes; if they are the same, run again with --fingerprint {sha256}, or without --yes at a terminal to confirm it yourself")]
+    YesIsNotAPin { subject: String, sha256: String },
+    #[error("--trust-on-first-use is refused for the system scope: a root every user trusts needs a --fingerprint pin or a person's confirmation at the terminal; nothing was changed. Run again without --trust-on-first-use and with --fingerprint SHA-256, or with --scope user to trust it for yourself only")]
     TofuSystemScope,
 }
 
@@ -168,7 +175,10 @@ pub fn decide(
                 )));
             }
             if policy.assume_yes {
-                return Err(Refusal::YesIsNotAPin { subject });
+                return Err(Refusal::YesIsNotAPin {
+                    subject,
+                    sha256: c.root.sha256().to_string(),
+                });
             }
             if policy.interactive {
                 return Ok(Verdict::AskPerson);
@@ -178,11 +188,9 @@ pub fn decide(
             }
             Err(Refusal::NeedsPin {
                 subject,
-                origin: match c.provenance {
-                    Provenance::UserFile => "a file".to_string(),
-                    Provenance::VendorFile => "a vendor agent's file".to_string(),
-                    _ => "the network only".to_string(),
-                },
+                provenance: c.provenance,
+                sha256: c.root.sha256().to_string(),
+                per_user_install: !policy.system_scope,
             })
         })
         .collect()

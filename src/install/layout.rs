@@ -21,7 +21,7 @@ pub struct Layout {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
-    #[error("no per-user data directory could be determined (is HOME set?)")]
+    #[error("no per-user data directory could be determined: set HOME to your home directory, or use --scope system")]
     NoUserDir,
     #[error("{0}")]
     Unsupported(String),

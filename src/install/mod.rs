@@ -39,13 +39,13 @@ use trust_proxy_platform::{fs_safe, ownership, Distrust, PersistentEnv, Scope, S
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
-    #[error("nothing to install: {0}")]
+    #[error("no CA to trust: {0}")]
     NothingToInstall(String, Outcome),
     #[error("{}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Invalid>),
     #[error(transparent)]
     Refused(#[from] Refusal),
-    #[error("declined: {0} was not confirmed; nothing was changed. To trust it later, run install again and type yes, or pass --fingerprint with the SHA-256 your IT department publishes")]
+    #[error("declined: {0} was not confirmed; nothing was changed. To trust it later, run again and type yes, or pass --fingerprint with the SHA-256 your IT department publishes")]
     Declined(String),
     #[error(transparent)]
     State(#[from] StateError),
@@ -55,8 +55,8 @@ pub enum InstallError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Plan(String),
-    #[error("no installed CA matches {0}; `trust-proxy status` lists them")]
-    UnknownFingerprint(String),
+    #[error("no CA installed in the {scope} scope matches --fingerprint {pin}; nothing was changed. `trust-proxy status --scope {scope}` lists the installed CAs with their SHA-256")]
+    UnknownFingerprint { pin: String, scope: String },
 }
 
 impl InstallError {
@@ -66,7 +66,7 @@ impl InstallError {
             InstallError::NothingToInstall(_, outcome) => outcome.exit_code(),
             InstallError::Refused(_) | InstallError::Declined(_) => ExitStatus::Refused.code(),
             InstallError::Invalid(_) => ExitStatus::Unacceptable.code(),
-            InstallError::UnknownFingerprint(_) => ExitStatus::Usage.code(),
+            InstallError::UnknownFingerprint { .. } => ExitStatus::Usage.code(),
             _ => ExitStatus::LocalError.code(),
         }
     }
@@ -336,7 +336,7 @@ fn offered_candidates(
     if req.ca_files.is_empty() {
         if !matches!(result.outcome, Outcome::Intercepted | Outcome::SelfSigned) {
             let why = match result.outcome {
-                Outcome::NotIntercepted => "no TLS interception was observed (pass --ca-file to install a CA IT gave you)".to_string(),
+                Outcome::NotIntercepted => "no TLS interception was observed (pass --ca-file with the CA IT gave you to trust it anyway)".to_string(),
                 Outcome::RootNotFound => result
                     .unresolved
                     .first()
@@ -1019,7 +1019,7 @@ pub(crate) fn parse_pem(pem: &str) -> Result<Cert, InstallError> {
         .ok()
         .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
         .ok_or_else(|| {
-            InstallError::Plan("the state file holds a certificate that does not parse".to_string())
+            InstallError::Plan("the state file holds a certificate that does not parse: restore the file from a backup, or move it aside and run `trust-proxy install` again".to_string())
         })
 }
 
@@ -1154,7 +1154,10 @@ fn selected_for_removal(before: &State, pins: &[Pin]) -> Result<Vec<InstalledCa>
             .cas
             .iter()
             .find(|c| Pin::parse(&c.sha256).is_ok_and(|own| own == *p))
-            .ok_or_else(|| InstallError::UnknownFingerprint(p.display()))?;
+            .ok_or_else(|| InstallError::UnknownFingerprint {
+                pin: p.display(),
+                scope: before.scope.clone(),
+            })?;
         selected.push(hit.clone());
     }
     Ok(selected)
@@ -1168,9 +1171,15 @@ pub fn refresh(
     options: ApplyOptions,
 ) -> Result<InstallReport, InstallError> {
     let nothing_installed = || {
-        InstallError::Plan(
-            "nothing is installed in this scope; run `trust-proxy install` first".to_string(),
-        )
+        let scope = scope_name(layout);
+        let sudo = if scope == "system" && cfg!(unix) {
+            "sudo "
+        } else {
+            ""
+        };
+        InstallError::Plan(format!(
+            "nothing is installed in the {scope} scope, so there is nothing to refresh: run `{sudo}trust-proxy install --scope {scope}` first"
+        ))
     };
     let lock = lock_if_installed(layout)?.ok_or_else(nothing_installed)?;
     let Some(before) = load_state(layout)? else {

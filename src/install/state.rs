@@ -96,11 +96,11 @@ pub struct OwnedFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("state file {}: {message}", path.display())]
+    #[error("state file {} is damaged ({message}): trust-proxy no longer knows what it installed in this scope, so it changes nothing. Restore the file from a backup, or move it aside and run `trust-proxy install` again, which writes a new one", path.display())]
     Corrupt { path: PathBuf, message: String },
-    #[error("state file {}: written by a newer trust-proxy (schema {found}); upgrade trust-proxy", path.display())]
+    #[error("state file {} was written by a newer trust-proxy (state schema {found}): upgrade trust-proxy to the version that wrote it, then run the command again", path.display())]
     Newer { path: PathBuf, found: u32 },
-    #[error("state file {}: names {}, which trust-proxy never writes; refusing to act on it", path.display(), named.display())]
+    #[error("state file {} names {}, which trust-proxy never writes; refusing to act on it: restore the file from a backup, or move it aside and run `trust-proxy install` again", path.display(), named.display())]
     ForeignPath { path: PathBuf, named: PathBuf },
     #[error("state could not be encoded: {message}")]
     Encode { message: String },

@@ -90,6 +90,13 @@ pub fn escaped(s: &str) -> String {
     escape(s, None)
 }
 
+/// [`printable`] between double quotes: how a human message quotes a name or value it did not
+/// choose (a subject, a bypass entry, a proxy's reply), rather than Rust's `{:?}`, which would
+/// escape the escapes a second time.
+pub fn quoted(s: &str) -> String {
+    format!("\"{}\"", printable(s))
+}
+
 fn escape(s: &str, max_chars: Option<usize>) -> String {
     let mut out = String::with_capacity(s.len().min(MAX_SHOWN_CHARS * 4));
     for (n, c) in s.chars().enumerate() {

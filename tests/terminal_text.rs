@@ -104,7 +104,7 @@ fn hostile_subject_issuer_san_and_aia_never_reach_the_human_report_raw() {
         "Int\\x1b[2J",
         "Leaf\\x1b[2J",
         "\\u{2066}x\\u{2069} pay\\u{200b}pal\\u{200f}\\u{feff}\\u{2028}Fake: line\\u{2029}end",
-        "fetched from AIA http://aia.test/r\\x1b[2J\\x1b]0;t\\x07oot\\x7f.cer",
+        "fetched from http://aia.test/r\\x1b[2J\\x1b]0;t\\x07oot\\x7f.cer",
     ] {
         assert!(out.contains(shown), "{shown}\n{out}");
     }

@@ -161,6 +161,11 @@ impl Cert {
         self.info.self_signed
     }
 
+    /// Whether it may issue certificates: CA:TRUE, or a v1 certificate (which predates the flag).
+    pub fn may_issue(&self) -> bool {
+        self.info.is_ca || self.info.version == 1
+    }
+
     /// Same subject and key: the same CA even when re-issued with new dates or serial.
     pub fn same_identity(&self, other: &Cert) -> bool {
         self.subject_raw == other.subject_raw && self.spki_raw == other.spki_raw

@@ -58,10 +58,12 @@ impl LinkSource {
         match self {
             LinkSource::Presented => "sent by the server".to_string(),
             LinkSource::OsStore => "from the OS trust store".to_string(),
-            LinkSource::Aia { url } => format!("fetched from AIA {url}"),
+            LinkSource::Aia { url } => {
+                format!("fetched from {url} (the issuer link, AIA, in the certificate below it)")
+            }
             LinkSource::CaFile { path } => format!("from --ca-file {}", path.display()),
             LinkSource::VendorHint { vendor, location } => {
-                format!("from the {vendor} hint {location}")
+                format!("from {location} (where {vendor} keeps its CA)")
             }
         }
     }
@@ -122,7 +124,7 @@ pub enum SelfSignedShape {
 
 impl SelfSignedShape {
     pub fn of(cert: &Cert) -> SelfSignedShape {
-        if cert.info.is_ca || cert.info.version == 1 {
+        if cert.may_issue() {
             SelfSignedShape::Ca
         } else {
             SelfSignedShape::EndEntity
@@ -240,8 +242,7 @@ pub fn analyze(
 /// Whether `issuer` is `child`'s issuer: names and key ids chain, it may issue certificates, and
 /// the signature verifies.
 fn issues(issuer: &Cert, child: &Cert) -> bool {
-    let may_issue = issuer.info.is_ca || issuer.info.version == 1;
-    may_issue && child.names_issuer(issuer) && child.is_signed_by(issuer)
+    issuer.may_issue() && child.names_issuer(issuer) && child.is_signed_by(issuer)
 }
 
 /// URLs already fetched for this path and how many fetches it has cost: AIA and vendor hints
@@ -312,8 +313,8 @@ fn build_path(
             Some(link) => path.push(link),
             None => {
                 let reason = format!(
-                    "no issuer for {:?} in the chain, the OS trust store, AIA, --ca-file or vendor hints",
-                    current.info.subject
+                    "the issuer of {} was in none of the places looked at: the chain the server sent, the OS trust store, the certificate's issuer link (AIA), the --ca-file certificates and the proxy vendors' known files",
+                    crate::terminal_text::quoted(&current.info.subject)
                 );
                 return stop(path, notes, reason);
             }
@@ -378,7 +379,7 @@ fn issuer_from_aia(
     for url in &current.info.aia_ca_issuers {
         if budget.spent >= MAX_FETCHES {
             notes.push(format!(
-                "AIA fetch limit ({MAX_FETCHES}) reached; {url} not fetched"
+                "{url} (an issuer link, AIA) was not fetched: the limit of {MAX_FETCHES} fetches per chain was reached"
             ));
             return None;
         }
@@ -393,8 +394,10 @@ fn issuer_from_aia(
                     source: LinkSource::Aia { url: url.clone() },
                 })
             }
-            Ok(None) => notes.push(format!("AIA {url} did not hold the issuer")),
-            Err(e) => notes.push(format!("AIA fetch failed: {e}")),
+            Ok(None) => notes.push(format!(
+                "the issuer link (AIA) {url} did not hold the issuer"
+            )),
+            Err(e) => notes.push(format!("the issuer link (AIA) could not be fetched: {e}")),
         }
     }
     None
@@ -421,7 +424,10 @@ fn issuer_from_hints(
                 match sources.fetcher.fetch(url, deadline) {
                     Ok(bytes) => vec![(url.to_string(), bytes)],
                     Err(e) => {
-                        notes.push(format!("{} hint failed: {e}", hint.vendor));
+                        notes.push(format!(
+                            "{}'s usual place for its CA could not be fetched: {e}",
+                            hint.vendor
+                        ));
                         continue;
                     }
                 }
@@ -446,7 +452,7 @@ fn issuer_from_hints(
                 });
             }
             notes.push(format!(
-                "the {} hint {location} did not hold the issuer",
+                "{location} ({}'s usual place for its CA) did not hold the issuer",
                 hint.vendor
             ));
         }

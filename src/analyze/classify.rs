@@ -36,7 +36,7 @@ impl PublicRoots {
                 .collect(),
             anchors,
             description: format!(
-                "Mozilla's root set (webpki-roots, {} roots)",
+                "Mozilla's root set ({} roots, built into trust-proxy from webpki-roots)",
                 webpki_roots::TLS_SERVER_ROOTS.len()
             ),
         }

@@ -103,6 +103,13 @@ pub struct Rendered {
 pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     let mut warnings = Vec::new();
     let ca_files = read_ca_files(&args.ca_files)?;
+    for file in ca_files.iter().filter(|f| !f.cert.may_issue()) {
+        warnings.push(format!(
+            "--ca-file {}: {} is not a CA certificate (CA:FALSE), so it cannot have issued the certificates a proxy shows; it only matches a service that presents this very certificate. The CA IT gives you is the one at the top of the chain.",
+            file.path.display(),
+            crate::terminal_text::quoted(&file.cert.info.subject)
+        ));
+    }
     // No scope to install into: compare with the trust of the scope an install would default to.
     let prompt = ProxyPrompt {
         may_ask: !args.json,
@@ -379,10 +386,10 @@ fn proxy_password(
     if !std::io::stdin().is_terminal() {
         let keyring = match proxy {
             Some(p) => format!(
-                ", store it in {} (service {:?}, account {:?})",
+                ", store it in {} (service {}, account {})",
                 crate::proxy::keyring::store_name(),
-                crate::proxy::keyring::SERVICE,
-                crate::terminal_text::printable(&crate::proxy::keyring::account(user, p))
+                crate::terminal_text::quoted(crate::proxy::keyring::SERVICE),
+                crate::terminal_text::quoted(&crate::proxy::keyring::account(user, p))
             ),
             None => String::new(),
         };
@@ -653,7 +660,7 @@ pub(crate) fn build_config_asking(
     let usage = CommandError::Usage;
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
         return Err(usage(
-            "--timeout must be between 0 and 600 seconds".to_string(),
+            "--timeout must be more than 0 and at most 600 seconds".to_string(),
         ));
     }
     let targets: Vec<Target> = if args.targets.is_empty() {
@@ -664,7 +671,7 @@ pub(crate) fn build_config_asking(
     } else {
         let mut v: Vec<Target> = Vec::new();
         for t in &args.targets {
-            let t = Target::parse(t).map_err(|e| usage(e.to_string()))?;
+            let t = Target::parse(t).map_err(|e| usage(format!("--target {e}")))?;
             if !v.contains(&t) {
                 v.push(t);
             }
@@ -714,11 +721,11 @@ fn proxy_settings(
     let mut proxy = crate::proxy::env::from_process();
     proxy.no_proxy_flag = args.no_proxy;
     if let Some(url) = &args.proxy {
-        proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(e.to_string()))?);
+        proxy.flag = Some(ProxyEndpoint::parse(url).map_err(|e| usage(format!("--proxy: {e}")))?);
     }
     let mut allow = Vec::new();
     for value in &args.allow_proxy {
-        allow.push(Target::parse(value).map_err(|e| usage(format!("--allow-proxy: {e}")))?);
+        allow.push(Target::parse(value).map_err(|e| usage(format!("--allow-proxy {e}")))?);
     }
     let connect_timeout = Duration::from_secs_f64(args.timeout).min(PAC_CONNECT_TIMEOUT);
     let given = Sources {
@@ -968,7 +975,7 @@ fn unreadable(flag: &str, path: &Path, e: &std::io::Error) -> CommandError {
     let why = match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
+        _ => crate::discover::tunnel::io_words(e),
     };
     CommandError::Usage(format!("{flag} {}: {why}", path.display()))
 }

@@ -36,6 +36,9 @@ struct ProxyReport {
     /// Absent when the URLs were resolved from the sources rather than one `--pac` file.
     pac: Option<PacInfo>,
     urls: Vec<UrlReport>,
+    /// For the text's advice only; JSON consumers know what they passed.
+    #[serde(skip)]
+    connect_timeout_secs: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,6 +116,7 @@ pub fn run_proxy(args: &ProxyArgs) -> Result<Rendered, CommandError> {
         schema_version: SCHEMA_VERSION,
         command: "proxy",
         exit_code,
+        connect_timeout_secs: args.connect_timeout,
         pac: Some(PacInfo {
             location: pac.origin,
             bytes: pac.text.len(),
@@ -283,6 +287,7 @@ fn resolve_urls(
         schema_version: SCHEMA_VERSION,
         command: "proxy",
         exit_code,
+        connect_timeout_secs: args.connect_timeout,
         pac: None,
         urls,
     };
@@ -297,7 +302,7 @@ fn to_text(report: &ProxyReport) -> String {
             pac.bytes,
             pac.entry_point
         ),
-        None => "Resolved from the proxy sources (flags, environment, OS settings, PAC, direct)\n"
+        None => "The proxy each URL gets, found as discover and install find it (the environment, the OS proxy settings, a PAC file they name, else direct)\n"
             .to_string(),
     };
     for u in &report.urls {
@@ -328,10 +333,29 @@ fn to_text(report: &ProxyReport) -> String {
         }
         match &u.chosen {
             Some(c) => out.push_str(&format!("  use: {c}\n")),
-            None => out.push_str("  use: nothing answered\n"),
+            None => out.push_str(&format!(
+                "  use: nothing answered a TCP connect within {} s\n",
+                report.connect_timeout_secs
+            )),
         }
         out.push_str(&format!("  source: {}\n", printable(&u.source)));
         out.push_str(&format!("  why: {}\n", escaped(&u.reason)));
+    }
+    let failed = report.urls.iter().any(|u| u.error.is_some());
+    let unanswered = report
+        .urls
+        .iter()
+        .any(|u| u.error.is_none() && u.chosen.is_none());
+    if failed && report.pac.is_some() {
+        out.push_str("\nWhat to do: the PAC file gave no usable answer for a URL (the error above): have whoever maintains it fix it, or give the proxy directly to discover and install with --proxy URL.");
+    } else if failed {
+        out.push_str("\nWhat to do: see the error above; give the proxy directly to discover and install with --proxy URL, or go direct with --no-proxy.");
+    }
+    if unanswered {
+        out.push_str(&format!(
+            "\nWhat to do: no choice answered a TCP connect from this machine: check that the proxy (for DIRECT, the URL's host) is running and reachable from here, or allow longer with --connect-timeout SECS (now {} s).",
+            report.connect_timeout_secs
+        ));
     }
     out.truncate(out.trim_end().len());
     out

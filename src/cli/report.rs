@@ -268,6 +268,7 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
     out.push_str(&crate::discover::proxy_auth::summary_text(
         result.targets.iter().filter_map(|t| t.proxy_auth.as_ref()),
     ));
+    out.push_str(&failures_text(result));
     let intercepted = result
         .targets
         .iter()
@@ -306,6 +307,16 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
         out.push_str(&self_signed_text(service));
     }
     for u in &result.unresolved {
+        let notes: Vec<&String> = result
+            .targets
+            .iter()
+            .filter(|t| u.seen_on.contains(&t.target))
+            .filter_map(|t| match &t.status {
+                TargetStatus::Intercepted(i) => Some(&i.notes),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         out.push_str(&format!(
             "\nRoot NOT found for {} target(s) ({}):\n  Chain top   {}\n  Issuer      {}\n  Why         {}\n  What to do  {}\n",
             u.seen_on.len(),
@@ -316,6 +327,13 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
             escaped(&u.reason),
             escaped(&u.advice),
         ));
+        let mut shown: Vec<&String> = Vec::new();
+        for note in notes {
+            if !shown.contains(&note) {
+                out.push_str(&format!("  Also        {}\n", printable(note)));
+                shown.push(note);
+            }
+        }
     }
     if let Some(no_proxy) = &result.no_proxy {
         out.push_str("\nNO_PROXY for the environment snippets:\n");
@@ -330,7 +348,68 @@ pub fn to_text(result: &DiscoverResult, exported_to: Option<&str>) -> String {
     if let Some(path) = exported_to {
         out.push_str(&format!("Root CA written to {path} (PEM).\n"));
     }
+    out.push_str(&next_text(result));
     for_terminal(&out)
+}
+
+/// What to run after this report, for the outcomes that leave a next step.
+fn next_text(result: &DiscoverResult) -> String {
+    let fingerprints: Vec<&str> = result
+        .roots
+        .iter()
+        .map(|r| r.root.sha256())
+        .chain(result.self_signed.iter().map(|s| s.cert.sha256()))
+        .collect();
+    match result.outcome {
+        Outcome::Intercepted | Outcome::SelfSigned => {
+            let pins: Vec<String> = fingerprints
+                .iter()
+                .map(|fp| format!("--fingerprint {fp}"))
+                .collect();
+            let who = if result.outcome == Outcome::Intercepted {
+                "your IT department"
+            } else {
+                "the service's owner"
+            };
+            format!(
+                "\nNext, once the SHA-256 fingerprint matches the one {who} publishes: install with the options of this run plus the pin:\n  trust-proxy install {}\n",
+                pins.join(" ")
+            )
+        }
+        Outcome::NotIntercepted => "\nNext: nothing to install for these targets: they chain to the public roots. If a tool fails on another host, probe that one: trust-proxy discover --target HOST.\n".to_string(),
+        Outcome::RootNotFound | Outcome::NetworkFailure => String::new(),
+    }
+}
+
+/// One line of advice per kind of failure among the targets, under the targets.
+fn failures_text(result: &DiscoverResult) -> String {
+    let mut advice: Vec<&str> = Vec::new();
+    for t in &result.targets {
+        let TargetStatus::Error { kind, .. } = &t.status else {
+            continue;
+        };
+        let through_proxy = t.proxy.as_ref().is_some_and(|p| p.endpoint.is_some());
+        let line = match (*kind, through_proxy) {
+            ("timeout", _) => "A slow network or proxy may need a longer --timeout SECS (the default is 10).",
+            ("connect" | "dns", true) => "The proxy could not be reached: check its address (the line under each target says where it came from), give another with --proxy URL, or go direct with --no-proxy.",
+            ("connect" | "dns", false) => "A target could not be reached directly: if this network needs a proxy, give it with --proxy URL or HTTPS_PROXY (`trust-proxy proxy --url https://HOST/` shows which proxy a URL gets and why).",
+            ("proxy_refused", _) => "The proxy refused to tunnel to a target: its rules may block that host or port. Probe a host it allows (--target HOST), or ask whoever runs the proxy.",
+            ("tls_alert" | "tls", _) => "A server refused the TLS handshake: the interception root can be found on another host (--target HOST).",
+            ("not_tls" | "proxy_protocol", _) => "Something other than a TLS server or an HTTP proxy answered: check the port of the target, and that the proxy URL names an HTTP proxy (http:// or https://).",
+            _ => continue,
+        };
+        if !advice.contains(&line) {
+            advice.push(line);
+        }
+    }
+    if advice.is_empty() {
+        return String::new();
+    }
+    let mut out = "\nWhat to do:\n".to_string();
+    for line in advice {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
 }
 
 /// One row per target: its status and what was found, then the route it took.
@@ -373,6 +452,18 @@ fn targets_text(result: &DiscoverResult) -> String {
                     crate::cli::words::tls_errors_in(&printable(reason))
                 ),
             ),
+            // The 407's whole message, with what to do, follows the targets once.
+            // (A target whose login was withheld keeps its own short reason.)
+            TargetStatus::Error { .. }
+                if t.proxy_auth.as_ref().is_some_and(|a| {
+                    a.credentials != crate::discover::proxy_auth::CredentialsSent::Withheld
+                }) =>
+            {
+                (
+                    "error",
+                    "the proxy wants a login (407): see \"Proxy authentication\" below".to_string(),
+                )
+            }
             TargetStatus::Error { message, .. } => (
                 "error",
                 crate::cli::words::tls_errors_in(&printable(message)),
@@ -515,7 +606,7 @@ fn self_signed_text(service: &SelfSignedService) -> String {
     s.push_str(&format!("  Came from        {provenance}\n"));
     if !service.names_not_covered.is_empty() {
         s.push_str(&format!(
-            "  Name mismatch    its subjectAltName does not name {}: clients refuse it there even when trusted,\n                   and install refuses an end-entity certificate for a host it does not name\n",
+            "  Name mismatch    the names it is valid for (its subjectAltName) do not include {}: clients refuse it there even when trusted,\n                   and install refuses an end-entity certificate for a host it does not name\n",
             targets(&service.names_not_covered)
         ));
     }

@@ -27,6 +27,7 @@ use crate::discover::probe::ProbeError;
 use crate::discover::proxy::{ProxyChoice, ProxySettings};
 use crate::discover::target::Target;
 use crate::discover::tunnel::ProxyTlsTrust;
+use crate::terminal_text::quoted;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use std::time::Duration;
@@ -257,7 +258,15 @@ fn probe_target(config: &DiscoverConfig, target: &Target, trust: &ProxyTlsTrust)
     };
     let choice = match config.proxy.choose(target) {
         Ok(c) => c,
-        Err(e) => return fail(result, "proxy_config", e.to_string()),
+        Err(e) => {
+            let from = match &config.proxy.env_proxy {
+                Some((var, _)) => format!(
+                    " (from ${var}: correct or unset it, or pass --proxy URL or --no-proxy)"
+                ),
+                None => String::new(),
+            };
+            return fail(result, "proxy_config", format!("{e}{from}"));
+        }
     };
     result.proxy = Some(choice.clone());
     let tunnel = match tunnel::open(&choice, target, deadline, trust) {
@@ -348,8 +357,8 @@ pub fn analyze_presented(
 /// Adds what the probe's error means for this proxy choice.
 fn probe_message(e: &ProbeError, choice: &ProxyChoice) -> String {
     match (e, &choice.endpoint) {
-        (ProbeError::NotTls(_), Some(_)) => format!(
-            "{e}: the proxy accepted CONNECT but did not relay TLS (is it an HTTP-only filter?)"
+        (ProbeError::NotTls(what), Some(_)) => format!(
+            "the proxy opened the tunnel (CONNECT) but did not relay TLS ({what}): an HTTP-only filter, or a proxy that answers for the server itself"
         ),
         _ => e.to_string(),
     }
@@ -492,8 +501,9 @@ fn advice(top: &Cert, vendor: Option<&str>) -> String {
         .map(|v| format!(" This looks like {v}."))
         .unwrap_or_default();
     format!(
-        "The chain stops at {:?}, issued by {:?}, and that issuer was not found.{product} Ask IT for the root CA certificate of the TLS inspection (it is often published on the intranet, or can be exported from a browser on a managed machine: padlock -> certificate -> the top of the chain), then run again with --ca-file PATH.",
-        top.info.subject, top.info.issuer
+        "The chain stops at {}, issued by {}, and that issuer was not found.{product} Ask IT for the root CA certificate of the TLS inspection (it is often published on the intranet, or can be exported from a browser on a managed machine: padlock -> certificate -> the top of the chain), then run again with --ca-file PATH.",
+        quoted(&top.info.subject),
+        quoted(&top.info.issuer)
     )
 }
 

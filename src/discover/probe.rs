@@ -21,11 +21,11 @@ pub enum ProbeError {
     Tunnel(#[from] TunnelError),
     #[error("TLS handshake failed: {0}")]
     Tls(String),
-    #[error("the peer answered with a TLS alert: {0}")]
+    #[error("the server refused the TLS handshake (alert {0}): it may want a client certificate, or a TLS version or cipher other than the TLS 1.2 and 1.3 ones trust-proxy offers")]
     Alert(String),
-    #[error("the peer did not speak TLS after the tunnel was opened ({0})")]
+    #[error("the server did not answer in TLS ({0}): is this a TLS port?")]
     NotTls(String),
-    #[error("the handshake finished without a certificate")]
+    #[error("the TLS handshake finished without the server showing a certificate")]
     NoCertificate,
 }
 
@@ -80,11 +80,11 @@ fn drive(conn: &mut rustls::ClientConnection, stream: &mut Stream) -> Result<(),
     while conn.is_handshaking() {
         while conn.wants_write() {
             conn.write_tls(stream)
-                .map_err(|e| io_error("sending the TLS ClientHello", e))?;
+                .map_err(|e| io_error("starting the TLS handshake", e))?;
         }
         let n = conn
             .read_tls(stream)
-            .map_err(|e| map_read_error(e, "waiting for the TLS server's reply"))?;
+            .map_err(|e| map_read_error(e, "waiting for the server's TLS reply"))?;
         if n == 0 {
             return Err(TunnelError::Closed {
                 stage: "in the middle of the TLS handshake".to_string(),
@@ -112,8 +112,11 @@ fn map_read_error(e: io::Error, stage: &str) -> ProbeError {
 fn classify(e: rustls::Error) -> ProbeError {
     match e {
         rustls::Error::AlertReceived(a) => ProbeError::Alert(format!("{a:?}")),
-        rustls::Error::InvalidMessage(m) => {
-            ProbeError::NotTls(format!("invalid TLS message: {m:?}"))
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+            ProbeError::NotTls("its reply is not a TLS record".to_string())
+        }
+        rustls::Error::InvalidMessage(_) => {
+            ProbeError::NotTls("its reply is a malformed TLS message".to_string())
         }
         other => ProbeError::Tls(other.to_string()),
     }

@@ -4,6 +4,7 @@
 //! direct, so the report always names where the choice came from.
 
 use crate::discover::target::Target;
+use crate::terminal_text::quoted;
 use ipnet::IpNet;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
@@ -69,13 +70,13 @@ pub struct ProxyEndpoint {
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProxyUrlError {
-    #[error("proxy URL {0:?} could not be parsed: {1}")]
+    #[error("the proxy URL {} could not be read: {}", quoted(.0), .1)]
     Parse(String, String),
-    #[error("proxy URL {0:?}: scheme {1:?} is not supported (use http:// or https://; SOCKS is not supported)")]
+    #[error("the proxy URL {}: {} proxies are not supported (use http:// or https://; trust-proxy speaks HTTP CONNECT, not SOCKS)", quoted(.0), quoted(.1))]
     Scheme(String, String),
-    #[error("proxy URL {0:?} has no host")]
+    #[error("the proxy URL {} has no host", quoted(.0))]
     NoHost(String),
-    #[error("proxy URL {0:?}: credentials are not valid UTF-8 after percent-decoding")]
+    #[error("the proxy URL {}: the user or password is not valid UTF-8 once its %-escapes are decoded", quoted(.0))]
     Credentials(String),
 }
 
@@ -315,7 +316,7 @@ impl ProxyChoice {
             (Some(p), ProxySource::Env(v)) => format!("proxy {} (from ${v})", p.display_url()),
             (_, ProxySource::NoProxyFlag) => "direct (--no-proxy)".to_string(),
             (_, ProxySource::NoProxyEnv { var, entry }) => {
-                format!("direct (${var} entry {entry:?} exempts this host)")
+                format!("direct (${var} entry {} exempts this host)", quoted(entry))
             }
             (Some(p), ProxySource::Gnome { read_as }) => format!(
                 "proxy {} (from the GNOME proxy settings{}, manual mode)",
@@ -327,14 +328,18 @@ impl ProxyChoice {
                 whose(read_as)
             ),
             (_, ProxySource::NoProxyGnome { entry, read_as }) => format!(
-                "direct (the GNOME proxy settings'{} ignore-hosts entry {entry:?} exempts this host)",
-                whose(read_as)
+                "direct (the GNOME proxy settings'{} ignore-hosts entry {} exempts this host)",
+                whose(read_as),
+                quoted(entry)
             ),
             (Some(p), ProxySource::EtcEnvironment(v)) => {
                 format!("proxy {} (from {v} in /etc/environment)", p.display_url())
             }
             (_, ProxySource::NoProxyEtcEnvironment { var, entry }) => {
-                format!("direct ({var} entry {entry:?} in /etc/environment exempts this host)")
+                format!(
+                    "direct ({var} entry {} in /etc/environment exempts this host)",
+                    quoted(entry)
+                )
             }
             (Some(p), ProxySource::Os { settings, note, .. }) => {
                 format!(
@@ -351,7 +356,10 @@ impl ProxyChoice {
                 ProxySource::NoProxyOs {
                     settings, entry, ..
                 },
-            ) => format!("direct ({settings}: bypass entry {entry:?} exempts this host)"),
+            ) => format!(
+                "direct ({settings}: bypass entry {} exempts this host)",
+                quoted(entry)
+            ),
             (
                 endpoint,
                 ProxySource::Pac {
@@ -382,8 +390,11 @@ impl ProxyChoice {
                     None => "direct".to_string(),
                 };
                 let snippet = match (endpoint, allowed) {
-                    (Some(_), false) => "; network-provided, so not written into snippets (not an --allow-proxy value)",
-                    _ => "",
+                    (Some(p), false) => format!(
+                        "; network-provided, so not written into snippets by install unless you allow it with --allow-proxy {}",
+                        p.address()
+                    ),
+                    _ => String::new(),
                 };
                 format!("{route} (from {via}: {why}{snippet})")
             }

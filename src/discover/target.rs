@@ -1,5 +1,6 @@
 //! A probe target: the host name (or IP) and port a developer's tools connect to.
 
+use crate::terminal_text::quoted;
 use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
@@ -13,13 +14,13 @@ pub struct Target {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
-    #[error("target {0:?}: empty host")]
+    #[error("{} is not HOST[:PORT]: it has no host", quoted(.0))]
     Empty(String),
-    #[error("target {0:?}: invalid port")]
+    #[error("{} is not HOST[:PORT]: the port is not a number from 1 to 65535", quoted(.0))]
     BadPort(String),
-    #[error("target {0:?}: invalid host name")]
+    #[error("{} is not HOST[:PORT]: the host is not a valid host name or IP address", quoted(.0))]
     BadHost(String),
-    #[error("target {0:?}: only https:// URLs can be probed")]
+    #[error("{} is not HOST[:PORT]: of URLs only https:// ones can be probed", quoted(.0))]
     BadScheme(String),
 }
 

@@ -25,7 +25,7 @@ pub type Stream = Box<dyn ReadWrite>;
 pub enum TunnelError {
     #[error("could not resolve {host}: {message}")]
     Dns { host: String, message: String },
-    #[error("could not connect to {what} {addr}: {source}")]
+    #[error("could not connect to {what} {addr}: {}", io_words(.source))]
     Connect {
         what: &'static str,
         addr: String,
@@ -38,19 +38,19 @@ pub enum TunnelError {
     /// A 407, with every challenge the proxy offered (the message escapes them).
     #[error("{}", .0.message())]
     ProxyAuthRequired(Box<AuthRequired>),
-    #[error("the proxy refused the tunnel: {status_line:?}")]
+    #[error("the proxy refused to open a tunnel (CONNECT) to this host: it answered {}", quoted(.status_line))]
     ProxyRefused { status_line: String, code: u16 },
-    #[error("the proxy's reply is not valid HTTP ({cause}; it began with {began_with:?})")]
+    #[error("the proxy's reply is not valid HTTP ({cause}; it began with {}): is this address an HTTP proxy?", quoted(.began_with))]
     ProxyProtocol {
         cause: httparse::Error,
         /// The first bytes of the reply, printable, so the user can tell what answered.
         began_with: String,
     },
-    #[error("the proxy's reply head exceeds {MAX_REPLY_HEAD} bytes")]
+    #[error("the proxy's reply exceeds {MAX_REPLY_HEAD} bytes of headers, far more than a proxy sends: is this address an HTTP proxy?")]
     ReplyTooLarge,
     #[error("the proxy closed the connection {stage}")]
     Closed { stage: String },
-    #[error("I/O error {stage}: {source}")]
+    #[error("network error {stage}: {}", io_words(.source))]
     Io { stage: String, source: io::Error },
 }
 
@@ -75,6 +75,26 @@ impl TunnelError {
             TunnelError::ProxyProtocol { .. } | TunnelError::ReplyTooLarge => "proxy_protocol",
             TunnelError::Closed { .. } => "closed",
             TunnelError::Io { .. } => "io",
+        }
+    }
+}
+
+/// An I/O error as a person would say it: the common network failures in words, anything else
+/// as the OS says it, without Rust's `(os error N)`.
+pub fn io_words(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            "connection refused (nothing accepts connections on that port)".to_string()
+        }
+        io::ErrorKind::HostUnreachable => "the host is unreachable from here".to_string(),
+        io::ErrorKind::NetworkUnreachable => "the network is unreachable from here".to_string(),
+        io::ErrorKind::AddrNotAvailable => "the address is not available from here".to_string(),
+        _ => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(at) if text.ends_with(')') => text.get(..at).unwrap_or(&text).to_string(),
+                _ => text,
+            }
         }
     }
 }
@@ -403,7 +423,7 @@ pub fn parse_connect_reply(buf: &[u8]) -> Result<Option<(u16, String, usize)>, T
 }
 
 /// Peer text is escaped by the one sanitizer every renderer uses.
-pub use crate::terminal_text::printable;
+pub use crate::terminal_text::{printable, quoted};
 
 fn tls_to_proxy(
     proxy: &ProxyEndpoint,

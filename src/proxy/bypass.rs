@@ -70,7 +70,11 @@ impl NoProxyTranslation {
                 Some(v) => format!("as {v}"),
                 None => "left out".to_string(),
             };
-            lines.push(format!("  {:?} {verdict}: {}", e.entry, e.note));
+            lines.push(format!(
+                "  {} {verdict}: {}",
+                crate::terminal_text::quoted(&e.entry),
+                e.note
+            ));
         }
         lines
     }

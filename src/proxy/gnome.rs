@@ -37,13 +37,13 @@ pub enum GnomeProxy {
 pub enum GnomeError {
     #[error("gsettings could not be run: {0}")]
     Spawn(std::io::Error),
-    #[error("gsettings did not answer within {0:?}")]
+    #[error("gsettings did not answer within {} s", .0.as_secs_f64())]
     Timeout(Duration),
     #[error("gsettings output could not be read: {0}")]
     Read(std::io::Error),
     #[error("gsettings printed {0} bytes or more, more than a proxy listing")]
     TooLarge(u64),
-    #[error("org.gnome.system.proxy mode {0:?} is not none, manual or auto")]
+    #[error("org.gnome.system.proxy mode {} is not none, manual or auto", crate::terminal_text::quoted(.0))]
     Mode(String),
 }
 

@@ -59,7 +59,10 @@ const GETENT_DEADLINE: Duration = Duration::from_secs(3);
 /// The account of `name` through `getent passwd`, checked against the uid sudo recorded.
 pub fn lookup(name: &str, uid: u32) -> Result<InvokingUser, String> {
     if name.starts_with('-') || name.contains([':', '\n', '\0']) {
-        return Err(format!("SUDO_USER {name:?} is not a user name"));
+        return Err(format!(
+            "SUDO_USER {} is not a user name",
+            crate::terminal_text::quoted(name)
+        ));
     }
     let getent = program("getent").ok_or("no getent on PATH")?;
     let output = run_bounded_in(&getent, &["passwd", name], GETENT_DEADLINE, None, &[])

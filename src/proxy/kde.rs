@@ -37,9 +37,9 @@ pub enum KdeError {
     },
     #[error("{path} is larger than {MAX_BYTES} bytes")]
     TooLarge { path: String },
-    #[error("ProxyType {0:?} is not 0 to 4")]
+    #[error("ProxyType {} is not 0 to 4", crate::terminal_text::quoted(.0))]
     ProxyType(String),
-    #[error("httpsProxy {value:?}: {source}")]
+    #[error("httpsProxy {}: {source}", crate::terminal_text::quoted(value))]
     Proxy {
         value: String,
         source: ProxyUrlError,

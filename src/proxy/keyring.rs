@@ -17,7 +17,11 @@ pub const SERVICE: &str = "trust-proxy";
 pub enum KeyringError {
     #[error("the OS keyring could not be opened: {0}")]
     Store(String),
-    #[error("the OS keyring entry {account:?} (service {SERVICE:?}) could not be read: {message}")]
+    #[error(
+        "the OS keyring entry {} (service {}) could not be read: {message}",
+        crate::terminal_text::quoted(account),
+        crate::terminal_text::quoted(SERVICE)
+    )]
     Read { account: String, message: String },
 }
 

@@ -31,7 +31,7 @@ pub struct MacProxySettings {
 pub enum MacProxyError {
     #[error("HTTPSPort {0} is not a TCP port")]
     Port(i64),
-    #[error("HTTPSProxy {host:?}: {source}")]
+    #[error("HTTPSProxy {}: {source}", crate::terminal_text::quoted(host))]
     Proxy { host: String, source: ProxyUrlError },
 }
 

@@ -129,7 +129,7 @@ pub enum PacError {
     NoFunction,
     #[error("the PAC script threw {stage}: {message}")]
     Threw { stage: Stage, message: String },
-    #[error("the PAC script ran longer than its bound of {bound:?} {stage}")]
+    #[error("the PAC script ran longer than its bound of {} s {stage}", bound.as_secs_f64())]
     Timeout { stage: Stage, bound: Duration },
     #[error("the PAC script used more than its memory cap of {cap} bytes {stage}")]
     MemoryLimit { stage: Stage, cap: usize },
@@ -141,7 +141,10 @@ pub enum PacError {
     ResultTooLong { len: usize, max: usize },
     #[error("the PAC result is not usable: {0}")]
     Result(#[from] ChoiceError),
-    #[error("URL {url:?} cannot be asked about: {reason}")]
+    #[error(
+        "the URL {} cannot be asked about: {reason}",
+        crate::terminal_text::quoted(url)
+    )]
     Url { url: String, reason: String },
     #[error("the JavaScript engine failed: {0}")]
     Engine(String),

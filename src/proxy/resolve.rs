@@ -102,12 +102,16 @@ enum OsStep<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    #[error("{url:?} is not a URL with a host: {reason}")]
+    #[error(
+        "{} is not a URL with a host: {reason}",
+        crate::terminal_text::quoted(url)
+    )]
     Url { url: String, reason: String },
     #[error("{0}")]
     ProxyUrl(#[from] ProxyUrlError),
-    #[error("PAC file {location}: {message}")]
-    Pac { location: String, message: String },
+    /// `message` names the PAC file itself (the loader's and the engine's errors both do).
+    #[error("{message}")]
+    Pac { message: String },
     #[error("PAC file {location}: {source}")]
     PacChoice {
         location: String,
@@ -419,7 +423,8 @@ impl Resolver {
                 Some(entry) => (
                     os.https.clone(),
                     format!(
-                        "ReversedException: {entry:?} lists this host as one that uses the proxy"
+                        "ReversedException: {} lists this host as one that uses the proxy",
+                        crate::terminal_text::quoted(entry)
                     ),
                 ),
                 None => (
@@ -513,12 +518,7 @@ impl Resolver {
                     auto_detect: None,
                 });
             }
-            Err(message) => {
-                return Err(ResolveError::Pac {
-                    location: printable(location),
-                    message,
-                })
-            }
+            Err(message) => return Err(ResolveError::Pac { message }),
         };
         let (chosen, why, outcome) = match self.sources.connect_timeout {
             Some(timeout) => {
@@ -553,7 +553,10 @@ impl Resolver {
         });
         let choice = ProxyChoice {
             endpoint,
-            source: source(format!("{:?} → {why}", printable(&decision.raw)), allowed),
+            source: source(
+                format!("{} → {why}", crate::terminal_text::quoted(&decision.raw)),
+                allowed,
+            ),
         };
         Ok(Decision {
             why: choice.explain(),

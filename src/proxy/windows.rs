@@ -50,7 +50,7 @@ pub enum WinProxyError {
         len: usize,
         why: &'static str,
     },
-    #[error("proxy {value:?}: {source}")]
+    #[error("proxy {}: {source}", crate::terminal_text::quoted(value))]
     Proxy {
         value: String,
         source: ProxyUrlError,

@@ -246,7 +246,10 @@ pub fn auto_detect(setup: &WpadSetup) -> Discovery {
 fn fetch_dhcp_url(url: &str, bound: Duration) -> Result<Found, String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     if parsed.scheme() != "http" && parsed.scheme() != "https" {
-        return Err(format!("scheme {:?} is not http or https", parsed.scheme()));
+        return Err(format!(
+            "scheme {} is not http or https",
+            crate::terminal_text::quoted(parsed.scheme())
+        ));
     }
     let host = parsed.host_str().unwrap_or_default().to_string();
     // The OS roots are not read here: an https WPAD URL is rare, and Mozilla's roots stay.
@@ -358,7 +361,10 @@ pub fn candidate_names(domains: &[String]) -> (Vec<String>, Vec<String>) {
     let mut skipped = Vec::new();
     for raw in domains.iter().take(MAX_SEARCH_DOMAINS) {
         let Some(domain) = normalise(raw) else {
-            skipped.push(format!("{:?} is not a DNS domain", printable(raw)));
+            skipped.push(format!(
+                "{} is not a DNS domain",
+                crate::terminal_text::quoted(raw)
+            ));
             continue;
         };
         let Some(registrable) = psl2::lookup(&domain)

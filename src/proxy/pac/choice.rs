@@ -92,9 +92,12 @@ impl PacChoice {
 pub enum ChoiceError {
     #[error("the PAC result is empty")]
     Empty,
-    #[error("unknown entry {entry:?} in the PAC result (expected DIRECT, PROXY, HTTP, HTTPS, SOCKS, SOCKS4 or SOCKS5)")]
+    #[error("unknown entry {} in the PAC result (expected DIRECT, PROXY, HTTP, HTTPS, SOCKS, SOCKS4 or SOCKS5)", crate::terminal_text::quoted(entry))]
     UnknownKeyword { entry: String },
-    #[error("malformed entry {entry:?} in the PAC result: {reason}")]
+    #[error(
+        "malformed entry {} in the PAC result: {reason}",
+        crate::terminal_text::quoted(entry)
+    )]
     Malformed { entry: String, reason: &'static str },
     #[error("{entry} is a SOCKS proxy, which trust-proxy cannot use (it speaks HTTP CONNECT)")]
     Unsupported { entry: String },

@@ -28,7 +28,7 @@ pub enum SourceError {
     File { path: String, message: String },
     #[error("PAC file {path}: larger than {max} bytes")]
     FileTooLarge { path: String, max: usize },
-    #[error("PAC location {location:?}: {message}")]
+    #[error("PAC location {}: {message}", crate::terminal_text::quoted(location))]
     Location { location: String, message: String },
     /// The fetch error names the URL itself.
     #[error("PAC {source}")]
@@ -85,8 +85,8 @@ pub fn load_within(
         }
         // A Windows path (`C:\x.pac`) parses as a URL with scheme "c".
         Ok(url) if url.scheme().len() > 1 => Err(bad(format!(
-            "scheme {:?} is not supported (use a path, file:, http: or https:)",
-            url.scheme()
+            "scheme {} is not supported (use a path, file:, http: or https:)",
+            crate::terminal_text::quoted(url.scheme())
         ))),
         _ => read_file(Path::new(location)),
     }

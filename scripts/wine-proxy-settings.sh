@@ -2,7 +2,9 @@
 # The Windows proxy settings read for real: values written with `wine reg add` into a throwaway
 # WINEPREFIX, then `trust-proxy.exe proxy --json` under wine must name the proxy, the source
 # (os:wininet / os:winhttp) and the bypass entry. Wine's registry is a test of our use of the
-# registry API, not of Windows itself.
+# registry API, not of Windows itself. Auto-detection (WPAD) asks DHCP option 252 through
+# WinHTTP and then DNS: those runs happen in a fresh network namespace (loopback only, down),
+# so nothing wine's winhttp does can leave this machine; without root they are skipped.
 #
 # Usage: scripts/wine-proxy-settings.sh path/to/trust-proxy.exe
 #   Needs `wine` on PATH and jq; XPLAT_SHARED as for scripts/xplat-check.sh.
@@ -35,10 +37,19 @@ unset_all() {
   wine reg delete "$machine" /v WinHttpSettings /f >/dev/null 2>&1 || true
 }
 
+# Every run of trust-proxy.exe goes into a network namespace of its own when one can be made.
+offline=()
+if [[ $(id -u) == 0 ]] && unshare -n true 2>/dev/null; then
+  offline=(unshare -n)
+  # The namespace must hold nothing but a loopback, or "offline" is not.
+  links=$(unshare -n ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')
+  [[ $links == "lo " ]] || { echo "wine-proxy-settings: the new network namespace has: $links" >&2; exit 1; }
+fi
+
 failures=0
 # ask URL: prints "source chosen reason" of the one URL, from the JSON report.
 ask() {
-  "$xplat/wine-run.sh" "$exe" proxy --json --no-connect --url "$1" 2>/dev/null | tr -d '\r' |
+  "${offline[@]}" "$xplat/wine-run.sh" "$exe" proxy --json --no-connect --url "$1" 2>/dev/null | tr -d '\r' |
     jq -r '.urls[0] | [.source, (.chosen | if .kind == "direct" then "direct" else "\(.host):\(.port)" end), .reason] | join(" | ")'
 }
 # expect NAME URL SOURCE CHOSEN [REASON-SUBSTRING]
@@ -73,6 +84,19 @@ echo "== wine proxy settings: a fresh prefix has none"
 unset_all
 expect "nothing set" https://example.com/ none direct
 
+if ((${#offline[@]} > 0)); then
+  echo "== AutoDetect with no PAC URL: DHCP option 252 through WinHTTP, in a network namespace"
+  # Wine's winhttp does not implement DHCP discovery: it answers ERROR_WINHTTP_AUTODETECTION_FAILED,
+  # which must be reported as "none found", then the DNS walk (no search domains in wine's
+  # registry: nothing to ask) and direct.
+  reg add "$inet" /v AutoDetect /t REG_DWORD /d 1 /f
+  expect "dhcp 252 (winhttp)" https://example.com/ none direct \
+    "tried DHCP option 252 (WinHTTP found none (ERROR_WINHTTP_AUTODETECTION_FAILED))"
+  reg delete "$inet" /v AutoDetect /f
+else
+  echo "  skip dhcp 252 (winhttp): no network namespace without root; WPAD is not run outside one"
+fi
+
 echo "== WinINet, plain ProxyServer with ProxyOverride"
 reg add "$inet" /v ProxyEnable /t REG_DWORD /d 1 /f
 reg add "$inet" /v ProxyServer /t REG_SZ /d 127.0.0.2:3128 /f
@@ -93,9 +117,13 @@ reg add "$machine" /v WinHttpSettings /t REG_BINARY /d "$(blob 24 3 127.0.0.5:80
 expect "winhttp" https://example.com/ os:winhttp 127.0.0.5:8080 "WinHTTP"
 expect "winhttp bypass" https://fileserver/ no_proxy_os:winhttp direct '"<local>"'
 
-echo "== Auto-detect (DefaultConnectionSettings flag 8) is reported, WinHTTP still decides"
-reg add "$conn" /v DefaultConnectionSettings /t REG_BINARY /d "$(blob 70 9 '' '' '')" /f
-expect "auto-detect" https://example.com/ os:winhttp 127.0.0.5:8080 "auto-discovery (WPAD)"
+if ((${#offline[@]} > 0)); then
+  echo "== Auto-detect (DefaultConnectionSettings flag 8) is reported, WinHTTP still decides"
+  reg add "$conn" /v DefaultConnectionSettings /t REG_BINARY /d "$(blob 70 9 '' '' '')" /f
+  expect "auto-detect" https://example.com/ os:winhttp 127.0.0.5:8080 "auto-discovery (WPAD)"
+else
+  echo "  skip auto-detect: no network namespace without root; WPAD is not run outside one"
+fi
 
 echo "== AutoConfigURL: a PAC file the sandboxed engine runs under wine"
 pac_dir=$(mktemp -d)

@@ -232,7 +232,7 @@ fn a_pac_found_by_wpad_is_network_provided() {
     );
     assert!(why.contains("not written into snippets"), "{why}");
 
-    // Allowed by --allow-proxy: into the snippets, and NO_PROXY says what the PAC's rules are.
+    // Allowed by --allow-proxy: into the snippets, and NO_PROXY says what the PAC's rules give.
     // (No connect check here: DIRECT for the second URL would reach outside loopback.)
     let mut sources = net.sources(None);
     sources.allow = vec![Target::parse(&format!("127.0.0.1:{}", net.port())).unwrap()];
@@ -246,7 +246,8 @@ fn a_pac_found_by_wpad_is_network_provided() {
     assert!(inside.choice.endpoint.is_none(), "{:?}", inside.choice);
     assert_eq!(net.asked().len(), asked);
     let no_proxy = resolver.no_proxy_for(&decision.choice).unwrap();
-    assert_eq!(no_proxy.value(), None);
+    // The DIRECT zone is checked with the engine (its apex reaches isInNet, i.e. DNS).
+    assert_eq!(no_proxy.value().as_deref(), Some(".example.co.uk"));
     let entries: Vec<&str> = no_proxy.entries.iter().map(|e| e.entry.as_str()).collect();
     assert_eq!(
         entries,

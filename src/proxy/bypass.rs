@@ -3,7 +3,11 @@
 //! other OS sources (macOS `ExceptionsList`, Windows `ProxyOverride`), each entry said to be
 //! exact, approximate, or impossible. `NO_PROXY` as curl, Go and Python read it knows `*`,
 //! domain suffixes, IP addresses and CIDR blocks; it has no wildcards elsewhere, no "hosts
-//! without a dot" and no logic, so a PAC file's rules never translate.
+//! without a dot" and no logic. A PAC file's host rules (`dnsDomainIs`, `shExpMatch`,
+//! `localHostOrDomainIs` on a literal domain) are kept only where the PAC engine, asked for
+//! sample hosts without DNS, answers `DIRECT` ([`pac_check`]); every other rule is left out.
+
+pub mod pac_check;
 
 use crate::terminal_text::printable;
 use serde::Serialize;
@@ -252,11 +256,13 @@ const PAC_RULES: &[&str] = &[
 /// Rules listed from one PAC file at most; a generated file has thousands.
 pub const MAX_PAC_RULES: usize = 40;
 
-/// A PAC file's rules, each "not expressible, left out": a script decides per URL, and no
-/// list of hosts says what it says. The calls are found by reading the text (never by running
-/// it), up to [`MAX_PAC_RULES`], each shown up to 120 characters.
+/// A PAC file's rules as `NO_PROXY`: host rules on a literal domain that the engine confirms
+/// with sample hosts ([`pac_check`]) are kept as approximate, every other rule is left out with
+/// its reason. The calls are found by reading the text, up to [`MAX_PAC_RULES`], each shown up
+/// to 120 characters.
 pub fn from_pac(location: &str, text: &str) -> NoProxyTranslation {
-    let mut entries: Vec<BypassEntry> = Vec::new();
+    // (shown call, helper name, the candidate it is, if any)
+    let mut calls: Vec<(String, &str, Option<pac_check::Candidate>)> = Vec::new();
     let mut more = 0usize;
     // One pass over the identifiers: a generated PAC file is a megabyte of rules.
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
@@ -272,22 +278,46 @@ pub fn from_pac(location: &str, text: &str) -> NoProxyTranslation {
             i = i.saturating_add(1);
         }
         let name = text.get(start..i).unwrap_or_default();
-        if bytes.get(i) != Some(&b'(') || !PAC_RULES.contains(&name) {
+        if bytes.get(i) != Some(&b'(') {
             continue;
         }
-        let shown = call_text(text.get(start..).unwrap_or_default());
-        let entry = printable(&shown);
-        if entries.iter().any(|e| e.entry == entry) {
+        let Some(name) = PAC_RULES.iter().copied().find(|rule| *rule == name) else {
+            continue;
+        };
+        let from_name = text.get(start..).unwrap_or_default();
+        let shown = call_text(from_name);
+        if calls.iter().any(|(s, _, _)| *s == shown) {
             continue;
         }
-        if entries.len() >= MAX_PAC_RULES {
+        if calls.len() >= MAX_PAC_RULES {
             more = more.saturating_add(1);
             continue;
         }
-        entries.push(left_out(
-            &shown,
-            &format!("a PAC {name} rule: not expressible in NO_PROXY, left out"),
-        ));
+        let candidate = call_args(text.get(i..).unwrap_or_default())
+            .and_then(|args| pac_check::candidate(&shown, name, args));
+        calls.push((shown, name, candidate));
+    }
+    let candidates: Vec<pac_check::Candidate> =
+        calls.iter().filter_map(|(_, _, c)| c.clone()).collect();
+    let mut verdicts = pac_check::check(text, &candidates).into_iter();
+    let mut entries: Vec<BypassEntry> = Vec::new();
+    for (shown, name, candidate) in &calls {
+        let verdict = if candidate.is_some() {
+            verdicts.next()
+        } else {
+            None
+        };
+        let entry = match (candidate, verdict) {
+            (Some(_), Some(pac_check::Verdict::Kept { no_proxy, note })) => {
+                kept(shown, &no_proxy, &note)
+            }
+            (Some(_), Some(pac_check::Verdict::LeftOut(why))) => left_out(shown, &why),
+            _ => left_out(
+                shown,
+                &format!("a PAC {name} rule: not expressible in NO_PROXY, left out"),
+            ),
+        };
+        entries.push(entry);
     }
     if more > 0 {
         entries.push(left_out(
@@ -305,6 +335,16 @@ pub fn from_pac(location: &str, text: &str) -> NoProxyTranslation {
         from: format!("the PAC file {}", printable(location)),
         entries,
     }
+}
+
+/// The text between `(` and its `)` when `call` starts with `(` and nothing inside nests;
+/// at most 600 bytes are looked at.
+fn call_args(call: &str) -> Option<&str> {
+    let inner = call.strip_prefix('(')?;
+    let window = inner.get(..inner.len().min(600)).or(Some(inner))?;
+    let end = window.find(')')?;
+    let args = window.get(..end)?;
+    (!args.contains('(')).then_some(args)
 }
 
 /// `name(args)` up to its closing parenthesis, white space collapsed, at most 120 characters.

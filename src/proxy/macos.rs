@@ -186,6 +186,64 @@ pub fn read() -> Option<MacProxySettings> {
     })
 }
 
+/// DHCP option 252 of the primary network service: `SCDynamicStoreCopyDHCPInfo` (service
+/// `NULL` = the primary one) and `DHCPInfoGetOptionData`, the public API that `ipconfig(8)`
+/// says is the only supported way (its `getoption` is for debugging). The crate does not bind
+/// these two, so they are declared here from Apple's header (`SCDynamicStoreCopyDHCPInfo.h`);
+/// the bytes go through [`dhcp_wpad::url_from_bytes`](crate::proxy::dhcp_wpad::url_from_bytes).
+#[cfg(target_os = "macos")]
+pub fn dhcp_wpad_url(deadline: std::time::Duration) -> crate::proxy::dhcp_wpad::Lease {
+    crate::proxy::dhcp_wpad::within(
+        deadline,
+        "SCDynamicStoreCopyDHCPInfo",
+        ask_system_configuration,
+    )
+}
+
+#[cfg(target_os = "macos")]
+fn ask_system_configuration() -> crate::proxy::dhcp_wpad::Lease {
+    use crate::proxy::dhcp_wpad::{url_from_bytes, Lease};
+    use core_foundation::base::TCFType;
+    use core_foundation::data::{CFData, CFDataRef};
+    use core_foundation::dictionary::{CFDictionary, CFDictionaryRef};
+    use core_foundation::string::CFStringRef;
+    use std::ffi::c_void;
+
+    /// A site-specific option (RFC 3942's 224-254) that browsers read as the WPAD URL.
+    const OPTION_WPAD: u8 = 252;
+
+    #[link(name = "SystemConfiguration", kind = "framework")]
+    extern "C" {
+        fn SCDynamicStoreCopyDHCPInfo(
+            store: *const c_void,
+            service_id: CFStringRef,
+        ) -> CFDictionaryRef;
+        fn DHCPInfoGetOptionData(info: CFDictionaryRef, code: u8) -> CFDataRef;
+    }
+
+    // SAFETY: a NULL store asks for a temporary session and a NULL service for the primary
+    // one (both documented); the result follows the create rule and is owned below.
+    let info = unsafe { SCDynamicStoreCopyDHCPInfo(std::ptr::null(), std::ptr::null()) };
+    if info.is_null() {
+        return Lease::NoUrl("the primary network service has no DHCP lease".to_string());
+    }
+    // SAFETY: non-NULL, returned under the create rule: released when `info` drops.
+    let info: CFDictionary = unsafe { CFDictionary::wrap_under_create_rule(info) };
+    // SAFETY: `info` is the dictionary SCDynamicStoreCopyDHCPInfo returned, alive here.
+    let data = unsafe { DHCPInfoGetOptionData(info.as_concrete_TypeRef(), OPTION_WPAD) };
+    if data.is_null() {
+        return Lease::NoUrl("the primary service's DHCP lease has no option 252".to_string());
+    }
+    // SAFETY: non-NULL and owned by `info` (the get rule: retained for as long as `data` lives).
+    let data = unsafe { CFData::wrap_under_get_rule(data) };
+    match url_from_bytes(data.bytes()) {
+        Ok(url) => Lease::Url(url),
+        Err(why) => Lease::Failed(format!(
+            "the DHCP lease's option 252 is not a usable WPAD URL: {why}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -376,6 +376,101 @@ mod registry {
 #[cfg(windows)]
 pub use registry::{dns_search_domains, read_winhttp, read_wininet};
 
+/// DHCP option 252 through WinHTTP: `WinHttpDetectAutoProxyConfigUrl` with
+/// `WINHTTP_AUTO_DETECT_TYPE_DHCP` alone (WinHTTP's DNS walk is not bounded by the registrable
+/// domain; ours runs after this). Chosen over `DhcpRequestParams` per adapter: one documented
+/// call that asks the adapters itself, one string to free, where the other needs the adapter
+/// list, a request buffer per adapter and a DHCP INFORM of our own.
+#[cfg(windows)]
+mod dhcp {
+    use crate::proxy::dhcp_wpad::{self, Lease, MAX_URL};
+    use std::time::Duration;
+    use windows_sys::core::PWSTR;
+    use windows_sys::Win32::Foundation::{GetLastError, GlobalFree};
+    use windows_sys::Win32::Networking::WinHttp::{
+        WinHttpDetectAutoProxyConfigUrl, ERROR_WINHTTP_AUTODETECTION_FAILED,
+        WINHTTP_AUTO_DETECT_TYPE_DHCP,
+    };
+
+    /// The string WinHTTP allocated; freed with `GlobalFree` as documented, on every way out.
+    struct WinHttpString(PWSTR);
+
+    impl WinHttpString {
+        /// The code units up to the terminating NUL, at most `max` of them: a string without
+        /// a NUL within `max` is cut there, and [`dhcp_wpad::url_from_utf16`] refuses it as
+        /// too long.
+        fn units(&self, max: usize) -> Vec<u16> {
+            let mut units = Vec::new();
+            if self.0.is_null() {
+                return units;
+            }
+            for offset in 0..max {
+                // SAFETY: WinHTTP returned a NUL-terminated string; reading stops at its NUL,
+                // so every unit read is inside it.
+                let unit = unsafe { *self.0.add(offset) };
+                if unit == 0 {
+                    break;
+                }
+                units.push(unit);
+            }
+            units
+        }
+    }
+
+    impl Drop for WinHttpString {
+        fn drop(&mut self) {
+            if !self.0.is_null() {
+                // SAFETY: WinHTTP allocated it for us to free with GlobalFree, once.
+                unsafe { GlobalFree(self.0.cast()) };
+            }
+        }
+    }
+
+    /// WinHTTP may send a DHCP INFORM and wait for it: asked on a thread, bounded by `deadline`.
+    pub fn dhcp_wpad_url(deadline: Duration) -> Lease {
+        dhcp_wpad::within(
+            deadline,
+            "WinHttpDetectAutoProxyConfigUrl (DHCP)",
+            ask_winhttp,
+        )
+    }
+
+    fn ask_winhttp() -> Lease {
+        let mut raw: PWSTR = std::ptr::null_mut();
+        // SAFETY: a valid flag and a valid out pointer; the string it may set is owned below.
+        let ok =
+            unsafe { WinHttpDetectAutoProxyConfigUrl(WINHTTP_AUTO_DETECT_TYPE_DHCP, &mut raw) };
+        // SAFETY: no call in between could have changed this thread's last error.
+        let error = if ok == 0 {
+            unsafe { GetLastError() }
+        } else {
+            0
+        };
+        let url = WinHttpString(raw);
+        if ok == 0 {
+            return if error == ERROR_WINHTTP_AUTODETECTION_FAILED {
+                Lease::NoUrl("WinHTTP found none (ERROR_WINHTTP_AUTODETECTION_FAILED)".to_string())
+            } else {
+                Lease::Failed(format!(
+                    "WinHttpDetectAutoProxyConfigUrl failed (Windows error {error})"
+                ))
+            };
+        }
+        if url.0.is_null() {
+            return Lease::NoUrl("WinHTTP answered without a URL".to_string());
+        }
+        match dhcp_wpad::url_from_utf16(&url.units(MAX_URL.saturating_add(1))) {
+            Ok(found) => Lease::Url(found),
+            Err(why) => Lease::Failed(format!(
+                "WinHTTP's option 252 is not a usable WPAD URL: {why}"
+            )),
+        }
+    }
+}
+
+#[cfg(windows)]
+pub use dhcp::dhcp_wpad_url;
+
 #[cfg(test)]
 mod tests {
     use super::*;

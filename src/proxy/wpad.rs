@@ -74,14 +74,15 @@ impl Default for WpadLimits {
 /// Where DHCP option 252 comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DhcpSource {
-    /// NetworkManager's lease, through `nmcli` (absent: DHCP is not a source here).
-    NetworkManager,
+    /// This OS's: NetworkManager's lease through `nmcli` (absent: DHCP is not a source here),
+    /// WinHTTP on Windows, SystemConfiguration on macOS ([`dhcp_wpad::read`]).
+    System,
     /// A URL (or none) known already: what another OS's reader found, or a test.
     Given(Option<String>),
 }
 
-/// How auto-detection runs: the system's resolver, `/etc/resolv.conf`, port 80 and
-/// NetworkManager in production; tests replace the resolver (names → 127.0.0.1) and the port.
+/// How auto-detection runs: the system's resolver, `/etc/resolv.conf`, port 80 and the OS's
+/// DHCP option 252 in production; tests replace the resolver (names → 127.0.0.1) and the port.
 #[derive(Clone)]
 pub struct WpadSetup {
     pub resolv_conf: PathBuf,
@@ -101,7 +102,7 @@ impl Default for WpadSetup {
             search_domains: None,
             resolver: Arc::new(SystemResolver),
             port: 80,
-            dhcp: DhcpSource::NetworkManager,
+            dhcp: DhcpSource::System,
             limits: WpadLimits::default(),
         }
     }
@@ -195,18 +196,25 @@ pub fn auto_detect(setup: &WpadSetup) -> Discovery {
     let mut discovery = Discovery::default();
     let dhcp_url = match &setup.dhcp {
         DhcpSource::Given(url) => url.clone(),
-        DhcpSource::NetworkManager => match dhcp_wpad::read(dhcp_wpad::NMCLI_DEADLINE) {
-            dhcp_wpad::Lease::NotASource => None,
-            dhcp_wpad::Lease::Failed(why) => {
-                discovery.tried.push(Tried {
-                    name: "DHCP option 252".to_string(),
-                    answered: false,
-                    detail: format!("nmcli failed: {why}"),
-                });
-                None
+        DhcpSource::System => {
+            let not_found = |detail: String| Tried {
+                name: "DHCP option 252".to_string(),
+                answered: false,
+                detail,
+            };
+            match dhcp_wpad::read(dhcp_wpad::DHCP_DEADLINE) {
+                dhcp_wpad::Lease::NotASource => None,
+                dhcp_wpad::Lease::Failed(why) => {
+                    discovery.tried.push(not_found(why));
+                    None
+                }
+                dhcp_wpad::Lease::NoUrl(how) => {
+                    discovery.tried.push(not_found(how));
+                    None
+                }
+                dhcp_wpad::Lease::Url(url) => Some(url),
             }
-            dhcp_wpad::Lease::Url(url) => url,
-        },
+        }
     };
     if let Some(url) = dhcp_url {
         let left = setup.limits.total_time.saturating_sub(started.elapsed());

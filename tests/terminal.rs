@@ -300,7 +300,19 @@ fn through_pipes_there_is_no_colour_no_progress_no_wrapping() {
         !err.contains("  intercepted  ("),
         "progress in a pipe:\n{err}"
     );
-    assert!(err.starts_with("trust-proxy: error: "), "{err}");
+    // Unwrapped: every message is one line, the notes gathered before the refusal first.
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("trust-proxy: warning: ")
+                || l.starts_with("trust-proxy: error: ")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("trust-proxy: error: ")),
+        "{err}"
+    );
 
     let mut c = trust_proxy_testkit::cli::clean_command(BIN);
     let (code, out, err) = trust_proxy_testkit::cli::output_text(

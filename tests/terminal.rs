@@ -300,7 +300,14 @@ fn through_pipes_there_is_no_colour_no_progress_no_wrapping() {
         !err.contains("  intercepted  ("),
         "progress in a pipe:\n{err}"
     );
-    assert!(err.starts_with("trust-proxy: error: "), "{err}");
+    // The refusal keeps the notes gathered before it (the scope note): plain lines too.
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("trust-proxy: warning: ")
+                || l.starts_with("trust-proxy: error: ")),
+        "{err}"
+    );
+    assert!(err.contains("trust-proxy: error: "), "{err}");
 
     let mut c = trust_proxy_testkit::cli::clean_command(BIN);
     let (code, out, err) = trust_proxy_testkit::cli::output_text(

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     // Every command's notes are printed whether it succeeds or fails: a refusal keeps the notes
     // gathered before it (the scope note, the proxy notes).
     let outcome: Result<_, command::Failure> = match &cli.command {
-        Command::Discover(args) => command::run_discover(args).map_err(Into::into),
+        Command::Discover(args) => command::run_discover(args),
         Command::Install(args) => configure_tools::run_install(args),
         Command::Uninstall(args) => command::run_uninstall(args).map_err(Into::into),
         Command::Status(args) => command::run_status(args).map_err(Into::into),
@@ -42,12 +42,12 @@ fn main() -> ExitCode {
             configure_tools::run_configure_tools(args).map_err(Into::into)
         }
         Command::Verify(args) => trust_proxy::cli::verify::run_verify(args).map_err(Into::into),
-        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args).map_err(Into::into),
+        Command::Doctor(args) => trust_proxy::cli::doctor::run_doctor(args),
         Command::Proxy(args) => trust_proxy::cli::proxy::run_proxy(args).map_err(Into::into),
         Command::Config(ConfigCommand::Show(args)) => Ok(
             trust_proxy::cli::config_show::run_config_show(args, &effective),
         ),
-        Command::Export(args) => trust_proxy::cli::export::run_export(args).map_err(Into::into),
+        Command::Export(args) => trust_proxy::cli::export::run_export(args),
     };
     match outcome {
         Ok(rendered) => {

@@ -186,6 +186,17 @@ fn discover_with_files_given() {
             bin(h).args(["discover", "--no-proxy", "--target", "pypi.org:99999"])
         )
     );
+    // A failing discover still shows the notes gathered before it failed.
+    snapshot!(
+        "discover_bad_target_keeps_notes",
+        outcome(
+            h,
+            bin(h)
+                .args(["discover", "--no-proxy", "--target", "pypi.org:99999"])
+                .arg("--ca-file")
+                .arg(&leaf_file)
+        )
+    );
 }
 
 #[test]

@@ -100,8 +100,14 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
-pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
-    let mut warnings = Vec::new();
+pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, Failure> {
+    keeping_warnings(|warnings| discover_noting(args, warnings))
+}
+
+fn discover_noting(
+    args: &DiscoverArgs,
+    warnings: &mut Vec<String>,
+) -> Result<Rendered, CommandError> {
     let ca_files = read_ca_files(&args.ca_files)?;
     for file in ca_files.iter().filter(|f| !f.cert.may_issue()) {
         warnings.push(format!(
@@ -115,13 +121,7 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
         may_ask: !args.json,
         writes_snippets: false,
     };
-    let config = build_config_asking(
-        &args.probe,
-        ca_files,
-        default_scope(),
-        &mut warnings,
-        prompt,
-    )?;
+    let config = build_config_asking(&args.probe, ca_files, default_scope(), warnings, prompt)?;
     let progress = Progress::start("probing", config.targets.len(), args.json);
     let result = discover::discover_observed(&config, &|t| progress.target_done(t));
     progress.finish();
@@ -143,7 +143,7 @@ pub fn run_discover(args: &DiscoverArgs) -> Result<Rendered, CommandError> {
     Ok(Rendered {
         stdout,
         exit_code: result.outcome.exit_code(),
-        warnings,
+        warnings: Vec::new(),
     })
 }
 

@@ -3,7 +3,7 @@
 //! `tools::doctor::examine` and renders its findings for people or as JSON.
 
 use crate::cli::args::{DoctorArgs, ScopeArg};
-use crate::cli::command::{build_config, CommandError, Rendered};
+use crate::cli::command::{build_config, keeping_warnings, CommandError, Failure, Rendered};
 use crate::cli::progress::Progress;
 use crate::cli::report::SCHEMA_VERSION;
 use crate::discover::{self, Outcome};
@@ -20,8 +20,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trust_proxy_platform::Scope;
 
-pub fn run_doctor(args: &DoctorArgs) -> Result<Rendered, CommandError> {
-    let mut warnings = Vec::new();
+pub fn run_doctor(args: &DoctorArgs) -> Result<Rendered, Failure> {
+    keeping_warnings(|warnings| doctor_noting(args, warnings))
+}
+
+fn doctor_noting(args: &DoctorArgs, warnings: &mut Vec<String>) -> Result<Rendered, CommandError> {
     let env: BTreeMap<String, String> = std::env::vars_os()
         .map(|(k, v)| {
             (
@@ -77,7 +80,7 @@ pub fn run_doctor(args: &DoctorArgs) -> Result<Rendered, CommandError> {
     let probe = if args.no_probe {
         None
     } else {
-        probe(args, &installed, &mut warnings)?
+        probe(args, &installed, warnings)?
     };
     let ctx = Context {
         os: Os::current(),
@@ -112,7 +115,7 @@ pub fn run_doctor(args: &DoctorArgs) -> Result<Rendered, CommandError> {
     Ok(Rendered {
         stdout,
         exit_code,
-        warnings,
+        warnings: Vec::new(),
     })
 }
 

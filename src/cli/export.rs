@@ -5,7 +5,8 @@
 use crate::analyze::certinfo::Cert;
 use crate::cli::args::ExportArgs;
 use crate::cli::command::{
-    ask_person, build_config, parse_pins, read_ca_files, CommandError, Rendered,
+    ask_person, build_config, keeping_warnings, parse_pins, read_ca_files, CommandError, Failure,
+    Rendered,
 };
 use crate::cli::words;
 use crate::discover::{self, Provenance};
@@ -39,8 +40,11 @@ struct ExportedRoot {
     provenance: Provenance,
 }
 
-pub fn run_export(args: &ExportArgs) -> Result<Rendered, CommandError> {
-    let mut warnings = Vec::new();
+pub fn run_export(args: &ExportArgs) -> Result<Rendered, Failure> {
+    keeping_warnings(|warnings| export_noting(args, warnings))
+}
+
+fn export_noting(args: &ExportArgs, warnings: &mut Vec<String>) -> Result<Rendered, CommandError> {
     let pins = parse_pins(&args.fingerprints)?;
     let output = absolute(&args.output)?;
     refuse_non_regular("--output", &output)?;
@@ -48,7 +52,7 @@ pub fn run_export(args: &ExportArgs) -> Result<Rendered, CommandError> {
     // The artefact trusts a root machine-wide on other machines: "already trusted" means trusted
     // by this machine's OS for every user (the system scope's view), and trust-on-first-use is
     // never offered.
-    let mut config = build_config(&args.probe, ca_files.clone(), Scope::System, &mut warnings)?;
+    let mut config = build_config(&args.probe, ca_files.clone(), Scope::System, warnings)?;
     if !ca_files.is_empty() && args.probe.targets.is_empty() {
         // The file IT gave is the CA: off the network (imaging, off VPN) nothing is probed.
         config.targets.clear();
@@ -117,7 +121,7 @@ pub fn run_export(args: &ExportArgs) -> Result<Rendered, CommandError> {
     Ok(Rendered {
         stdout,
         exit_code: 0,
-        warnings,
+        warnings: Vec::new(),
     })
 }
 

@@ -630,6 +630,13 @@ fn self_signed_text(service: &SelfSignedService) -> String {
             f.code,
             escaped(&f.message)
         ));
+        // What the finding means for the person: the clients that will refuse it.
+        if !f.clients.is_empty() {
+            s.push_str(&format!(
+                "                   fails in: {}\n",
+                f.clients.join("; ")
+            ));
+        }
     }
     if service.shape == SelfSignedShape::Ca {
         s.push_str(&format!(

@@ -159,6 +159,32 @@ fn discover_with_files_given() {
         )
     );
 
+    // A public root (for this run) whose server certificate expired: not interception, and the
+    // reason in words, not webpki's `CertExpired { time: UnixTime(..), .. }`.
+    let expired = root.issue_leaf_with(
+        &["127.0.0.1"],
+        None,
+        &LeafOptions {
+            validity: Some(((2000, 1, 1), (2001, 1, 1))),
+            ..LeafOptions::default()
+        },
+    );
+    let server =
+        TlsServer::start_local(mint_fixed(Minted::new(&expired, &[root.cert_der()]))).unwrap();
+    let report = outcome(
+        h,
+        bin(h)
+            .args([
+                "discover",
+                "--no-proxy",
+                "--target",
+                &server.addr().to_string(),
+            ])
+            .arg("--public-roots")
+            .arg(&roots),
+    );
+    snapshot!("discover_public_root_expired_leaf", report);
+
     let broken = h.join("broken.pac");
     std::fs::write(
         &broken,

@@ -49,14 +49,18 @@ impl PublicRoots {
                 webpki::anchor_from_trusted_cert(&cert.der).map_err(|e| PublicRootsError {
                     file: file.to_string(),
                     index,
-                    message: format!("{e:?}"),
+                    message: error_name(&e),
                 })?;
             anchors.push(anchor.to_owned());
         }
         Ok(PublicRoots {
             identities: certs.iter().map(|c| c.anchor_identity()).collect(),
             anchors,
-            description: format!("{file} ({} roots, from --public-roots)", certs.len()),
+            description: format!(
+                "{file} ({} root{}, from --public-roots)",
+                certs.len(),
+                if certs.len() == 1 { "" } else { "s" }
+            ),
         })
     }
 
@@ -65,7 +69,7 @@ impl PublicRoots {
         let Some((leaf, rest)) = presented.split_first() else {
             return Err("empty chain".to_string());
         };
-        let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| format!("{e:?}"))?;
+        let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| error_name(&e))?;
         let algs = rustls::crypto::ring::default_provider()
             .signature_verification_algorithms
             .all;
@@ -79,12 +83,22 @@ impl PublicRoots {
             None,
         )
         .map(|_| ())
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| error_name(&e))
     }
 
     /// The certificate is (a re-issue of) one of the public roots.
     pub fn is_public_root(&self, cert: &Cert) -> bool {
         self.identities.contains(&cert.anchor_identity())
+    }
+}
+
+/// webpki's error as its bare name (`CertExpired`, not `CertExpired { time: UnixTime(..), .. }`):
+/// a stable word for JSON that the text report turns into people's words (`cli::words`).
+fn error_name(e: &webpki::Error) -> String {
+    let debug = format!("{e:?}");
+    match debug.split([' ', '{', '(']).next() {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => debug,
     }
 }
 

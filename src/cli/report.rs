@@ -376,7 +376,18 @@ fn next_text(result: &DiscoverResult) -> String {
                 pins.join(" ")
             )
         }
-        Outcome::NotIntercepted => "\nNext: nothing to install for these targets: they chain to the public roots. If a tool fails on another host, probe that one: trust-proxy discover --target HOST.\n".to_string(),
+        Outcome::NotIntercepted => {
+            let broken = result
+                .targets
+                .iter()
+                .any(|t| matches!(t.status, TargetStatus::PublicButInvalid { .. }));
+            let server_side = if broken {
+                " A certificate that ends at a public root but does not verify is the server's to fix (renew it, send the whole chain): no CA installed here changes it."
+            } else {
+                ""
+            };
+            format!("\nNext: nothing to install for these targets: they chain to the public roots.{server_side} If a tool fails on another host, probe that one: trust-proxy discover --target HOST.\n")
+        }
         Outcome::RootNotFound | Outcome::NetworkFailure => String::new(),
     }
 }
@@ -619,6 +630,13 @@ fn self_signed_text(service: &SelfSignedService) -> String {
             f.code,
             escaped(&f.message)
         ));
+        // What the finding means for the person: the clients that will refuse it.
+        if !f.clients.is_empty() {
+            s.push_str(&format!(
+                "                   fails in: {}\n",
+                f.clients.join("; ")
+            ));
+        }
     }
     if service.shape == SelfSignedShape::Ca {
         s.push_str(&format!(

@@ -187,14 +187,14 @@ impl AuthRequired {
             .offered
             .iter()
             .map(|c| match &c.realm {
-                Some(realm) => format!("{} realm {:?}", printable(&c.name), printable(realm)),
+                Some(realm) => format!("{} realm {}", printable(&c.name), quoted(realm)),
                 None => printable(&c.name),
             })
             .collect();
         parts.extend(
             self.unreadable
                 .iter()
-                .map(|u| format!("an unreadable challenge {:?}", printable(u))),
+                .map(|u| format!("an unreadable challenge {}", quoted(u))),
         );
         if parts.is_empty() {
             "no scheme (no Proxy-Authenticate header)".to_string()
@@ -235,7 +235,7 @@ impl AuthRequired {
     }
 }
 
-use crate::terminal_text::{escaped, printable};
+use crate::terminal_text::{escaped, printable, quoted};
 
 /// The whole explanation once for the human report (the per-target rows are cut short): each
 /// different 407 once, the one-attempt refusals folded into the rejection they follow.

@@ -36,7 +36,7 @@ const MARKED: &[(&str, Style)] = &[
 ];
 
 /// Whether `command` prints text for people (wrapped and coloured) rather than JSON or a shell
-/// snippet that must reach `eval` byte for byte. Commands not named here print as they are.
+/// snippet that must reach `eval` byte for byte.
 pub fn is_human(command: &Command) -> bool {
     match command {
         Command::Discover(a) => !a.json,
@@ -47,8 +47,10 @@ pub fn is_human(command: &Command) -> bool {
         Command::Verify(a) => !a.json,
         Command::Doctor(a) => !a.json,
         Command::Proxy(a) => !a.json,
-        #[allow(unreachable_patterns)]
-        _ => false,
+        Command::Export(a) => !a.json,
+        Command::Config(crate::cli::args::ConfigCommand::Show(a)) => !a.json,
+        // A shell snippet for `eval`: byte for byte.
+        Command::Env(_) => false,
     }
 }
 
@@ -192,6 +194,28 @@ pub fn stderr_colour() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every report for people is wrapped and coloured at a terminal; JSON and the `eval`
+    /// snippet never are.
+    #[test]
+    fn human_reports_are_the_text_ones() {
+        use clap::Parser;
+        let human = |args: &[&str]| {
+            let cli = crate::cli::args::Cli::try_parse_from(
+                std::iter::once("trust-proxy").chain(args.iter().copied()),
+            )
+            .unwrap();
+            is_human(&cli.command)
+        };
+        assert!(human(&["export", "--format", "pem", "--output", "x.pem"]));
+        assert!(!human(&[
+            "export", "--format", "pem", "--output", "x.pem", "--json"
+        ]));
+        assert!(human(&["config", "show"]));
+        assert!(!human(&["config", "show", "--json"]));
+        assert!(human(&["doctor"]));
+        assert!(!human(&["env"]));
+    }
 
     #[test]
     fn marks_whole_words_only() {

@@ -59,7 +59,7 @@ pub fn run_verify(args: &VerifyArgs) -> Result<Rendered, CommandError> {
     }
     let mut targets: Vec<Target> = Vec::new();
     for t in &args.targets {
-        let t = Target::parse(t).map_err(|e| CommandError::Usage(e.to_string()))?;
+        let t = Target::parse(t).map_err(|e| CommandError::Usage(format!("--target {e}")))?;
         if !targets.contains(&t) {
             targets.push(t);
         }

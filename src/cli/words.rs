@@ -97,7 +97,10 @@ pub fn tls_errors_in(text: &str) -> String {
             "not allowed for TLS servers (extended key usage)",
         ),
         ("BadDer", "malformed certificate (DER)"),
-        ("UnknownCA", "unknown CA (the peer does not trust our side)"),
+        (
+            "UnknownCA",
+            "unknown CA (the other side does not trust the certificate it was shown)",
+        ),
         ("HandshakeFailure", "handshake failure"),
         ("ProtocolVersion", "no TLS version in common"),
         ("BadCertificate", "bad certificate"),
@@ -142,7 +145,7 @@ mod tests {
         assert_eq!(tls_errors_in("UnknownIssuer"), "issuer not trusted");
         assert_eq!(
             tls_errors_in("the peer answered with a TLS alert: UnknownCA"),
-            "the peer answered with a TLS alert: unknown CA (the peer does not trust our side)"
+            "the peer answered with a TLS alert: unknown CA (the other side does not trust the certificate it was shown)"
         );
         assert_eq!(
             tls_errors_in("UnsupportedSignatureAlgorithmForPublicKey"),

@@ -88,7 +88,7 @@ pub const END_ENTITY_ANCHOR_CLIENTS: &[ClientSupport] = &[
 ];
 
 /// What a self-signed CA certificate used as a server's own certificate means for clients.
-pub const CA_AS_SERVER_CERT: &str = "OpenSSL-based clients (curl, Python, Node, git) accept it once trusted, but rustls/webpki (cargo, uv, Deno) reject a CA certificate as a server's certificate even when it is trusted (CaUsedAsEndEntity; run here: tests/selfsigned_clients.rs). Only re-issuing the service's certificate (CA:FALSE, from a private CA) fixes those";
+pub const CA_AS_SERVER_CERT: &str = "OpenSSL-based clients (curl, Python, Node, git) accept it once trusted, but rustls/webpki (cargo, uv, Deno) reject a CA certificate as a server's certificate even when it is trusted (their error says CaUsedAsEndEntity). Only re-issuing the service's certificate (CA:FALSE, from a private CA) fixes those";
 
 /// Checks a self-signed end-entity certificate (CA:FALSE) before it is trusted as the anchor of
 /// the one service that presented it: it must be genuinely self-signed, meant for TLS servers,

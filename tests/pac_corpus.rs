@@ -443,6 +443,22 @@ fn endless_loops_stop_at_the_time_bound() {
     assert!(took < limits.load_time + MARGIN, "{took:?}");
 }
 
+/// A loop of heavy native calls reaches the interrupt poll rarely: it must still end at the
+/// time bound, not ten thousand calls later.
+#[test]
+fn a_loop_of_heavy_native_calls_stops_at_the_time_bound() {
+    let limits = PacLimits::default();
+    let (err, took) = hostile("native_heavy_loop.pac", limits);
+    assert_eq!(
+        err,
+        PacError::Timeout {
+            stage: Stage::Call,
+            bound: limits.call_time
+        }
+    );
+    assert!(took < limits.call_time + MARGIN, "{took:?}");
+}
+
 #[test]
 fn endless_allocation_stops_at_the_memory_cap() {
     let limits = PacLimits::default();

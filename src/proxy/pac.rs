@@ -56,6 +56,7 @@ pub use helpers::{Resolver, SystemResolver};
 
 use crate::terminal_text::printable;
 use helpers::CachedResolver;
+use rquickjs::allocator::{Allocator, RustAllocator};
 use rquickjs::context::intrinsic;
 use rquickjs::context::EvalOptions;
 use rquickjs::convert::Coerced;
@@ -174,10 +175,11 @@ struct Budget {
 }
 
 impl Budget {
+    /// Not armed: no deadline until the first stage arms one.
     fn new() -> Budget {
         Budget {
             base: Instant::now(),
-            deadline_nanos: AtomicU64::new(0),
+            deadline_nanos: AtomicU64::new(u64::MAX),
             fired: AtomicBool::new(false),
         }
     }
@@ -212,6 +214,53 @@ impl Budget {
 
     fn fired(&self) -> bool {
         self.fired.load(Ordering::SeqCst) || self.remaining().is_zero()
+    }
+}
+
+/// QuickJS polls the interrupt handler only every 10,000 steps of bytecode, so a loop whose
+/// every step is one heavy native call (`s = new Array(1e5).join("x")`) runs 10,000 of them
+/// between polls: 14 s in a release build for a 1 s bound. What such calls have in common is
+/// that they allocate: once the budget is spent every allocation fails, the call throws "out
+/// of memory" at once and the loop reaches its next poll, which stops it for good. The memory
+/// cap is QuickJS's own accounting above this allocator and holds as before.
+struct BudgetedAllocator {
+    budget: Arc<Budget>,
+}
+
+// SAFETY: every block comes from, and goes back to, rquickjs's own `RustAllocator` (its
+// header records the size `usable_size` reads); this wrapper only refuses new memory, which
+// QuickJS treats as an allocation failure (a null pointer, the old block left untouched).
+unsafe impl Allocator for BudgetedAllocator {
+    fn alloc(&mut self, size: usize) -> *mut u8 {
+        if self.budget.over() {
+            return std::ptr::null_mut();
+        }
+        RustAllocator.alloc(size)
+    }
+
+    fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        if self.budget.over() {
+            return std::ptr::null_mut();
+        }
+        RustAllocator.calloc(count, size)
+    }
+
+    unsafe fn dealloc(&mut self, ptr: *mut u8) {
+        // SAFETY: `ptr` came from `RustAllocator` through this wrapper (the trait's contract).
+        unsafe { RustAllocator.dealloc(ptr) }
+    }
+
+    unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
+        if new_size > 0 && self.budget.over() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: as for `dealloc`.
+        unsafe { RustAllocator.realloc(ptr, new_size) }
+    }
+
+    unsafe fn usable_size(ptr: *mut u8) -> usize {
+        // SAFETY: as for `dealloc`.
+        unsafe { RustAllocator::usable_size(ptr) }
     }
 }
 
@@ -276,10 +325,13 @@ impl PacEngine {
             });
         }
         let engine_error = |e: rquickjs::Error| PacError::Engine(e.to_string());
-        let runtime = Runtime::new().map_err(engine_error)?;
+        let budget = Arc::new(Budget::new());
+        let runtime = Runtime::new_with_alloc(BudgetedAllocator {
+            budget: budget.clone(),
+        })
+        .map_err(engine_error)?;
         runtime.set_memory_limit(limits.memory_bytes);
         runtime.set_max_stack_size(limits.stack_bytes);
-        let budget = Arc::new(Budget::new());
         let poll = budget.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || poll.over())));
         let context = Context::custom::<(
@@ -420,16 +472,12 @@ fn classify(
     budget: &Budget,
     limits: &PacLimits,
 ) -> PacError {
+    let allocation_failed = matches!(error, rquickjs::Error::Allocation);
     let thrown = match error {
         rquickjs::Error::Exception => Some(ctx.catch()),
-        rquickjs::Error::Allocation => {
-            return PacError::MemoryLimit {
-                stage,
-                cap: limits.memory_bytes,
-            }
-        }
         _ => None,
     };
+    // Past the time bound every allocation fails too (BudgetedAllocator): the time is the cause.
     if budget.fired() {
         return PacError::Timeout {
             stage,
@@ -437,6 +485,12 @@ fn classify(
                 Stage::Load => limits.load_time,
                 Stage::Call => limits.call_time,
             },
+        };
+    }
+    if allocation_failed {
+        return PacError::MemoryLimit {
+            stage,
+            cap: limits.memory_bytes,
         };
     }
     let Some(thrown) = thrown else {

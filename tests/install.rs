@@ -1686,6 +1686,8 @@ impl StatusHost {
     /// Runs a fix `status` printed, as the CLI would: only `refresh` and a pinned `--ca-file`
     /// install in this row's scope are expected.
     fn run_fix(&self, fix: &str) {
+        // The system scope's fixes are run as root: `sudo` names that, and this test is root.
+        let fix = fix.strip_prefix("sudo ").unwrap_or(fix);
         let words: Vec<&str> = fix.split_whitespace().collect();
         let scope = install::scope_name(&self.layout);
         let flag = |name: &str| {
@@ -1783,6 +1785,13 @@ fn status_judges_only_what_install_wrote_and_its_fixes_fix() {
             assert_eq!(broken.len(), 1, "{} / {damage}: {broken:?}", row.name);
             assert_eq!(broken[0].what, what, "{} / {damage}", row.name);
             let fix = broken[0].fix.clone().unwrap();
+            // Pasted as it is, it runs with the privileges the scope needs.
+            assert_eq!(
+                fix.starts_with("sudo trust-proxy "),
+                row.scope == Scope::System && cfg!(unix),
+                "{} / {damage}: {fix}",
+                row.name
+            );
             h.run_fix(&fix);
             let s = h.status();
             assert!(

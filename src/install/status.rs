@@ -119,7 +119,8 @@ fn extra_store_pieces(layout: &Layout, state: &State) -> Result<Vec<PieceStatus>
 /// An install of a CA already recorded adds it again wherever the installation relied on it.
 fn reinstall_command(layout: &Layout, ca: &InstalledCa, extra_flag: Option<&str>) -> String {
     let mut command = format!(
-        "trust-proxy install --scope {} --ca-file {} --fingerprint {}",
+        "{} install --scope {} --ca-file {} --fingerprint {}",
+        trust_proxy_for(scope_name(layout)),
         scope_name(layout),
         shell_quote(&layout.proxy_ca().display().to_string()),
         ca.sha256
@@ -133,7 +134,21 @@ fn reinstall_command(layout: &Layout, ca: &InstalledCa, extra_flag: Option<&str>
 
 /// Rewrites trust-proxy's own files, blocks and variables from the state.
 fn refresh_command(layout: &Layout) -> String {
-    format!("trust-proxy refresh --scope {}", scope_name(layout))
+    format!(
+        "{} refresh --scope {}",
+        trust_proxy_for(scope_name(layout)),
+        scope_name(layout)
+    )
+}
+
+/// How a person runs trust-proxy for `scope`, so a fix pasted as it is works: the system scope
+/// needs root (on Windows an elevated prompt, which has no `sudo` to name).
+pub fn trust_proxy_for(scope: &str) -> &'static str {
+    if scope == "system" && cfg!(unix) {
+        "sudo trust-proxy"
+    } else {
+        "trust-proxy"
+    }
 }
 
 /// A path as one word for the shell a person pastes the fix into: POSIX single quotes, or on

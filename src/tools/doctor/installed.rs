@@ -60,7 +60,7 @@ pub fn check(input: &Input<'_>, out: &mut Collector) {
 
 fn expiry(installed: &Installed, cert: &Cert, now: i64, out: &mut Collector) {
     let info = &cert.info;
-    let tp = trust_proxy_as(&installed.scope);
+    let tp = crate::install::status::trust_proxy_for(&installed.scope);
     let replace = format!(
         "trust-proxy discover (find the CA the proxy uses now and compare its fingerprint with IT's), then {tp} install --scope {scope} --fingerprint NEW, then {tp} uninstall --scope {scope} --fingerprint {old}",
         scope = installed.scope,
@@ -158,20 +158,10 @@ fn rotation(input: &Input<'_>, installed: &[(&Installed, Cert)], out: &mut Colle
             message,
             fix: format!(
                 "compare the fingerprint with the one IT publishes, then: {} install --scope {scope} --fingerprint {}",
-                trust_proxy_as(scope),
+                crate::install::status::trust_proxy_for(scope),
                 root.sha256()
             ),
         });
-    }
-}
-
-/// How a person runs trust-proxy for `scope`: the system scope needs root (an elevated prompt
-/// on Windows, which has no `sudo` to name).
-fn trust_proxy_as(scope: &str) -> &'static str {
-    if scope == "system" && cfg!(unix) {
-        "sudo trust-proxy"
-    } else {
-        "trust-proxy"
     }
 }
 

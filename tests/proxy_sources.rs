@@ -291,3 +291,39 @@ fn a_pac_flag_fails_over_to_the_choice_that_answers_and_beats_the_environment() 
         "{why}"
     );
 }
+
+/// A `gsettings` that hangs (a stuck D-Bus) or floods its output costs the run its deadline or
+/// its output cap, then the GNOME source is ignored with a warning; the run goes on direct.
+#[test]
+fn a_hung_or_flooding_gsettings_is_ignored_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let fake_bin = home.path().join("bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let path = format!("{}:/usr/bin:/bin", fake_bin.display());
+    for (script, expected) in [
+        ("exec sleep 30\n", "gsettings did not answer within 3 s"),
+        (
+            "exec head -c 1000000 /dev/zero | tr '\\0' x\n",
+            "gsettings printed 262144 bytes or more",
+        ),
+    ] {
+        let fake = fake_bin.join("gsettings");
+        std::fs::write(&fake, format!("#!/bin/sh\n{script}")).unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let started = std::time::Instant::now();
+        let (_, _, err) = run(trust_proxy_testkit::cli::clean_command(env!(
+            "CARGO_BIN_EXE_trust-proxy"
+        ))
+        .env("HOME", home.path())
+        .env("PATH", &path)
+        .env_remove("GSETTINGS_BACKEND")
+        .args(["proxy", "--url", "https://pypi.org/", "--no-connect"]));
+        let took = started.elapsed();
+        assert!(
+            err.contains(&format!("the GNOME proxy settings are ignored: {expected}")),
+            "{err}"
+        );
+        assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    }
+}

@@ -7,9 +7,8 @@
 //! port, with `ignore-hosts` as the bypass list), `auto` (the PAC file at `autoconfig-url`; an
 //! empty URL is what GNOME calls WPAD, which comes later).
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::process::{run_bounded, Ended, RunError, Spawn};
+use std::time::Duration;
 
 pub const SCHEMA: &str = "org.gnome.system.proxy";
 
@@ -17,7 +16,7 @@ pub const SCHEMA: &str = "org.gnome.system.proxy";
 pub const GSETTINGS_DEADLINE: Duration = Duration::from_secs(3);
 
 /// The whole listing is a few hundred bytes.
-const MAX_OUTPUT: u64 = 256 * 1024;
+const MAX_OUTPUT: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GnomeProxy {
@@ -36,63 +35,33 @@ pub enum GnomeProxy {
 #[derive(Debug, thiserror::Error)]
 pub enum GnomeError {
     #[error("gsettings could not be run: {0}")]
-    Spawn(std::io::Error),
+    Run(RunError),
     #[error("gsettings did not answer within {} s", .0.as_secs_f64())]
     Timeout(Duration),
-    #[error("gsettings output could not be read: {0}")]
-    Read(std::io::Error),
     #[error("gsettings printed {0} bytes or more, more than a proxy listing")]
-    TooLarge(u64),
+    TooLarge(usize),
     #[error("org.gnome.system.proxy mode {} is not none, manual or auto", crate::terminal_text::quoted(.0))]
     Mode(String),
 }
 
 /// Asks the real `gsettings`. `Ok(None)`: gsettings is not installed or the schema is not.
 pub fn read(deadline: Duration) -> Result<Option<GnomeProxy>, GnomeError> {
-    let mut child = match Command::new("gsettings")
-        .args(["list-recursively", SCHEMA])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(GnomeError::Spawn(e)),
-    };
-    let started = Instant::now();
-    // The listing fits in a pipe buffer, so waiting before reading cannot deadlock; a child
-    // that fills the pipe is over MAX_OUTPUT anyway and is killed at the deadline.
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < deadline => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            Ok(None) => {
-                // Killed and reaped so no zombie is left; the error reported is the timeout.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(GnomeError::Timeout(deadline));
-            }
-            Err(e) => return Err(GnomeError::Spawn(e)),
-        }
-    };
-    if !status.success() {
-        // "No such schema": GNOME's schemas are not installed, so nothing set them either.
+    let Some(gsettings) = crate::proxy::invoking_user::program("gsettings") else {
         return Ok(None);
+    };
+    let mut spawn = Spawn::new(gsettings, &["list-recursively", SCHEMA], deadline);
+    spawn.output_limit = MAX_OUTPUT;
+    let finished = run_bounded(&spawn).map_err(GnomeError::Run)?;
+    match finished.ended {
+        Ended::Exited(0) => {}
+        Ended::TimedOut => return Err(GnomeError::Timeout(deadline)),
+        // "No such schema": GNOME's schemas are not installed, so nothing set them either.
+        Ended::Exited(_) | Ended::Signalled => return Ok(None),
     }
-    let mut out = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        stdout
-            .take(MAX_OUTPUT)
-            .read_to_end(&mut out)
-            .map_err(GnomeError::Read)?;
-    }
-    if out.len() as u64 >= MAX_OUTPUT {
+    if finished.stdout.len() >= MAX_OUTPUT {
         return Err(GnomeError::TooLarge(MAX_OUTPUT));
     }
-    parse_listing(&String::from_utf8_lossy(&out)).map(Some)
+    parse_listing(&finished.stdout).map(Some)
 }
 
 /// `gsettings list-recursively` output: `schema key value` per line, values in GVariant text.

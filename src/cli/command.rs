@@ -189,7 +189,7 @@ fn install_noting(
             warnings.push("macOS 11 and later ask for an administrator password for every admin trust-settings change, even as root; fleets deploy the CA with an MDM configuration profile (com.apple.security.root payload)".to_string());
         }
         if cfg!(windows) && scope == Scope::User {
-            warnings.push("Windows shows a confirmation dialog when a CA is added to (or removed from) CurrentUser\\Root: answer it".to_string());
+            announce_before_the_change(WINDOWS_USER_ROOT_DIALOG, args.scope.json, warnings);
         }
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -242,6 +242,10 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
     let (os_roots, _) = load_os_roots(scope).unwrap_or_default();
     let parts = scope_setup(scope)?;
     let layout = parts.layout.clone();
+    let mut warnings = Vec::new();
+    if cfg!(windows) && scope == Scope::User && !args.dry_run {
+        announce_before_the_change(WINDOWS_USER_ROOT_DIALOG, args.scope.json, &mut warnings);
+    }
     let report = install::uninstall(
         &layout,
         parts.host(),
@@ -258,8 +262,22 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<Rendered, CommandError> {
     Ok(Rendered {
         stdout,
         exit_code: 0,
-        warnings: Vec::new(),
+        warnings,
     })
+}
+
+/// Windows asks in a dialog before a CA enters or leaves CurrentUser\\Root.
+const WINDOWS_USER_ROOT_DIALOG: &str = "Windows shows a confirmation dialog when a CA is added to (or removed from) CurrentUser\\Root: answer it";
+
+/// A note the person must act on while the command runs (a dialog about to appear) is said
+/// before the change, not with the report after it; under `--json` it stays with the other
+/// notes, in the report.
+fn announce_before_the_change(note: &str, json: bool, warnings: &mut Vec<String>) {
+    if json {
+        warnings.push(note.to_string());
+    } else {
+        crate::cli::style::print_warning(note);
+    }
 }
 
 pub fn run_refresh(args: &ScopeArgs) -> Result<Rendered, CommandError> {

@@ -9,7 +9,8 @@ Exit codes:
   0  success (discover: interception found and every root extracted;
      install: installed, or already installed and nothing changed)
   1  local error (a file could not be written; an install step failed and was rolled back)
-  2  bad usage (unknown option, bad URL, unreadable --ca-file, unknown --fingerprint)
+  2  bad usage (unknown option, bad URL, unreadable --ca-file, a malformed
+     --fingerprint, or uninstall --fingerprint matching nothing installed)
   3  no interception observed (install: nothing to install without --ca-file)
   4  interception found, but a root CA could not be found (see the advice printed)
   5  proxy or network failure: no target could be probed

@@ -16,10 +16,10 @@ pub enum Format {
     Pem,
     /// DER `.cer`: one certificate, as Windows' certificate tools import it.
     Der,
-    /// macOS configuration profile with a `com.apple.security.root` payload per root.
+    /// macOS configuration profile (.mobileconfig) trusting each root, for an MDM to deploy.
     Mobileconfig,
-    /// PowerShell for Intune/GPO: checks the thumbprint, then `Import-Certificate` into
-    /// `Cert:\LocalMachine\Root`; idempotent.
+    /// PowerShell script for Intune or Group Policy: checks each root's thumbprint, then adds
+    /// it to the machine's Root store; running it again changes nothing.
     Ps1,
     /// Windows registry file: the roots as LocalMachine Root store entries.
     Reg,

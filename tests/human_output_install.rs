@@ -245,3 +245,32 @@ fn env_per_scope_and_shell() {
         );
     }
 }
+
+/// A dry run installs nothing, so `--configure-tools` has nothing to plan yet: said as such,
+/// with the command that shows the tools' plan once the CA is in place.
+#[test]
+fn a_dry_run_with_configure_tools_says_when_the_tools_plan_comes() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (root, proxy) = corp_proxy("Dry Run Tools Root");
+    let pin = fingerprint(&root.cert_der());
+    snapshot!(
+        "install_dry_run_configure_tools",
+        outcome(
+            h,
+            unprivileged(h).args([
+                "install",
+                "--scope",
+                "user",
+                "--dry-run",
+                "--configure-tools",
+                "--target",
+                "pypi.org",
+                "--proxy",
+                &proxy.url(),
+                "--fingerprint",
+                &pin,
+            ])
+        )
+    );
+}

@@ -36,6 +36,9 @@ pub enum CommandError {
     /// A local operation failed: exit 1.
     #[error("{0}")]
     Local(String),
+    /// The command needs an installed CA and none is: exit 1.
+    #[error("{0}")]
+    NothingInstalled(String),
     /// The requested scope needs more privileges: exit 8.
     #[error("{0}")]
     NotPrivileged(String),
@@ -48,7 +51,9 @@ impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CommandError::Usage(_) => ExitStatus::Usage.code(),
-            CommandError::Local(_) => ExitStatus::LocalError.code(),
+            CommandError::Local(_) | CommandError::NothingInstalled(_) => {
+                ExitStatus::LocalError.code()
+            }
             CommandError::NotPrivileged(_) => ExitStatus::NotPrivileged.code(),
             CommandError::Install(e) => e.exit_code(),
         }

@@ -105,10 +105,11 @@ pub fn run_install(args: &InstallArgs) -> Result<Rendered, Failure> {
     let report = match configure(&user, selected, args.dry_run) {
         Ok(report) => report,
         // A dry run installed nothing for the tools to point at.
-        Err(e) if args.dry_run => {
-            rendered.warnings.push(format!(
-                "--configure-tools: nothing to plan before the CA is installed ({e})"
-            ));
+        Err(CommandError::NothingInstalled(_)) if args.dry_run => {
+            rendered.warnings.push(
+                "--configure-tools: the tools' plan needs the CA installed, and a dry run installs nothing; after the install, `trust-proxy configure-tools --dry-run` shows it"
+                    .to_string(),
+            );
             return Ok(rendered);
         }
         Err(e) => return Err(fail(e, rendered)),
@@ -234,7 +235,7 @@ fn installed_context(
         } else {
             "`sudo trust-proxy install ...`"
         };
-        return Err(CommandError::Local(format!(
+        return Err(CommandError::NothingInstalled(format!(
             "no CA is installed yet, so there is nothing to point the tools at: install it first, for every user of this machine ({for_everyone}) or for yourself (`trust-proxy install --scope user ...`), then run configure-tools again"
         )));
     };

@@ -344,8 +344,9 @@ if [[ ${1:-} == --inside ]]; then
   echo $? >"$OUTD/auth-pac.rc"
   expect "auth: a proxy named by a PAC file is sent no credentials (no $AUTH_USER in squid's log)" "" \
     hasnt "$(since "$AUTH_LOG" "$n_auth")" " $AUTH_USER "
+  # The note gathered before the refusal names the PAC file; the error says what to pass.
   expect "auth: ... and the run says why (exit 2 naming the PAC file)" "" \
-    same "$(rc auth-pac) $(grep -c 'PAC' "$OUTD/auth-pac.err")" "2 1"
+    same "$(rc auth-pac) $(grep -c 'warning: .*named by the PAC file' "$OUTD/auth-pac.err") $(grep -c 'error: --proxy-user needs a proxy' "$OUTD/auth-pac.err")" "2 1 1"
   # GNOME manual mode names the authenticating squid; the password is typed.
   gnome_settings manual '' "$LAB_PROXY_HOST" "$LAB_PORT_SQUID_AUTH"
   # typed NAME PASSWORD json|text TARGET...: discover --proxy-user as the employee on a

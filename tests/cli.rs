@@ -13,13 +13,7 @@ fn run(c: &mut Command) -> (i32, String, String) {
 }
 
 fn corp_proxy() -> (Arc<Ca>, ProxyHandle) {
-    let root = Arc::new(Ca::new_root("Corp CLI Root"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
-        root.clone(),
-        vec![root.cert_der()],
-    )))
-    .unwrap();
-    (root, proxy)
+    InterceptingProxy::with_fresh_root("Corp CLI Root").unwrap()
 }
 
 fn openssl_style_fingerprint(der: &[u8]) -> String {

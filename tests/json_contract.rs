@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use trust_proxy::exit_status::ExitStatus;
-use trust_proxy_testkit::{mint_from, Ca, InterceptingProxy, ProxyConfig, ProxyHandle};
+use trust_proxy_testkit::{Ca, InterceptingProxy, ProxyHandle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trust-proxy");
 const NOBODY: u32 = 65534;
@@ -152,13 +152,7 @@ fn set_mode(path: &Path, mode: u32) {
 
 /// An intercepting proxy on loopback that signs with a fresh root and sends it along.
 fn intercepting_proxy(name: &str) -> (Arc<Ca>, ProxyHandle) {
-    let root = Arc::new(Ca::new_root(name));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
-        root.clone(),
-        vec![root.cert_der()],
-    )))
-    .unwrap();
-    (root, proxy)
+    InterceptingProxy::with_fresh_root(name).unwrap()
 }
 
 fn fingerprint(der: &[u8]) -> String {

@@ -65,13 +65,7 @@ fn run(c: &mut Command) -> (i32, String, String) {
 }
 
 fn corp_proxy() -> (Arc<Ca>, ProxyHandle) {
-    let root = Arc::new(Ca::new_root("Corp Sources Root"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
-        root.clone(),
-        vec![root.cert_der()],
-    )))
-    .unwrap();
-    (root, proxy)
+    InterceptingProxy::with_fresh_root("Corp Sources Root").unwrap()
 }
 
 /// A PAC file on loopback naming `proxy` first, then a dead proxy, then DIRECT.

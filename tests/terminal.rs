@@ -118,13 +118,7 @@ fn strip(text: &str) -> String {
 }
 
 fn corp_proxy() -> (Arc<Ca>, ProxyHandle) {
-    let root = Arc::new(Ca::new_root("Terminal Corp Root"));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
-        root.clone(),
-        vec![root.cert_der()],
-    )))
-    .unwrap();
-    (root, proxy)
+    InterceptingProxy::with_fresh_root("Terminal Corp Root").unwrap()
 }
 
 fn home_env(home: &Path) -> Vec<(&'static str, String)> {

@@ -197,6 +197,17 @@ pub struct ProxyHandle {
 }
 
 impl InterceptingProxy {
+    /// The common corporate case: a fresh root named `root_name` signs every host's leaf and is
+    /// sent along in the chain.
+    pub fn with_fresh_root(root_name: &str) -> io::Result<(Arc<crate::Ca>, ProxyHandle)> {
+        let root = Arc::new(crate::Ca::new_root(root_name));
+        let proxy = InterceptingProxy::start(ProxyConfig::new(crate::tls::mint_from(
+            root.clone(),
+            vec![root.cert_der()],
+        )))?;
+        Ok((root, proxy))
+    }
+
     /// Start the proxy on its own threads; returns once it is listening.
     pub fn start(config: ProxyConfig) -> io::Result<ProxyHandle> {
         let https = matches!(config.mode, ProxyMode::Https(_));

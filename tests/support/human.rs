@@ -52,13 +52,7 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 pub fn corp_proxy(name: &str) -> (Arc<Ca>, ProxyHandle) {
-    let root = Arc::new(Ca::new_root(name));
-    let proxy = InterceptingProxy::start(ProxyConfig::new(mint_from(
-        root.clone(),
-        vec![root.cert_der()],
-    )))
-    .unwrap();
-    (root, proxy)
+    InterceptingProxy::with_fresh_root(name).unwrap()
 }
 
 #[allow(unused_imports)]
